@@ -1,0 +1,111 @@
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use crate::district::{DistrictMatch, Gazetteer};
+use crate::error::Result;
+use crate::model::{Example, Model, TrainParams};
+use crate::router::{Router, RouterConfig, Routing};
+use crate::segment::{Segmented, Segmenter};
+use crate::taxonomy::Taxonomy;
+
+/// Everything the engine learns from a ticket's words, computed once.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    /// Title and text as one string, the form that was segmented.
+    #[serde(skip)]
+    pub full_text: String,
+    #[serde(skip)]
+    pub segmented: Segmented,
+    pub routing: Routing,
+    pub district: Option<DistrictMatch>,
+}
+
+/// The configuration texts an analyzer is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct AnalyzerSources<'a> {
+    pub taxonomy: &'a str,
+    pub domain_dict: &'a str,
+    pub stopwords: &'a str,
+    pub gazetteer: &'a str,
+    pub hmm: bool,
+}
+
+/// Segmenter, router and gazetteer together: one per process, shared.
+#[derive(Debug)]
+pub struct Analyzer {
+    segmenter: Segmenter,
+    router: Router,
+    gazetteer: Gazetteer,
+}
+
+/// Parses the configuration texts and prepares a segmenter that knows the
+/// place names and seed words.
+pub fn prepare(sources: &AnalyzerSources<'_>) -> Result<(Taxonomy, Segmenter, Gazetteer)> {
+    let taxonomy = Taxonomy::from_toml_str("taxonomy", sources.taxonomy)?;
+    let gazetteer = Gazetteer::from_toml_str("gazetteer", sources.gazetteer)?;
+    let mut segmenter = Segmenter::new(sources.domain_dict, sources.stopwords, sources.hmm)?;
+    segmenter.add_words(gazetteer.names());
+    let seeds: Vec<&str> = taxonomy.topics().iter().flat_map(|t| t.seeds.iter().map(String::as_str)).collect();
+    segmenter.add_words(seeds);
+    Ok((taxonomy, segmenter, gazetteer))
+}
+
+/// Place names do not sway routing: a topic is not more likely in 朝阳 than in 海淀.
+fn ignored_words(gazetteer: &Gazetteer) -> HashSet<String> {
+    gazetteer.names().map(str::to_owned).collect()
+}
+
+impl Analyzer {
+    /// Builds an analyzer, training its model on `examples`.
+    pub fn train(
+        sources: &AnalyzerSources<'_>,
+        examples: &[Example],
+        params: &TrainParams,
+        config: RouterConfig,
+    ) -> Result<Self> {
+        let (taxonomy, segmenter, gazetteer) = prepare(sources)?;
+        let ignore = ignored_words(&gazetteer);
+        let model = Model::train(&taxonomy, &segmenter, examples, &ignore, params)?;
+        let router = Router::new(taxonomy, model, config, ignore);
+        Ok(Analyzer { segmenter, router, gazetteer })
+    }
+
+    /// Builds an analyzer around a model saved by `Model::to_json`.
+    pub fn with_model(sources: &AnalyzerSources<'_>, model_json: &str, config: RouterConfig) -> Result<Self> {
+        let (taxonomy, segmenter, gazetteer) = prepare(sources)?;
+        let model = Model::from_json(model_json, &taxonomy)?;
+        let ignore = ignored_words(&gazetteer);
+        let router = Router::new(taxonomy, model, config, ignore);
+        Ok(Analyzer { segmenter, router, gazetteer })
+    }
+
+    pub fn segmenter(&self) -> &Segmenter {
+        &self.segmenter
+    }
+
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    pub fn gazetteer(&self) -> &Gazetteer {
+        &self.gazetteer
+    }
+
+    pub fn taxonomy(&self) -> &Taxonomy {
+        self.router.taxonomy()
+    }
+
+    /// Segments the ticket once and routes it. The title, when there is one,
+    /// is read before the text, as a supervisor would.
+    pub fn analyze(&self, title: Option<&str>, text: &str) -> Analysis {
+        let full_text = match title.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(title) => format!("{title}\n{text}"),
+            None => text.to_owned(),
+        };
+        let segmented = self.segmenter.segment(&full_text);
+        let routing = self.router.route(&segmented, &full_text);
+        let district = self.gazetteer.detect(&full_text);
+        Analysis { full_text, segmented, routing, district }
+    }
+}

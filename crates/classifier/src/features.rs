@@ -1,0 +1,98 @@
+//! From a segmented text to the sparse vector the model reads.
+//!
+//! Two families of features: jieba words (meaning) and CJK character bigrams
+//! (robust to typos and homophones that split words differently, e.g. 充电装
+//! for 充电桩 still shares 充电). Both are looked up without allocating: a
+//! bigram is a slice of the original text.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::segment::Segmented;
+
+/// Relative weight of the bigram family against the word family.
+pub(crate) const BIGRAM_WEIGHT: f32 = 0.5;
+
+pub(crate) fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
+}
+
+/// Calls `term(t, is_bigram)` with every word and every CJK bigram of `text`.
+pub(crate) fn for_each_term<'a>(
+    seg: &'a Segmented,
+    text: &'a str,
+    ignore: &HashSet<String>,
+    mut term: impl FnMut(&'a str, bool),
+) {
+    for w in seg.content_words() {
+        if !ignore.contains(w) && !w.bytes().all(|b| b.is_ascii_digit()) {
+            term(w, false);
+        }
+    }
+    let mut prev: Option<(usize, char)> = None;
+    for (i, c) in text.char_indices() {
+        if is_cjk(c) {
+            if let Some((p, _)) = prev {
+                term(&text[p..i + c.len_utf8()], true);
+            }
+            prev = Some((i, c));
+        } else {
+            prev = None;
+        }
+    }
+}
+
+/// Vocabulary and inverse document frequencies learnt from the training set.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Vocabulary {
+    pub words: HashMap<String, u32>,
+    pub bigrams: HashMap<String, u32>,
+    /// Surface form of every feature, by index (for explanations).
+    pub surface: Vec<String>,
+    pub is_bigram: Vec<bool>,
+    pub idf: Vec<f32>,
+}
+
+impl Vocabulary {
+    pub fn len(&self) -> usize {
+        self.surface.len()
+    }
+
+    pub fn push(&mut self, term: &str, bigram: bool, idf: f32) {
+        let index = self.surface.len() as u32;
+        if bigram {
+            self.bigrams.insert(term.to_owned(), index);
+        } else {
+            self.words.insert(term.to_owned(), index);
+        }
+        self.surface.push(term.to_owned());
+        self.is_bigram.push(bigram);
+        self.idf.push(idf);
+    }
+
+    /// The tf-idf vector of a text, L2-normalised, as (feature, value) pairs
+    /// sorted by feature index.
+    pub fn vectorize(&self, seg: &Segmented, text: &str, ignore: &HashSet<String>) -> Vec<(u32, f32)> {
+        let mut counts: HashMap<u32, f32> = HashMap::new();
+        for_each_term(seg, text, ignore, |t, bigram| {
+            let map = if bigram { &self.bigrams } else { &self.words };
+            if let Some(&i) = map.get(t) {
+                *counts.entry(i).or_default() += 1.0;
+            }
+        });
+        let mut vector: Vec<(u32, f32)> = counts
+            .into_iter()
+            .map(|(i, tf)| {
+                let family = if self.is_bigram[i as usize] { BIGRAM_WEIGHT } else { 1.0 };
+                (i, (1.0 + tf.ln()) * self.idf[i as usize] * family)
+            })
+            .collect();
+        vector.sort_unstable_by_key(|&(i, _)| i);
+        let norm = vector.iter().map(|&(_, v)| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for (_, v) in &mut vector {
+                *v /= norm;
+            }
+        }
+        vector
+    }
+}

@@ -1,0 +1,25 @@
+//! Turning a ticket's Chinese text into a routing decision.
+//!
+//! This crate is pure computation: it never touches the file system, the
+//! network or a clock. Callers hand it the text of its configuration files
+//! (taxonomy, dictionaries, gazetteer, corpus) and it hands back values, so
+//! the same inputs always give the same routing.
+
+mod analyzer;
+mod district;
+mod error;
+mod eval;
+mod features;
+mod model;
+mod router;
+mod segment;
+mod taxonomy;
+
+pub use analyzer::{prepare, Analysis, Analyzer, AnalyzerSources};
+pub use district::{DistrictMatch, Gazetteer, MatchKind};
+pub use error::{Error, Result};
+pub use eval::{evaluate, parse_labelled, EvalReport, LabelledRow, TopicScore};
+pub use model::{Example, Model, TrainParams};
+pub use router::{Routing, RouterConfig, Router, ScoredTopic};
+pub use segment::{Segmented, Segmenter, Token};
+pub use taxonomy::{Taxonomy, Topic, OTHER};

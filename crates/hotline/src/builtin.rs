@@ -1,0 +1,12 @@
+//! Configuration and data files compiled into the binary, so that the
+//! defaults work from any directory on a fresh machine.
+
+pub const DEFAULT_CONFIG: &str = include_str!("../../../config/default.toml");
+pub const DOMAIN_DICT: &str = include_str!("../../../config/dict/domain.txt");
+pub const STOPWORDS: &str = include_str!("../../../config/dict/stopwords.txt");
+pub const GAZETTEER: &str = include_str!("../../../config/gazetteer/beijing.toml");
+
+/// Built-in topic lists by year.
+pub const TOPICS: &[(u16, &str)] = &[(2024, include_str!("../../../config/topics/2024.toml"))];
+
+include!(concat!(env!("OUT_DIR"), "/corpus.rs"));

@@ -1,0 +1,116 @@
+//! The configuration file: parsed strictly, validated once.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use hotline_classifier::RouterConfig;
+use serde::Deserialize;
+
+use crate::builtin;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub taxonomy: TaxonomySection,
+    pub segmenter: SegmenterSection,
+    pub gazetteer: GazetteerSection,
+    pub router: RouterSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxonomySection {
+    pub year: u16,
+    pub topics_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmenterSection {
+    pub domain_dict: PathBuf,
+    pub stopwords: PathBuf,
+    pub hmm: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GazetteerSection {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSection {
+    #[serde(flatten)]
+    pub decision: RouterConfig,
+    pub model: PathBuf,
+}
+
+/// Merges `overlay` into `base`, table by table, so a user file may set only
+/// the keys it changes.
+fn merge(base: &mut toml::Value, overlay: toml::Value) {
+    match (base, overlay) {
+        (toml::Value::Table(base), toml::Value::Table(overlay)) => {
+            for (key, value) in overlay {
+                match base.get_mut(&key) {
+                    Some(slot) => merge(slot, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (slot, value) => *slot = value,
+    }
+}
+
+impl Config {
+    /// The built-in defaults, overlaid with `path` when given.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let mut value: toml::Value = toml::from_str(builtin::DEFAULT_CONFIG).context("built-in config/default.toml")?;
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let overlay: toml::Value =
+                toml::from_str(&text).with_context(|| format!("{}: not valid TOML", path.display()))?;
+            merge(&mut value, overlay);
+        }
+        let where_ = path.map_or_else(|| "built-in defaults".to_owned(), |p| p.display().to_string());
+        let config: Config = value.try_into().with_context(|| format!("{where_}: invalid configuration"))?;
+        config.validate().with_context(|| format!("{where_}: invalid configuration"))?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let r = &self.router.decision;
+        if !(0.0..=1.0).contains(&r.min_confidence) {
+            bail!("router.min_confidence must be within [0, 1], got {}", r.min_confidence);
+        }
+        if !r.other_bias.is_finite() || r.other_bias.abs() > 20.0 {
+            bail!("router.other_bias must be a finite number within [-20, 20], got {}", r.other_bias);
+        }
+        if r.explain_words == 0 || r.explain_words > 50 {
+            bail!("router.explain_words must be within 1..=50, got {}", r.explain_words);
+        }
+        Ok(())
+    }
+
+    /// Reads a configured file, or returns the built-in text when the path is empty.
+    pub fn read_or_builtin(path: &Path, builtin: &'static str) -> Result<std::borrow::Cow<'static, str>> {
+        if path.as_os_str().is_empty() {
+            return Ok(builtin.into());
+        }
+        std::fs::read_to_string(path).map(Into::into).with_context(|| format!("cannot read {}", path.display()))
+    }
+
+    pub fn taxonomy_text(&self) -> Result<std::borrow::Cow<'static, str>> {
+        let year = self.taxonomy.year;
+        if self.taxonomy.topics_dir.as_os_str().is_empty() {
+            return match builtin::TOPICS.iter().find(|(y, _)| *y == year) {
+                Some((_, text)) => Ok((*text).into()),
+                None => bail!("no built-in topic list for {year}: set taxonomy.topics_dir to a directory with {year}.toml"),
+            };
+        }
+        let path = self.taxonomy.topics_dir.join(format!("{year}.toml"));
+        Ok(std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?.into())
+    }
+}

@@ -1,0 +1,53 @@
+//! Building the process-wide analyzer from the configuration.
+
+use anyhow::{Context, Result};
+use hotline_classifier::{parse_labelled, Analyzer, AnalyzerSources, Example, TrainParams};
+
+use crate::builtin;
+use crate::config::Config;
+
+/// The built-in training corpus, as examples.
+pub fn builtin_examples() -> Result<Vec<Example>> {
+    let mut examples = Vec::new();
+    for (name, text) in builtin::CORPUS {
+        let rows = parse_labelled(&format!("data/corpus/{name}"), text)?;
+        examples.extend(rows.iter().map(|r| r.example()));
+    }
+    Ok(examples)
+}
+
+/// Reads every configured source and runs `f` with them borrowed.
+pub fn with_sources<T>(config: &Config, f: impl FnOnce(&AnalyzerSources<'_>) -> Result<T>) -> Result<T> {
+    let taxonomy = config.taxonomy_text()?;
+    let domain_dict = Config::read_or_builtin(&config.segmenter.domain_dict, builtin::DOMAIN_DICT)?;
+    let stopwords = Config::read_or_builtin(&config.segmenter.stopwords, builtin::STOPWORDS)?;
+    let gazetteer = Config::read_or_builtin(&config.gazetteer.path, builtin::GAZETTEER)?;
+    f(&AnalyzerSources {
+        taxonomy: &taxonomy,
+        domain_dict: &domain_dict,
+        stopwords: &stopwords,
+        gazetteer: &gazetteer,
+        hmm: config.segmenter.hmm,
+    })
+}
+
+/// The analyzer the configuration asks for: a saved model when one is
+/// configured, otherwise one trained now from the built-in corpus
+/// (deterministic, so every start gives the same model).
+pub fn build_analyzer(config: &Config) -> Result<Analyzer> {
+    let decision = config.router.decision.clone();
+    with_sources(config, |sources| {
+        if config.router.model.as_os_str().is_empty() {
+            let examples = builtin_examples()?;
+            let started = std::time::Instant::now();
+            let analyzer = Analyzer::train(sources, &examples, &TrainParams::default(), decision)
+                .context("training the built-in model")?;
+            tracing::info!(examples = examples.len(), ms = started.elapsed().as_millis() as u64, "model trained");
+            Ok(analyzer)
+        } else {
+            let path = &config.router.model;
+            let json = std::fs::read_to_string(path).with_context(|| format!("cannot read model {}", path.display()))?;
+            Analyzer::with_model(sources, &json, decision).with_context(|| format!("model {}", path.display()))
+        }
+    })
+}
