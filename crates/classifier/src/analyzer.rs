@@ -40,14 +40,14 @@ pub struct Analyzer {
 }
 
 /// Parses the configuration texts and prepares a segmenter that knows the
-/// place names and seed words.
+/// longer place names. Two-character names are left to jieba's dictionary:
+/// forcing them in splits ordinary words (上地 in 坐上地铁). Seed words are not
+/// added either: many are phrases (电动车充电) that would swallow real words.
 pub fn prepare(sources: &AnalyzerSources<'_>) -> Result<(Taxonomy, Segmenter, Gazetteer)> {
     let taxonomy = Taxonomy::from_toml_str("taxonomy", sources.taxonomy)?;
     let gazetteer = Gazetteer::from_toml_str("gazetteer", sources.gazetteer)?;
     let mut segmenter = Segmenter::new(sources.domain_dict, sources.stopwords, sources.hmm)?;
-    segmenter.add_words(gazetteer.names());
-    let seeds: Vec<&str> = taxonomy.topics().iter().flat_map(|t| t.seeds.iter().map(String::as_str)).collect();
-    segmenter.add_words(seeds);
+    segmenter.add_words(gazetteer.names().filter(|n| n.chars().count() >= 3));
     Ok((taxonomy, segmenter, gazetteer))
 }
 
@@ -68,16 +68,28 @@ impl Analyzer {
         let ignore = ignored_words(&gazetteer);
         let model = Model::train(&taxonomy, &segmenter, examples, &ignore, params)?;
         let router = Router::new(taxonomy, model, config, ignore);
-        Ok(Analyzer { segmenter, router, gazetteer })
+        Ok(Analyzer {
+            segmenter,
+            router,
+            gazetteer,
+        })
     }
 
     /// Builds an analyzer around a model saved by `Model::to_json`.
-    pub fn with_model(sources: &AnalyzerSources<'_>, model_json: &str, config: RouterConfig) -> Result<Self> {
+    pub fn with_model(
+        sources: &AnalyzerSources<'_>,
+        model_json: &str,
+        config: RouterConfig,
+    ) -> Result<Self> {
         let (taxonomy, segmenter, gazetteer) = prepare(sources)?;
         let model = Model::from_json(model_json, &taxonomy)?;
         let ignore = ignored_words(&gazetteer);
         let router = Router::new(taxonomy, model, config, ignore);
-        Ok(Analyzer { segmenter, router, gazetteer })
+        Ok(Analyzer {
+            segmenter,
+            router,
+            gazetteer,
+        })
     }
 
     pub fn segmenter(&self) -> &Segmenter {
@@ -106,6 +118,11 @@ impl Analyzer {
         let segmented = self.segmenter.segment(&full_text);
         let routing = self.router.route(&segmented, &full_text);
         let district = self.gazetteer.detect(&full_text);
-        Analysis { full_text, segmented, routing, district }
+        Analysis {
+            full_text,
+            segmented,
+            routing,
+            district,
+        }
     }
 }

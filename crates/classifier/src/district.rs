@@ -65,7 +65,8 @@ pub struct Gazetteer {
 
 impl Gazetteer {
     pub fn from_toml_str(source_name: &str, text: &str) -> Result<Self> {
-        let file: GazetteerFile = toml::from_str(text).map_err(|e| Error::config(source_name, e.to_string()))?;
+        let file: GazetteerFile =
+            toml::from_str(text).map_err(|e| Error::config(source_name, e.to_string()))?;
         let mut patterns = Vec::new();
         let mut pattern_text: Vec<String> = Vec::new();
         let mut owner: std::collections::HashMap<String, String> = std::collections::HashMap::new();
@@ -78,7 +79,10 @@ impl Gazetteer {
             for (name, kind) in names {
                 let name = name.trim();
                 if name.is_empty() {
-                    return Err(Error::config(source_name, format!("{}: empty name", entry.name)));
+                    return Err(Error::config(
+                        source_name,
+                        format!("{}: empty name", entry.name),
+                    ));
                 }
                 if let Some(other) = owner.insert(name.to_owned(), entry.name.clone()) {
                     return Err(Error::config(
@@ -98,7 +102,12 @@ impl Gazetteer {
             .match_kind(AcMatchKind::LeftmostLongest)
             .build(&pattern_text)
             .map_err(|e| Error::config(source_name, e.to_string()))?;
-        Ok(Gazetteer { districts, patterns, pattern_text, automaton })
+        Ok(Gazetteer {
+            districts,
+            patterns,
+            pattern_text,
+            automaton,
+        })
     }
 
     pub fn districts(&self) -> &[String] {
@@ -134,6 +143,10 @@ impl Gazetteer {
             .filter(|&d| score[d] > 0)
             .max_by(|&a, &b| score[a].cmp(&score[b]).then(earliest(b).cmp(&earliest(a))))?;
         let (_, pattern, kind) = first[best]?;
-        Some(DistrictMatch { district: self.districts[best].clone(), matched: self.pattern_text[pattern].clone(), kind })
+        Some(DistrictMatch {
+            district: self.districts[best].clone(),
+            matched: self.pattern_text[pattern].clone(),
+            kind,
+        })
     }
 }

@@ -5,10 +5,17 @@ use thiserror::Error;
 pub enum Error {
     /// A configuration text (taxonomy, gazetteer, dictionary) is malformed.
     #[error("{source_name}: {message}")]
-    Config { source_name: String, message: String },
+    Config {
+        source_name: String,
+        message: String,
+    },
     /// A training or evaluation line could not be used.
     #[error("{source_name}:{line}: {message}")]
-    Example { source_name: String, line: usize, message: String },
+    Example {
+        source_name: String,
+        line: usize,
+        message: String,
+    },
     /// A serialized model could not be read or does not fit the taxonomy.
     #[error("model: {0}")]
     Model(String),
@@ -18,6 +25,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn config(source_name: &str, message: impl Into<String>) -> Self {
-        Error::Config { source_name: source_name.to_owned(), message: message.into() }
+        Error::Config {
+            source_name: source_name.to_owned(),
+            message: message.into(),
+        }
     }
 }

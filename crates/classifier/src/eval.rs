@@ -22,17 +22,27 @@ pub struct LabelledRow {
     pub district: Option<Option<String>>,
 }
 
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Option<String>>, D::Error> {
+fn present<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
 }
 
 impl LabelledRow {
     pub fn example(&self) -> Example {
-        let text = match self.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let text = match self
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             Some(title) => format!("{title}\n{}", self.text),
             None => self.text.clone(),
         };
-        Example { text, topic: self.topic.clone() }
+        Example {
+            text,
+            topic: self.topic.clone(),
+        }
     }
 }
 
@@ -50,7 +60,11 @@ pub fn parse_labelled(source_name: &str, text: &str) -> Result<Vec<LabelledRow>>
             message: e.to_string(),
         })?;
         if row.text.trim().is_empty() {
-            return Err(Error::Example { source_name: source_name.to_owned(), line: i + 1, message: "field `text` is empty".into() });
+            return Err(Error::Example {
+                source_name: source_name.to_owned(),
+                line: i + 1,
+                message: "field `text` is empty".into(),
+            });
         }
         rows.push(row);
     }
@@ -93,7 +107,12 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 pub fn evaluate(analyzer: &Analyzer, rows: &[LabelledRow]) -> EvalReport {
-    let slugs: Vec<String> = analyzer.taxonomy().topics().iter().map(|t| t.slug.clone()).collect();
+    let slugs: Vec<String> = analyzer
+        .taxonomy()
+        .topics()
+        .iter()
+        .map(|t| t.slug.clone())
+        .collect();
     let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = slugs
         .iter()
         .map(|s| (s.clone(), slugs.iter().map(|p| (p.clone(), 0)).collect()))
@@ -132,11 +151,27 @@ pub fn evaluate(analyzer: &Analyzer, rows: &[LabelledRow]) -> EvalReport {
         let predicted: usize = confusion.values().map(|line| line[slug]).sum();
         let precision = ratio(tp, predicted);
         let recall = ratio(tp, support);
-        let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
-        per_topic.insert(slug.clone(), TopicScore { precision, recall, f1, support });
+        let f1 = if precision + recall > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        };
+        per_topic.insert(
+            slug.clone(),
+            TopicScore {
+                precision,
+                recall,
+                f1,
+                support,
+            },
+        );
     }
     let scored: Vec<&TopicScore> = per_topic.values().filter(|s| s.support > 0).collect();
-    let macro_f1 = if scored.is_empty() { 0.0 } else { scored.iter().map(|s| s.f1).sum::<f64>() / scored.len() as f64 };
+    let macro_f1 = if scored.is_empty() {
+        0.0
+    } else {
+        scored.iter().map(|s| s.f1).sum::<f64>() / scored.len() as f64
+    };
     EvalReport {
         rows: rows.len(),
         accuracy: ratio(correct, rows.len()),

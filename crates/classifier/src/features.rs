@@ -71,7 +71,12 @@ impl Vocabulary {
 
     /// The tf-idf vector of a text, L2-normalised, as (feature, value) pairs
     /// sorted by feature index.
-    pub fn vectorize(&self, seg: &Segmented, text: &str, ignore: &HashSet<String>) -> Vec<(u32, f32)> {
+    pub fn vectorize(
+        &self,
+        seg: &Segmented,
+        text: &str,
+        ignore: &HashSet<String>,
+    ) -> Vec<(u32, f32)> {
         let mut counts: HashMap<u32, f32> = HashMap::new();
         for_each_term(seg, text, ignore, |t, bigram| {
             let map = if bigram { &self.bigrams } else { &self.words };
@@ -82,7 +87,11 @@ impl Vocabulary {
         let mut vector: Vec<(u32, f32)> = counts
             .into_iter()
             .map(|(i, tf)| {
-                let family = if self.is_bigram[i as usize] { BIGRAM_WEIGHT } else { 1.0 };
+                let family = if self.is_bigram[i as usize] {
+                    BIGRAM_WEIGHT
+                } else {
+                    1.0
+                };
                 (i, (1.0 + tf.ln()) * self.idf[i as usize] * family)
             })
             .collect();

@@ -20,6 +20,6 @@ pub use district::{DistrictMatch, Gazetteer, MatchKind};
 pub use error::{Error, Result};
 pub use eval::{evaluate, parse_labelled, EvalReport, LabelledRow, TopicScore};
 pub use model::{Example, Model, TrainParams};
-pub use router::{Routing, RouterConfig, Router, ScoredTopic};
+pub use router::{Router, RouterConfig, Routing, ScoredTopic};
 pub use segment::{Segmented, Segmenter, Token};
 pub use taxonomy::{Taxonomy, Topic, OTHER};

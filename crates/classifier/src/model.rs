@@ -34,7 +34,13 @@ pub struct TrainParams {
 
 impl Default for TrainParams {
     fn default() -> Self {
-        TrainParams { epochs: 30, learning_rate: 0.4, l2: 1e-5, min_bigram_df: 2, calibration_folds: 4 }
+        TrainParams {
+            epochs: 30,
+            learning_rate: 0.4,
+            l2: 1e-5,
+            min_bigram_df: 2,
+            calibration_folds: 4,
+        }
     }
 }
 
@@ -71,9 +77,13 @@ struct Doc {
 
 /// Deterministic shuffling without a dependency: a 64-bit LCG.
 fn shuffle(indices: &mut [usize], seed: u64) {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     for i in (1..indices.len()).rev() {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let j = ((state >> 33) as usize) % (i + 1);
         indices.swap(i, j);
     }
@@ -106,7 +116,12 @@ impl Model {
         let mut texts: Vec<(String, usize)> = Vec::with_capacity(examples.len());
         for (i, ex) in examples.iter().enumerate() {
             let class = taxonomy.index_of(&ex.topic).ok_or_else(|| {
-                Error::Model(format!("example #{}: topic '{}' is not in the {} taxonomy", i + 1, ex.topic, taxonomy.year))
+                Error::Model(format!(
+                    "example #{}: topic '{}' is not in the {} taxonomy",
+                    i + 1,
+                    ex.topic,
+                    taxonomy.year
+                ))
             })?;
             texts.push((ex.text.clone(), class));
         }
@@ -120,7 +135,10 @@ impl Model {
             present[*c] = true;
         }
         if let Some(missing) = present.iter().position(|p| !p) {
-            return Err(Error::Model(format!("no training example for topic '{}'", classes[missing])));
+            return Err(Error::Model(format!(
+                "no training example for topic '{}'",
+                classes[missing]
+            )));
         }
         let segmented: Vec<Segmented> = texts.iter().map(|(t, _)| segmenter.segment(t)).collect();
         let labels: Vec<usize> = texts.iter().map(|(_, c)| *c).collect();
@@ -164,33 +182,59 @@ impl Model {
     }
 
     /// The words of `text` that pushed it most towards `class`, strongest first.
-    /// A bigram inside a word already shown is not repeated.
-    pub fn explain(&self, seg: &Segmented, text: &str, ignore: &HashSet<String>, class: usize, most: usize) -> Vec<String> {
+    ///
+    /// Bigram evidence is credited to the words that contain it, so the
+    /// operator sees 充电桩 rather than 充电 and 电桩; bigrams are shown on
+    /// their own only when no word speaks for the class (typos, unknown words).
+    pub fn explain(
+        &self,
+        seg: &Segmented,
+        text: &str,
+        ignore: &HashSet<String>,
+        class: usize,
+        most: usize,
+    ) -> Vec<String> {
         let k = self.classes.len();
         let vector = self.vocab.vectorize(seg, text, ignore);
-        let mut contributions: Vec<(f32, u32)> = vector
+        let contribution = |f: u32, v: f32| {
+            let row = &self.weights[f as usize * k..(f as usize + 1) * k];
+            // Against the mean of the other classes: what makes this class win, not merely score.
+            let others = (row.iter().sum::<f32>() - row[class]) / (k - 1).max(1) as f32;
+            v * (row[class] - others)
+        };
+        let (bigrams, words): (Vec<(u32, f32)>, Vec<(u32, f32)>) = vector
+            .iter()
+            .partition(|(f, _)| self.vocab.is_bigram[*f as usize]);
+        let bigrams: Vec<(&str, f32)> = bigrams
+            .iter()
+            .map(|&(f, v)| (self.vocab.surface[f as usize].as_str(), contribution(f, v)))
+            .collect();
+        let mut scored: Vec<(f32, &str)> = words
             .iter()
             .map(|&(f, v)| {
-                let row = &self.weights[f as usize * k..(f as usize + 1) * k];
-                // Against the mean of the other classes: what makes this class win, not merely score.
-                let others = (row.iter().sum::<f32>() - row[class]) / (k - 1).max(1) as f32;
-                (v * (row[class] - others), f)
+                let word = self.vocab.surface[f as usize].as_str();
+                let inside: f32 = bigrams
+                    .iter()
+                    .filter(|(b, _)| word.contains(b))
+                    .map(|(_, c)| c)
+                    .sum();
+                (contribution(f, v) + inside, word)
             })
             .filter(|&(c, _)| c > 0.0)
             .collect();
-        contributions.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut words: Vec<String> = Vec::new();
-        for (_, f) in contributions {
-            let surface = &self.vocab.surface[f as usize];
-            if words.iter().any(|w| w.contains(surface.as_str()) || surface.contains(w.as_str())) {
-                continue;
-            }
-            words.push(surface.clone());
-            if words.len() == most {
-                break;
-            }
+        if scored.is_empty() {
+            scored = bigrams
+                .iter()
+                .map(|&(b, c)| (c, b))
+                .filter(|&(c, _)| c > 0.0)
+                .collect();
         }
-        words
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+        scored
+            .into_iter()
+            .take(most)
+            .map(|(_, w)| w.to_owned())
+            .collect()
     }
 
     pub fn to_json(&self) -> String {
@@ -198,7 +242,13 @@ impl Model {
             format: MODEL_FORMAT,
             classes: self.classes.clone(),
             features: (0..self.vocab.len())
-                .map(|i| (self.vocab.surface[i].clone(), self.vocab.is_bigram[i], self.vocab.idf[i]))
+                .map(|i| {
+                    (
+                        self.vocab.surface[i].clone(),
+                        self.vocab.is_bigram[i],
+                        self.vocab.idf[i],
+                    )
+                })
                 .collect(),
             weights: self.weights.clone(),
             bias: self.bias.clone(),
@@ -208,12 +258,21 @@ impl Model {
     }
 
     pub fn from_json(text: &str, taxonomy: &Taxonomy) -> Result<Model> {
-        let file: ModelFile = serde_json::from_str(text).map_err(|e| Error::Model(e.to_string()))?;
+        let file: ModelFile =
+            serde_json::from_str(text).map_err(|e| Error::Model(e.to_string()))?;
         if file.format != MODEL_FORMAT {
-            return Err(Error::Model(format!("format {} is not supported (expected {MODEL_FORMAT})", file.format)));
+            return Err(Error::Model(format!(
+                "format {} is not supported (expected {MODEL_FORMAT})",
+                file.format
+            )));
         }
         let expected: Vec<&str> = taxonomy.topics().iter().map(|t| t.slug.as_str()).collect();
-        if file.classes.iter().map(String::as_str).ne(expected.iter().copied()) {
+        if file
+            .classes
+            .iter()
+            .map(String::as_str)
+            .ne(expected.iter().copied())
+        {
             return Err(Error::Model(format!(
                 "its topics {:?} differ from the {} taxonomy {:?}; retrain with `hotline train`",
                 file.classes, taxonomy.year, expected
@@ -227,7 +286,13 @@ impl Model {
         for (term, bigram, idf) in &file.features {
             vocab.push(term, *bigram, *idf);
         }
-        Ok(Model { classes: file.classes, vocab, weights: file.weights, bias: file.bias, temperature: file.temperature })
+        Ok(Model {
+            classes: file.classes,
+            vocab,
+            weights: file.weights,
+            bias: file.bias,
+            temperature: file.temperature,
+        })
     }
 }
 
@@ -274,7 +339,10 @@ fn fit(
     }
     let docs: Vec<Doc> = subset
         .iter()
-        .map(|&d| Doc { vector: vocab.vectorize(&segmented[d], &texts[d].0, ignore), class: labels[d] })
+        .map(|&d| Doc {
+            vector: vocab.vectorize(&segmented[d], &texts[d].0, ignore),
+            class: labels[d],
+        })
         .collect();
 
     let k = classes.len();

@@ -22,7 +22,11 @@ pub struct RouterConfig {
 
 impl Default for RouterConfig {
     fn default() -> Self {
-        RouterConfig { min_confidence: 0.5, other_bias: 0.0, explain_words: 5 }
+        RouterConfig {
+            min_confidence: 0.5,
+            other_bias: 0.0,
+            explain_words: 5,
+        }
     }
 }
 
@@ -61,8 +65,18 @@ pub struct Router {
 
 impl Router {
     /// `ignore` lists words that must not sway routing (place names).
-    pub fn new(taxonomy: Taxonomy, model: Model, config: RouterConfig, ignore: HashSet<String>) -> Self {
-        Router { taxonomy, model, config, ignore }
+    pub fn new(
+        taxonomy: Taxonomy,
+        model: Model,
+        config: RouterConfig,
+        ignore: HashSet<String>,
+    ) -> Self {
+        Router {
+            taxonomy,
+            model,
+            config,
+            ignore,
+        }
     }
 
     pub fn taxonomy(&self) -> &Taxonomy {
@@ -95,12 +109,17 @@ impl Router {
         let top = ranked
             .iter()
             .take(3)
-            .map(|&c| ScoredTopic { topic: topics[c].slug.clone(), name: topics[c].name.clone(), score: probs[c] })
+            .map(|&c| ScoredTopic {
+                topic: topics[c].slug.clone(),
+                name: topics[c].name.clone(),
+                score: probs[c],
+            })
             .collect();
         let deciding_words = if seg.tokens.is_empty() {
             Vec::new()
         } else {
-            self.model.explain(seg, text, &self.ignore, best, self.config.explain_words)
+            self.model
+                .explain(seg, text, &self.ignore, best, self.config.explain_words)
         };
         let topic = &topics[chosen];
         debug_assert!(topic.slug == OTHER || chosen != other);
@@ -108,7 +127,11 @@ impl Router {
             topic: topic.slug.clone(),
             name: topic.name.clone(),
             department: topic.department.clone(),
-            confidence: if abstain { 1.0 - probs[best] } else { probs[chosen] },
+            confidence: if abstain {
+                1.0 - probs[best]
+            } else {
+                probs[chosen]
+            },
             needs_review: abstain,
             top,
             deciding_words,

@@ -17,7 +17,10 @@ pub struct Segmenter {
 
 impl std::fmt::Debug for Segmenter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Segmenter").field("stopwords", &self.stopwords.len()).field("hmm", &self.hmm).finish()
+        f.debug_struct("Segmenter")
+            .field("stopwords", &self.stopwords.len())
+            .field("hmm", &self.hmm)
+            .finish()
     }
 }
 
@@ -41,7 +44,10 @@ pub struct Segmented {
 impl Segmented {
     /// The words that carry meaning, in order.
     pub fn content_words(&self) -> impl Iterator<Item = &str> {
-        self.tokens.iter().filter(|t| !t.stop).map(|t| t.word.as_str())
+        self.tokens
+            .iter()
+            .filter(|t| !t.stop)
+            .map(|t| t.word.as_str())
     }
 
     /// All words separated by single spaces: the form the search index takes,
@@ -72,7 +78,11 @@ impl Segmenter {
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .map(str::to_owned)
             .collect();
-        Ok(Segmenter { jieba, stopwords, hmm })
+        Ok(Segmenter {
+            jieba,
+            stopwords,
+            hmm,
+        })
     }
 
     /// Adds words (place names, topic seeds) so that they are never split.
@@ -96,7 +106,11 @@ impl Segmenter {
                 piece.word.to_owned()
             };
             let stop = self.stopwords.contains(&word);
-            tokens.push(Token { word, start: piece.byte_start, stop });
+            tokens.push(Token {
+                word,
+                start: piece.byte_start,
+                stop,
+            });
         }
         Segmented { tokens }
     }

@@ -56,18 +56,30 @@ impl Taxonomy {
         for (i, topic) in file.topic.iter().enumerate() {
             let at = format!("topic #{} ({})", i + 1, topic.slug);
             let valid_slug = !topic.slug.is_empty()
-                && topic.slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                && topic
+                    .slug
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !valid_slug {
-                return Err(Error::config(source_name, format!("{at}: slug must be lowercase ascii, digits or '_'")));
+                return Err(Error::config(
+                    source_name,
+                    format!("{at}: slug must be lowercase ascii, digits or '_'"),
+                ));
             }
             if topic.slug == OTHER {
-                return Err(Error::config(source_name, format!("{at}: '{OTHER}' is implicit and must not be listed")));
+                return Err(Error::config(
+                    source_name,
+                    format!("{at}: '{OTHER}' is implicit and must not be listed"),
+                ));
             }
             if !seen.insert(topic.slug.clone()) {
                 return Err(Error::config(source_name, format!("{at}: duplicate slug")));
             }
             if topic.name.trim().is_empty() || topic.department.trim().is_empty() {
-                return Err(Error::config(source_name, format!("{at}: name and department are required")));
+                return Err(Error::config(
+                    source_name,
+                    format!("{at}: name and department are required"),
+                ));
             }
         }
         let mut topics = file.topic;
@@ -78,7 +90,11 @@ impl Taxonomy {
             description: "不属于本年度每月一题的诉求".to_owned(),
             seeds: Vec::new(),
         });
-        Ok(Taxonomy { year: file.year, other_department: file.other_department, topics })
+        Ok(Taxonomy {
+            year: file.year,
+            other_department: file.other_department,
+            topics,
+        })
     }
 
     /// All classes, `other` last.

@@ -67,39 +67,62 @@ fn merge(base: &mut toml::Value, overlay: toml::Value) {
 impl Config {
     /// The built-in defaults, overlaid with `path` when given.
     pub fn load(path: Option<&Path>) -> Result<Config> {
-        let mut value: toml::Value = toml::from_str(builtin::DEFAULT_CONFIG).context("built-in config/default.toml")?;
+        let mut value: toml::Value =
+            toml::from_str(builtin::DEFAULT_CONFIG).context("built-in config/default.toml")?;
         if let Some(path) = path {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let overlay: toml::Value =
-                toml::from_str(&text).with_context(|| format!("{}: not valid TOML", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let overlay: toml::Value = toml::from_str(&text)
+                .with_context(|| format!("{}: not valid TOML", path.display()))?;
             merge(&mut value, overlay);
         }
-        let where_ = path.map_or_else(|| "built-in defaults".to_owned(), |p| p.display().to_string());
-        let config: Config = value.try_into().with_context(|| format!("{where_}: invalid configuration"))?;
-        config.validate().with_context(|| format!("{where_}: invalid configuration"))?;
+        let where_ = path.map_or_else(
+            || "built-in defaults".to_owned(),
+            |p| p.display().to_string(),
+        );
+        let config: Config = value
+            .try_into()
+            .with_context(|| format!("{where_}: invalid configuration"))?;
+        config
+            .validate()
+            .with_context(|| format!("{where_}: invalid configuration"))?;
         Ok(config)
     }
 
     fn validate(&self) -> Result<()> {
         let r = &self.router.decision;
         if !(0.0..=1.0).contains(&r.min_confidence) {
-            bail!("router.min_confidence must be within [0, 1], got {}", r.min_confidence);
+            bail!(
+                "router.min_confidence must be within [0, 1], got {}",
+                r.min_confidence
+            );
         }
         if !r.other_bias.is_finite() || r.other_bias.abs() > 20.0 {
-            bail!("router.other_bias must be a finite number within [-20, 20], got {}", r.other_bias);
+            bail!(
+                "router.other_bias must be a finite number within [-20, 20], got {}",
+                r.other_bias
+            );
         }
         if r.explain_words == 0 || r.explain_words > 50 {
-            bail!("router.explain_words must be within 1..=50, got {}", r.explain_words);
+            bail!(
+                "router.explain_words must be within 1..=50, got {}",
+                r.explain_words
+            );
         }
         Ok(())
     }
 
     /// Reads a configured file, or returns the built-in text when the path is empty.
-    pub fn read_or_builtin(path: &Path, builtin: &'static str) -> Result<std::borrow::Cow<'static, str>> {
+    pub fn read_or_builtin(
+        path: &Path,
+        builtin: &'static str,
+    ) -> Result<std::borrow::Cow<'static, str>> {
         if path.as_os_str().is_empty() {
             return Ok(builtin.into());
         }
-        std::fs::read_to_string(path).map(Into::into).with_context(|| format!("cannot read {}", path.display()))
+        std::fs::read_to_string(path)
+            .map(Into::into)
+            .with_context(|| format!("cannot read {}", path.display()))
     }
 
     pub fn taxonomy_text(&self) -> Result<std::borrow::Cow<'static, str>> {
@@ -111,6 +134,8 @@ impl Config {
             };
         }
         let path = self.taxonomy.topics_dir.join(format!("{year}.toml"));
-        Ok(std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?.into())
+        Ok(std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .into())
     }
 }

@@ -17,7 +17,10 @@ pub fn builtin_examples() -> Result<Vec<Example>> {
 }
 
 /// Reads every configured source and runs `f` with them borrowed.
-pub fn with_sources<T>(config: &Config, f: impl FnOnce(&AnalyzerSources<'_>) -> Result<T>) -> Result<T> {
+pub fn with_sources<T>(
+    config: &Config,
+    f: impl FnOnce(&AnalyzerSources<'_>) -> Result<T>,
+) -> Result<T> {
     let taxonomy = config.taxonomy_text()?;
     let domain_dict = Config::read_or_builtin(&config.segmenter.domain_dict, builtin::DOMAIN_DICT)?;
     let stopwords = Config::read_or_builtin(&config.segmenter.stopwords, builtin::STOPWORDS)?;
@@ -42,12 +45,18 @@ pub fn build_analyzer(config: &Config) -> Result<Analyzer> {
             let started = std::time::Instant::now();
             let analyzer = Analyzer::train(sources, &examples, &TrainParams::default(), decision)
                 .context("training the built-in model")?;
-            tracing::info!(examples = examples.len(), ms = started.elapsed().as_millis() as u64, "model trained");
+            tracing::info!(
+                examples = examples.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "model trained"
+            );
             Ok(analyzer)
         } else {
             let path = &config.router.model;
-            let json = std::fs::read_to_string(path).with_context(|| format!("cannot read model {}", path.display()))?;
-            Analyzer::with_model(sources, &json, decision).with_context(|| format!("model {}", path.display()))
+            let json = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read model {}", path.display()))?;
+            Analyzer::with_model(sources, &json, decision)
+                .with_context(|| format!("model {}", path.display()))
         }
     })
 }

@@ -181,7 +181,10 @@ impl Resolver {
         let mut folded: HashMap<String, Vec<(usize, u16)>> = HashMap::new();
         let mut add = |name: &str, t: usize, p: u16| {
             exact.entry(name.to_string()).or_default().push((t, p));
-            folded.entry(name.to_lowercase()).or_default().push((t, p + 1));
+            folded
+                .entry(name.to_lowercase())
+                .or_default()
+                .push((t, p + 1));
         };
         let mut reserved: HashSet<String> = HashSet::new();
         for (t, source) in map.sources.iter().enumerate() {

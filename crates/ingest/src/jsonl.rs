@@ -77,10 +77,9 @@ impl JsonlSource {
             let text = match std::str::from_utf8(bytes) {
                 Ok(t) => t,
                 Err(e) => {
-                    return Some(Err(self.error(format!(
-                        "invalid UTF-8 at byte {}",
-                        e.valid_up_to() + 1
-                    ))))
+                    return Some(Err(
+                        self.error(format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1))
+                    ))
                 }
             };
             let value: Value = match serde_json::from_str(text) {

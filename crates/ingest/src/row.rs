@@ -105,11 +105,7 @@ impl Ctx {
         }
     }
 
-    fn date(
-        &self,
-        values: &mut Values,
-        field: usize,
-    ) -> Result<Option<NaiveDateTime>, RowError> {
+    fn date(&self, values: &mut Values, field: usize) -> Result<Option<NaiveDateTime>, RowError> {
         let (result, shown) = match values[field].take() {
             None => return Ok(None),
             Some(Raw::DateTime(d)) => (value::check_range(d), None),
@@ -155,11 +151,7 @@ impl Ctx {
 }
 
 /// Validates one record. `line` is its 1-based line (or spreadsheet row).
-pub(crate) fn build_row(
-    line: u64,
-    mut v: Values,
-    is_1904: bool,
-) -> Result<ImportRow, RowError> {
+pub(crate) fn build_row(line: u64, mut v: Values, is_1904: bool) -> Result<ImportRow, RowError> {
     use fields::*;
     let c = Ctx { line, is_1904 };
     let text = match c.string(&mut v, TEXT)? {

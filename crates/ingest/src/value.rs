@@ -221,7 +221,10 @@ fn split_offset(time: &str) -> Option<(&str, Option<i32>)> {
     }
     let (h, m) = match digits.len() {
         2 => (digits.parse::<i32>().ok()?, 0),
-        4 => (digits[..2].parse::<i32>().ok()?, digits[2..].parse::<i32>().ok()?),
+        4 => (
+            digits[..2].parse::<i32>().ok()?,
+            digits[2..].parse::<i32>().ok()?,
+        ),
         _ => return None,
     };
     if h > 14 || m > 59 {
@@ -263,7 +266,9 @@ pub fn canonical_satisfaction(s: &str) -> Option<&'static str> {
     let s = s.trim();
     Some(match s.to_ascii_lowercase().as_str() {
         "满意" | "非常满意" | "satisfied" => "满意",
-        "基本满意" | "比较满意" | "basically_satisfied" | "basically satisfied" => "基本满意",
+        "基本满意" | "比较满意" | "basically_satisfied" | "basically satisfied" => {
+            "基本满意"
+        }
         "不满意" | "非常不满意" | "unsatisfied" | "dissatisfied" => "不满意",
         _ => return None,
     })
@@ -274,8 +279,12 @@ pub fn canonical_satisfaction(s: &str) -> Option<&'static str> {
 pub fn parse_bool(s: &str) -> Option<bool> {
     let s = s.trim();
     match s.to_ascii_lowercase().as_str() {
-        "是" | "已联系" | "已解决" | "有效" | "已响应" | "true" | "yes" | "y" | "1" => Some(true),
-        "否" | "未联系" | "未解决" | "无效" | "未响应" | "false" | "no" | "n" | "0" => Some(false),
+        "是" | "已联系" | "已解决" | "有效" | "已响应" | "true" | "yes" | "y" | "1" => {
+            Some(true)
+        }
+        "否" | "未联系" | "未解决" | "无效" | "未响应" | "false" | "no" | "n" | "0" => {
+            Some(false)
+        }
         _ => None,
     }
 }
@@ -384,14 +393,20 @@ mod tests {
             read_datetime("1899-12-31"),
             DateValue::OutOfRange(_)
         ));
-        assert!(matches!(read_datetime("2101-01-01"), DateValue::OutOfRange(_)));
+        assert!(matches!(
+            read_datetime("2101-01-01"),
+            DateValue::OutOfRange(_)
+        ));
         assert_eq!(parse_datetime("1989-12-31"), None);
         assert!(parse_datetime("2100-12-31 23:59:59").is_some());
     }
 
     #[test]
     fn excel_serial() {
-        assert_eq!(from_excel_serial(44070.5, false), Some(dt("2020-08-27 12:00:00")));
+        assert_eq!(
+            from_excel_serial(44070.5, false),
+            Some(dt("2020-08-27 12:00:00"))
+        );
         assert_eq!(from_excel_serial(-1.0, false), None);
         assert_eq!(from_excel_serial(f64::NAN, false), None);
     }
