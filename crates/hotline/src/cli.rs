@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use hotline_classifier::{evaluate, parse_labelled, Analysis, Analyzer, EvalReport, TrainParams};
 
+use crate::app::AppState;
 use crate::config::Config;
 use crate::engine;
 
@@ -20,6 +21,9 @@ pub struct Cli {
     /// Configuration file overriding config/default.toml (only the keys it sets).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Data directory (overrides data.dir); created when missing.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -50,6 +54,79 @@ pub enum Command {
         #[arg(long, default_value = "model.json")]
         out: PathBuf,
     },
+    /// Run the HTTP API until Ctrl-C or SIGTERM.
+    Serve {
+        /// Address to listen on (overrides server.listen).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Import historical tickets (JSONL, CSV or XLSX), idempotent by external id.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// File format; by default from the extension.
+        #[arg(long)]
+        format: Option<hotline_ingest::Format>,
+        /// Read a field from another column: TARGET=SOURCE (e.g. external_id=id).
+        #[arg(long = "map", value_name = "TARGET=SOURCE")]
+        map: Vec<String>,
+        /// Where rejected rows are listed with their line and reason.
+        #[arg(long, default_value = "hotline-import-rejects.tsv")]
+        report: PathBuf,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rates and counts per topic, district or period.
+    Stats {
+        /// First day (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// topic, district, kind, day, week, month, assessment_month or total.
+        #[arg(long, default_value = "topic")]
+        by: String,
+        #[arg(long)]
+        topic: Option<String>,
+        #[arg(long)]
+        district: Option<String>,
+        /// Include undated historical tickets.
+        #[arg(long)]
+        undated: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Full-text search.
+    Search {
+        query: String,
+        #[arg(long)]
+        topic: Option<String>,
+        #[arg(long)]
+        district: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        #[arg(long, default_value_t = 1)]
+        page: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One ticket with its events.
+    Show { id: uuid::Uuid },
+    /// Check that the counters equal a recount and the index holds every ticket.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild the search index from the store.
+    Reindex,
     /// Score the router on a labelled JSONL file.
     Eval {
         #[arg(long)]
@@ -61,7 +138,182 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> Result<()> {
     let config = Config::load(cli.config.as_deref())?;
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| config.data.dir.clone());
+    let open = |config: Config| AppState::open(config, &data_dir);
     match cli.command {
+        Command::Serve { listen } => {
+            let listen = listen.unwrap_or_else(|| config.server.listen.clone());
+            let state = open(config)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(crate::server::serve(state, &listen))?;
+        }
+        Command::Import {
+            files,
+            format,
+            map,
+            report,
+            json,
+        } => {
+            let mut field_map = hotline_ingest::FieldMap::new();
+            for pair in &map {
+                field_map
+                    .parse_pair(pair)
+                    .with_context(|| format!("--map {pair}"))?;
+            }
+            let state = open(config)?;
+            let options = crate::import::ImportOptions {
+                files,
+                format,
+                map: field_map,
+                report,
+                quiet: json,
+            };
+            let summary = crate::import::run(&state, &options);
+            state.store.shutdown()?;
+            let summary = summary?;
+            if json {
+                println!("{}", serde_json::to_string(&summary)?);
+            } else {
+                println!(
+                    "imported {} (repeats {}), duplicates skipped {}, rejected {} in {:.1} s — {:.0} tickets/s",
+                    summary.imported, summary.repeats, summary.duplicates, summary.rejected, summary.seconds, summary.tickets_per_second
+                );
+                for (reason, n) in &summary.rejected_by_reason {
+                    println!("  rejected {n}: {reason}");
+                }
+                if let Some(report) = &summary.report {
+                    println!("rejected rows are listed in {}", report.display());
+                }
+            }
+        }
+        Command::Stats {
+            from,
+            to,
+            by,
+            topic,
+            district,
+            undated,
+            json,
+        } => {
+            let group_by = hotline_store::GroupBy::parse(&by)
+                .with_context(|| format!("--by {by}: use topic, district, kind, day, week, month, assessment_month or total"))?;
+            let state = open(config)?;
+            let rows = state.store.stats(&hotline_store::StatsQuery {
+                from,
+                to,
+                group_by,
+                topic,
+                district,
+                include_undated: undated,
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print_stats(&rows);
+            }
+            state.store.shutdown()?;
+        }
+        Command::Search {
+            query,
+            topic,
+            district,
+            kind,
+            status,
+            from,
+            to,
+            page,
+            json,
+        } => {
+            let state = open(config)?;
+            let view = crate::server::SearchParamsView {
+                q: &query,
+                topic: topic.as_deref(),
+                district: district.as_deref(),
+                kind: kind.as_deref(),
+                status: status.as_deref(),
+                from,
+                to,
+                page: page.max(1),
+                per_page: 20,
+            };
+            let result = crate::server::run_search(&state, &view)
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                println!("{} tickets match", result.total);
+                for hit in &result.hits {
+                    let t = &hit.ticket;
+                    let day = t
+                        .received_at
+                        .map_or("undated".to_owned(), |d| d.format("%Y-%m-%d").to_string());
+                    println!(
+                        "\n{}  {}  {}  {}  score {:.2}",
+                        t.id,
+                        day,
+                        t.topic.slug,
+                        t.district.as_deref().unwrap_or("—"),
+                        hit.score
+                    );
+                    println!(
+                        "  {}",
+                        hit.snippet.replace("<mark>", "【").replace("</mark>", "】")
+                    );
+                }
+            }
+            state.store.shutdown()?;
+        }
+        Command::Show { id } => {
+            let state = open(config)?;
+            let ticket = state
+                .store
+                .get(id)?
+                .with_context(|| format!("ticket {id} not found"))?;
+            println!("{}", serde_json::to_string_pretty(&ticket)?);
+            state.store.shutdown()?;
+        }
+        Command::Verify { json } => {
+            let state = open(config)?;
+            let report = state.store.verify()?;
+            state.store.shutdown()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "tickets {}, counter rows {}, indexed {}",
+                    report.tickets, report.counter_rows, report.indexed_docs
+                );
+                for m in report.counter_mismatches.iter().take(20) {
+                    println!("counter mismatch: {m}");
+                }
+                for c in report.corrupt_records.iter().take(20) {
+                    println!("corrupt: {c}");
+                }
+                if report.index_missing > 0 {
+                    println!(
+                        "{} tickets missing from the index: run `hotline reindex`",
+                        report.index_missing
+                    );
+                }
+            }
+            if !report.is_ok() {
+                bail!("the store is inconsistent");
+            }
+            if !json {
+                println!("ok: counters equal a recount and every ticket is indexed");
+            }
+        }
+        Command::Reindex => {
+            let state = open(config)?;
+            let n = state.store.reindex()?;
+            state.store.shutdown()?;
+            println!("reindexed {n} tickets");
+        }
         Command::Classify {
             input: Some(path), ..
         } => classify_file(&config, &path)?,
@@ -212,6 +464,43 @@ fn print_analysis(a: &Analysis) {
     match &a.district {
         Some(d) => println!("  district     {} (from “{}”)", d.district, d.matched),
         None => println!("  district     —"),
+    }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", v * 100.0))
+}
+
+fn print_stats(rows: &[hotline_store::StatsRow]) {
+    println!(
+        "{:<22} {:>8} {:>7} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}",
+        "",
+        "诉求",
+        "咨询",
+        "重复",
+        "回访",
+        "响应率",
+        "解决率",
+        "满意率",
+        "派单及时",
+        "反馈及时",
+        "综合"
+    );
+    for r in rows {
+        println!(
+            "{:<22} {:>8} {:>7} {:>7} {:>7} {:>9} {:>9} {:>9} {:>10} {:>10} {:>9}",
+            r.key,
+            r.requests,
+            r.consultations,
+            r.repeats,
+            r.valid_callbacks,
+            pct(r.response_rate),
+            pct(r.resolution_rate),
+            pct(r.satisfaction_rate),
+            pct(r.dispatch_on_time_rate),
+            pct(r.feedback_on_time_rate),
+            pct(r.composite)
+        );
     }
 }
 

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use hotline_classifier::RouterConfig;
+use hotline_store::StoreConfig;
 use serde::Deserialize;
 
 use crate::builtin;
@@ -15,6 +16,23 @@ pub struct Config {
     pub segmenter: SegmenterSection,
     pub gazetteer: GazetteerSection,
     pub router: RouterSection,
+    pub data: DataSection,
+    pub store: StoreConfig,
+    pub server: ServerSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    pub listen: String,
+    pub max_body_bytes: usize,
+    pub max_text_chars: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,6 +126,12 @@ impl Config {
                 "router.explain_words must be within 1..=50, got {}",
                 r.explain_words
             );
+        }
+        self.store
+            .validate()
+            .map_err(|m| anyhow::anyhow!("store: {m}"))?;
+        if self.server.max_body_bytes < 1024 || self.server.max_text_chars == 0 {
+            bail!("server.max_body_bytes must be at least 1024 and server.max_text_chars positive");
         }
         Ok(())
     }

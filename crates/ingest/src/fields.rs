@@ -270,9 +270,9 @@ pub(crate) fn resolve_header(
     for (i, h) in headers.iter().enumerate() {
         best.offer(resolver, h, &i);
     }
-    for t in 0..N {
+    for (t, slot) in best.slots.iter().enumerate() {
         if let Some(source) = map.source(t) {
-            let found = matches!(best.slots[t], Some((p, _)) if p <= MAPPED_FOLDED);
+            let found = matches!(slot, Some((p, _)) if *p <= MAPPED_FOLDED);
             if !found {
                 return Err(Error::Format {
                     path: path.to_path_buf(),

@@ -181,7 +181,7 @@ pub enum Error {
 #[derive(Debug)]
 enum Source {
     Jsonl(jsonl::JsonlSource),
-    Csv(csvfile::CsvSource),
+    Csv(Box<csvfile::CsvSource>),
     Xlsx(xlsx::XlsxSource),
 }
 
@@ -243,7 +243,7 @@ impl Reader {
             }
             Format::Csv => {
                 let (src, columns) = csvfile::CsvSource::open(path, file, map, &resolver)?;
-                (Source::Csv(src), columns)
+                (Source::Csv(Box::new(src)), columns)
             }
             Format::Xlsx => {
                 let (src, columns) = xlsx::XlsxSource::open(path, file, map, &resolver)?;

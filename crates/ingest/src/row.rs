@@ -7,7 +7,7 @@ use crate::value::{self, DateValue};
 use crate::{ImportRow, RowError};
 
 /// Longest accepted ticket text, in characters.
-pub(crate) const MAX_TEXT_CHARS: usize = 100_000;
+pub const MAX_TEXT_CHARS: usize = 100_000;
 
 /// A value as read from a file, before validation.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,7 +12,7 @@ use std::path::Path;
 use calamine::{DataRef, Reader as _, SheetType, Xlsx};
 
 use crate::fields::{self, Resolver, N};
-use crate::row::{self, Raw, Values};
+use crate::row::{self, Raw};
 use crate::value;
 use crate::{Error, FieldMap, ImportRow, RowError};
 
@@ -23,7 +23,8 @@ pub(crate) const MAX_COLUMNS: u64 = 200;
 #[derive(Debug)]
 struct XRow {
     row: u32,
-    values: Values,
+    /// (target, value) for the filled target fields only.
+    values: Vec<(usize, Raw)>,
 }
 
 #[derive(Debug)]
@@ -53,7 +54,13 @@ impl XlsxSource {
 
     pub(crate) fn next_row(&mut self) -> Option<Result<ImportRow, RowError>> {
         match self.rows.next() {
-            Some(r) => Some(row::build_row(u64::from(r.row) + 1, r.values, self.is_1904)),
+            Some(r) => {
+                let mut values = row::empty_values();
+                for (t, raw) in r.values {
+                    values[t] = Some(raw);
+                }
+                Some(row::build_row(u64::from(r.row) + 1, values, self.is_1904))
+            }
             None => self.trailing_error.take().map(Err),
         }
     }
@@ -96,7 +103,7 @@ fn load(
     // Column -> targets it feeds; set once the header row is complete.
     let mut targets: Option<HashMap<u32, Vec<usize>>> = None;
     let mut names: Vec<String> = vec![String::new(); N];
-    let mut rows: BTreeMap<u32, Values> = BTreeMap::new();
+    let mut rows: BTreeMap<u32, Vec<(usize, Raw)>> = BTreeMap::new();
     let mut trailing_error = None;
 
     loop {
@@ -146,10 +153,10 @@ fn load(
                 "sheet '{sheet}' has more than {MAX_ROWS} rows"
             )));
         }
-        let values = rows.entry(r).or_insert_with(row::empty_values);
+        let values = rows.entry(r).or_default();
         if let Some(ts) = targets.get(&c) {
             for &t in ts {
-                values[t] = Some(raw.clone());
+                values.push((t, raw.clone()));
             }
         }
     }

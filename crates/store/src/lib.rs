@@ -1,1 +1,23 @@
+//! The ticket store: the product's memory.
+//!
+//! sled is the source of truth (tickets, events, counters), an fsynced
+//! journal makes every acknowledged change survive a power cut, and a tantivy
+//! index, rebuilt from sled when needed, answers full-text search. Only this
+//! crate touches sled and tantivy.
 
+mod counters;
+mod error;
+mod index;
+mod journal;
+pub mod model;
+mod snippet;
+mod stats;
+mod store;
+
+pub use counters::{contribution, Column, CounterKey, Counts, Deadlines};
+pub use error::{Error, Result};
+pub use index::IndexQuery;
+pub use model::*;
+pub use snippet::snippet;
+pub use stats::{GroupBy, RateConfig, StatsQuery, StatsRow};
+pub use store::{NewEvent, SearchHit, SearchPage, Store, StoreConfig, Submitted, VerifyReport};

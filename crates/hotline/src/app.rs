@@ -1,0 +1,215 @@
+//! The engine as the server and the commands share it: one analyzer (jieba
+//! loaded once), one store, the configuration; a cheap `Clone` handle.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use chrono::NaiveDateTime;
+use hotline_classifier::{Analysis, Analyzer};
+use hotline_store::{EventBody, Kind, NewTicket, Store, TopicAssignment, TopicSource, Urgency};
+use serde::Deserialize;
+
+use crate::config::Config;
+use crate::engine;
+use crate::error::ApiError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub analyzer: Arc<Analyzer>,
+    pub store: Store,
+    pub config: Arc<Config>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Loads the analyzer and opens the store in `data_dir`.
+    pub fn open(config: Config, data_dir: &Path) -> Result<AppState> {
+        let analyzer = engine::build_analyzer(&config)?;
+        let store = Store::open(data_dir, config.store.clone())
+            .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+        Ok(AppState {
+            analyzer: Arc::new(analyzer),
+            store,
+            config: Arc::new(config),
+        })
+    }
+
+    /// The lead department of a topic slug, if the slug is this year's.
+    pub fn department(&self, slug: &str) -> Option<String> {
+        self.analyzer
+            .taxonomy()
+            .get(slug)
+            .map(|t| t.department.clone())
+    }
+}
+
+/// A ticket as an operator (or an import) submits it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketInput {
+    pub text: String,
+    pub title: Option<String>,
+    pub kind: Option<String>,
+    pub urgency: Option<String>,
+    pub channel: Option<String>,
+    pub caller_name: Option<String>,
+    pub caller_phone: Option<String>,
+    pub address: Option<String>,
+    pub district: Option<String>,
+    pub received_at: Option<String>,
+    pub external_id: Option<String>,
+    /// The operator's choice when it differs from the router's suggestion.
+    pub topic: Option<String>,
+}
+
+fn clean(s: Option<String>) -> Option<String> {
+    s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// Validates an operator's input and routes it (one segmentation).
+pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analysis), ApiError> {
+    let max = state.config.server.max_text_chars;
+    if input.text.trim().is_empty() {
+        return Err(ApiError::invalid("text", "the ticket's text is empty"));
+    }
+    if input.text.chars().count() > max {
+        return Err(ApiError::invalid(
+            "text",
+            format!("longer than {max} characters"),
+        ));
+    }
+    let kind = match clean(input.kind) {
+        Some(k) => Kind::parse(&k).ok_or_else(|| {
+            ApiError::invalid(
+                "kind",
+                format!("unknown kind '{k}' (咨询 求助 投诉 举报 建议)"),
+            )
+        })?,
+        None => Kind::Complaint,
+    };
+    let urgency = match clean(input.urgency) {
+        Some(u) => Urgency::parse(&u).ok_or_else(|| {
+            ApiError::invalid(
+                "urgency",
+                format!("unknown urgency '{u}' (emergency utilities general complex)"),
+            )
+        })?,
+        None => Urgency::General,
+    };
+    let received_at =
+        match clean(input.received_at) {
+            Some(s) => Some(hotline_ingest::parse_datetime(&s).ok_or_else(|| {
+                ApiError::invalid("received_at", format!("cannot read date '{s}'"))
+            })?),
+            None => Some(chrono::Local::now().naive_local()),
+        };
+    let analysis = state.analyzer.analyze(input.title.as_deref(), &input.text);
+    let topic = match clean(input.topic) {
+        Some(slug) => {
+            if state.analyzer.taxonomy().get(&slug).is_none() {
+                return Err(ApiError::invalid(
+                    "topic",
+                    format!("'{slug}' is not one of this year's topics"),
+                ));
+            }
+            TopicAssignment {
+                slug,
+                source: TopicSource::Operator,
+                confidence: None,
+            }
+        }
+        None => TopicAssignment {
+            slug: analysis.routing.topic.clone(),
+            source: TopicSource::Router,
+            confidence: Some(analysis.routing.confidence),
+        },
+    };
+    let department = state.department(&topic.slug).unwrap_or_default();
+    let district =
+        clean(input.district).or_else(|| analysis.district.as_ref().map(|d| d.district.clone()));
+    let ticket = NewTicket {
+        external_id: clean(input.external_id),
+        received_at,
+        channel: clean(input.channel).unwrap_or_else(|| "phone".to_owned()),
+        kind,
+        urgency,
+        title: clean(input.title),
+        text: input.text,
+        caller_name: clean(input.caller_name),
+        caller_phone: clean(input.caller_phone),
+        address: clean(input.address),
+        district,
+        topic,
+        department,
+        deciding_words: analysis.routing.deciding_words.clone(),
+        index_tokens: analysis.segmented.joined(),
+        history: Vec::new(),
+    };
+    Ok((ticket, analysis))
+}
+
+/// A historical row's outcomes as lifecycle events, in order. Events whose
+/// time is unknown take the best earlier time known.
+pub fn history_of(
+    row: &hotline_ingest::ImportRow,
+    department: &str,
+) -> Vec<(NaiveDateTime, EventBody)> {
+    let mut events = Vec::new();
+    let base = row.received_at.unwrap_or_default();
+    if let Some(at) = row.dispatched_at {
+        events.push((
+            at,
+            EventBody::Dispatched {
+                department: department.to_owned(),
+            },
+        ));
+    }
+    let after_dispatch = row.dispatched_at.unwrap_or(base);
+    if row.contacted == Some(true) {
+        events.push((
+            row.feedback_at.unwrap_or(after_dispatch),
+            EventBody::Contacted { note: None },
+        ));
+    }
+    if row.feedback_at.is_some() || row.resolved.is_some() {
+        let at = row.feedback_at.unwrap_or(after_dispatch);
+        events.push((
+            at,
+            EventBody::Feedback {
+                resolved: row.resolved == Some(true),
+                note: None,
+            },
+        ));
+    }
+    let satisfaction = row
+        .satisfaction
+        .as_deref()
+        .and_then(hotline_store::Satisfaction::parse);
+    if row.callback_valid.is_some() || satisfaction.is_some() {
+        let at = row
+            .callback_at
+            .or(row.feedback_at)
+            .unwrap_or(after_dispatch);
+        events.push((
+            at,
+            EventBody::Callback {
+                valid: row.callback_valid.unwrap_or(true),
+                contacted: row.contacted == Some(true),
+                resolved: row.resolved == Some(true),
+                satisfaction,
+            },
+        ));
+    }
+    if let Some(at) = row.closed_at {
+        events.push((at, EventBody::Closed { note: None }));
+    }
+    events
+}

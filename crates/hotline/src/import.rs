@@ -1,0 +1,294 @@
+//! `hotline import`: streaming, parallel routing, batched durable writes.
+//!
+//! The reader thread parses rows; a pool of workers (one per core) segments
+//! and routes them; the store's writer journals and applies each batch with
+//! one fsync. Bounded channels keep memory constant whatever the file size.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use hotline_ingest::{FieldMap, Format, ImportRow, Reader, RowError};
+use hotline_store::{Kind, NewTicket, Submitted, TopicAssignment, TopicSource, Urgency};
+use serde::Serialize;
+
+use crate::app::{history_of, AppState};
+
+const BATCH: usize = 512;
+
+#[derive(Debug, Default, Serialize)]
+pub struct ImportSummary {
+    /// Tickets stored by this run, repeats included.
+    pub imported: u64,
+    pub repeats: u64,
+    /// Rows skipped because their external id was already stored.
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub rejected_by_reason: std::collections::BTreeMap<String, u64>,
+    pub seconds: f64,
+    pub tickets_per_second: f64,
+    pub report: Option<PathBuf>,
+}
+
+/// FNV-1a: a stable id for rows that bring none, so re-importing them adds nothing.
+fn content_id(row: &ImportRow) -> String {
+    let mut hash: u64 = 0xcbf29ce484222325;
+    let received = row.received_at.map(|t| t.to_string()).unwrap_or_default();
+    for part in [
+        received.as_str(),
+        row.title.as_deref().unwrap_or(""),
+        row.text.as_str(),
+    ] {
+        for b in part.bytes().chain(std::iter::once(0xff)) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x100000001b3);
+        }
+    }
+    format!("auto:{hash:016x}")
+}
+
+fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
+    let analysis = state.analyzer.analyze(row.title.as_deref(), &row.text);
+    let known_topic = row
+        .topic
+        .as_deref()
+        .filter(|t| state.analyzer.taxonomy().get(t).is_some());
+    let topic = match known_topic {
+        Some(slug) => TopicAssignment {
+            slug: slug.to_owned(),
+            source: TopicSource::Imported,
+            confidence: None,
+        },
+        None => TopicAssignment {
+            slug: analysis.routing.topic.clone(),
+            source: TopicSource::Router,
+            confidence: Some(analysis.routing.confidence),
+        },
+    };
+    let department = row
+        .department
+        .clone()
+        .or_else(|| state.department(&topic.slug))
+        .unwrap_or_default();
+    let history = history_of(&row, &department);
+    NewTicket {
+        external_id: Some(row.external_id.clone().unwrap_or_else(|| content_id(&row))),
+        received_at: row.received_at,
+        channel: row.channel.unwrap_or_else(|| "import".to_owned()),
+        kind: row
+            .kind
+            .as_deref()
+            .and_then(Kind::parse)
+            .unwrap_or(Kind::Complaint),
+        urgency: row
+            .urgency
+            .as_deref()
+            .and_then(Urgency::parse)
+            .unwrap_or_default(),
+        title: row.title,
+        text: row.text,
+        caller_name: row.caller_name,
+        caller_phone: row.caller_phone,
+        address: row.address,
+        district: row
+            .district
+            .or_else(|| analysis.district.map(|d| d.district)),
+        topic,
+        department,
+        deciding_words: analysis.routing.deciding_words,
+        index_tokens: analysis.segmented.joined(),
+        history,
+    }
+}
+
+#[derive(Debug)]
+pub struct ImportOptions {
+    pub files: Vec<PathBuf>,
+    pub format: Option<Format>,
+    pub map: FieldMap,
+    pub report: PathBuf,
+    pub quiet: bool,
+}
+
+pub fn run(state: &AppState, opts: &ImportOptions) -> Result<ImportSummary> {
+    let started = Instant::now();
+    let mut summary = ImportSummary::default();
+    let mut report = std::io::BufWriter::new(
+        std::fs::File::create(&opts.report)
+            .with_context(|| format!("cannot write the report {}", opts.report.display()))?,
+    );
+    writeln!(report, "file\tline\tfield\treason")?;
+    let progress = Progress::new(opts.quiet);
+    for path in &opts.files {
+        let reader = Reader::open(path, opts.format, &opts.map)
+            .with_context(|| format!("cannot import {}", path.display()))?;
+        import_file(state, reader, path, &mut summary, &mut report, &progress)?;
+    }
+    report.flush()?;
+    state.store.commit_index()?;
+    progress.finish();
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.tickets_per_second = summary.imported as f64 / summary.seconds.max(1e-9);
+    summary.report = (summary.rejected > 0).then(|| opts.report.clone());
+    Ok(summary)
+}
+
+fn import_file(
+    state: &AppState,
+    reader: Reader,
+    path: &Path,
+    summary: &mut ImportSummary,
+    report: &mut impl Write,
+    progress: &Progress,
+) -> Result<()> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(1);
+    // Batches of raw rows go round-robin to the workers; results come back in
+    // order through one channel per worker, so the store sees file order.
+    std::thread::scope(|scope| -> Result<()> {
+        let mut inputs = Vec::new();
+        let mut outputs = Vec::new();
+        for _ in 0..workers {
+            let (in_tx, in_rx) = sync_channel::<Vec<ImportRow>>(2);
+            let (out_tx, out_rx) = sync_channel::<Vec<NewTicket>>(2);
+            scope.spawn(move || {
+                while let Ok(rows) = in_rx.recv() {
+                    let tickets = rows.into_iter().map(|r| to_ticket(state, r)).collect();
+                    if out_tx.send(tickets).is_err() {
+                        return;
+                    }
+                }
+            });
+            inputs.push(in_tx);
+            outputs.push(out_rx);
+        }
+        let (store_tx, store_rx) = sync_channel::<Vec<NewTicket>>(2);
+        let writer = scope.spawn(move || -> Result<(u64, u64, u64)> {
+            let (mut imported, mut repeats, mut duplicates) = (0, 0, 0);
+            while let Ok(batch) = store_rx.recv() {
+                for s in state.store.submit(batch)? {
+                    match s {
+                        Submitted::Created(t) => {
+                            imported += 1;
+                            repeats += u64::from(t.repeat_of.is_some());
+                        }
+                        Submitted::Duplicate(_) => duplicates += 1,
+                    }
+                }
+                progress.set(imported + duplicates);
+            }
+            Ok((imported, repeats, duplicates))
+        });
+        let collector = scope.spawn(move || {
+            let mut turn = 0;
+            loop {
+                match outputs[turn].recv() {
+                    Ok(batch) => {
+                        if store_tx.send(batch).is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => return,
+                }
+                turn = (turn + 1) % outputs.len();
+            }
+        });
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut turn = 0;
+        let mut reject = |e: RowError, summary: &mut ImportSummary| -> Result<()> {
+            summary.rejected += 1;
+            let reason = e.reason.split(':').next().unwrap_or("").trim().to_owned();
+            *summary.rejected_by_reason.entry(reason).or_default() += 1;
+            let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+            writeln!(
+                report,
+                "{}\t{}\t{}\t{}",
+                path.display(),
+                e.line,
+                e.field.as_deref().unwrap_or(""),
+                clean(&e.reason)
+            )?;
+            Ok(())
+        };
+        for item in reader {
+            match item {
+                Ok(row) => batch.push(row),
+                Err(e) => reject(e, summary)?,
+            }
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                inputs[turn]
+                    .send(full)
+                    .map_err(|_| anyhow::anyhow!("import worker stopped"))?;
+                turn = (turn + 1) % inputs.len();
+            }
+        }
+        if !batch.is_empty() {
+            inputs[turn]
+                .send(batch)
+                .map_err(|_| anyhow::anyhow!("import worker stopped"))?;
+        }
+        drop(inputs);
+        let _ = collector.join();
+        let (imported, repeats, duplicates) = writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("import writer panicked"))??;
+        summary.imported += imported;
+        summary.repeats += repeats;
+        summary.duplicates += duplicates;
+        Ok(())
+    })
+}
+
+/// A progress bar on a terminal, a plain line every few seconds otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    started: Instant,
+    last_line: std::sync::Mutex<Instant>,
+    quiet: bool,
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Progress {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {pos} tickets  {per_sec}  {elapsed}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Progress {
+            bar,
+            started: Instant::now(),
+            last_line: std::sync::Mutex::new(Instant::now()),
+            quiet,
+        }
+    }
+
+    fn set(&self, n: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(n);
+        } else if !self.quiet {
+            if let Ok(mut last) = self.last_line.lock() {
+                if last.elapsed() >= Duration::from_secs(5) {
+                    *last = Instant::now();
+                    let rate = n as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+                    eprintln!("imported {n} rows ({rate:.0}/s)");
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,48 @@
+use thiserror::Error;
+
+/// Errors of the ticket store. `NotFound`, `Invalid` and `Conflict` are the
+/// caller's doing; the rest are ours.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("ticket {0} not found")]
+    NotFound(String),
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("storage: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("journal {path}: {source}")]
+    Journal {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("corrupt record {key}: {message}")]
+    Corrupt { key: String, message: String },
+    #[error("the store is shutting down")]
+    Closed,
+}
+
+impl Error {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// True when the caller can fix the request; false for our failures.
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            Error::NotFound(_) | Error::Invalid { .. } | Error::Conflict(_)
+        )
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,358 @@
+//! The tantivy search index, owned by one thread.
+//!
+//! Documents carry the ticket's words as segmented once at submission,
+//! joined by spaces; a whitespace tokenizer splits them again at full speed
+//! (no second jieba pass, no pre-tokenized serialisation). Only the id is
+//! stored: texts live in sled, the source of truth.
+
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
+    STRING,
+};
+use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
+use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::error::{Error, Result};
+
+const TOKENIZER: &str = "hotline_words";
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    id: Field,
+    body: Field,
+    topic: Field,
+    district: Field,
+    kind: Field,
+    status: Field,
+    received: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let body_options = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        body: b.add_text_field("body", body_options),
+        topic: b.add_text_field("topic", STRING | FAST),
+        district: b.add_text_field("district", STRING | FAST),
+        kind: b.add_text_field("kind", STRING | FAST),
+        status: b.add_text_field("status", STRING | FAST),
+        received: b.add_i64_field("received", INDEXED | FAST),
+    };
+    (b.build(), fields)
+}
+
+/// What the index knows of a ticket.
+#[derive(Debug, Clone)]
+pub struct IndexDoc {
+    pub id: String,
+    pub tokens: String,
+    pub topic: String,
+    pub district: String,
+    pub kind: String,
+    pub status: String,
+    /// Received time as seconds since the epoch (local); None when undated.
+    pub received: Option<i64>,
+}
+
+pub(crate) enum IndexMsg {
+    Upsert {
+        seq: u64,
+        doc: IndexDoc,
+    },
+    /// Commit now and answer when searchable.
+    Commit(Sender<Result<()>>),
+    /// Delete every document (before a rebuild).
+    Clear(Sender<Result<()>>),
+}
+
+/// Filters and paging of a search; `words` are the query's segmented words.
+#[derive(Debug, Clone, Default)]
+pub struct IndexQuery {
+    pub words: Vec<String>,
+    pub topic: Option<String>,
+    pub district: Option<String>,
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// Every word must appear (true), or any of them (false).
+    pub all_words: bool,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Clone)]
+pub struct SearchIndex {
+    reader: IndexReader,
+    fields: Fields,
+    sender: Sender<IndexMsg>,
+}
+
+#[derive(Debug)]
+pub(crate) struct IndexOwner {
+    pub handle: JoinHandle<()>,
+}
+
+/// Batching of commits.
+#[derive(Debug, Clone, Copy)]
+pub struct CommitPolicy {
+    pub max_docs: usize,
+    pub max_delay: Duration,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").finish_non_exhaustive()
+    }
+}
+
+impl SearchIndex {
+    /// Opens or creates the index; returns it, the sequence number of the
+    /// last change it holds (from the commit payload), and its owner thread.
+    pub(crate) fn open(dir: &Path, policy: CommitPolicy) -> Result<(SearchIndex, u64, IndexOwner)> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Journal {
+            path: dir.display().to_string(),
+            source: e,
+        })?;
+        let (schema, fields) = schema();
+        let directory =
+            tantivy::directory::MmapDirectory::open(dir).map_err(|e| Error::Index(e.into()))?;
+        let index = Index::open_or_create(directory, schema)?;
+        index.tokenizers().register(
+            TOKENIZER,
+            TextAnalyzer::from(WhitespaceTokenizer::default()),
+        );
+        let indexed_seq = index
+            .load_metas()?
+            .payload
+            .and_then(|p| p.parse::<u64>().ok())
+            .unwrap_or(0);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer: IndexWriter = index.writer(96_000_000)?;
+        let (sender, receiver) = mpsc::channel();
+        let owner_reader: IndexReader = Clone::clone(&reader);
+        let handle = std::thread::Builder::new()
+            .name("hotline-indexer".into())
+            .spawn(move || run_indexer(writer, owner_reader, fields, receiver, policy, indexed_seq))
+            .map_err(|e| Error::Journal {
+                path: "indexer thread".into(),
+                source: e,
+            })?;
+        Ok((
+            SearchIndex {
+                reader,
+                fields,
+                sender,
+            },
+            indexed_seq,
+            IndexOwner { handle },
+        ))
+    }
+
+    pub(crate) fn send(&self, msg: IndexMsg) -> Result<()> {
+        self.sender.send(msg).map_err(|_| Error::Closed)
+    }
+
+    pub(crate) fn sender(&self) -> Sender<IndexMsg> {
+        self.sender.clone()
+    }
+
+    /// Commits everything sent so far and waits until it is searchable.
+    pub fn commit(&self) -> Result<()> {
+        let (tx, rx) = mpsc::channel();
+        self.send(IndexMsg::Commit(tx))?;
+        rx.recv().map_err(|_| Error::Closed)?
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Ids of the matching tickets, best first, and the total count.
+    pub fn search(&self, q: &IndexQuery) -> Result<(usize, Vec<(String, f32)>)> {
+        let f = self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if !q.words.is_empty() {
+            let occur = if q.all_words {
+                Occur::Must
+            } else {
+                Occur::Should
+            };
+            let words: Vec<(Occur, Box<dyn Query>)> = q
+                .words
+                .iter()
+                .map(|w| {
+                    let term = Term::from_field_text(f.body, w);
+                    (
+                        occur,
+                        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+                            as Box<dyn Query>,
+                    )
+                })
+                .collect();
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(words))));
+        }
+        for (field, value) in [
+            (f.topic, &q.topic),
+            (f.district, &q.district),
+            (f.kind, &q.kind),
+            (f.status, &q.status),
+        ] {
+            if let Some(v) = value {
+                let term = Term::from_field_text(field, v);
+                clauses.push((
+                    Occur::Must,
+                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+                ));
+            }
+        }
+        if q.from.is_some() || q.to.is_some() {
+            let lower = q.from.map_or(Bound::Unbounded, |v| {
+                Bound::Included(Term::from_field_i64(f.received, v))
+            });
+            let upper = q.to.map_or(Bound::Unbounded, |v| {
+                Bound::Excluded(Term::from_field_i64(f.received, v))
+            });
+            clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
+        }
+        let query: Box<dyn Query> = if clauses.is_empty() {
+            Box::new(tantivy::query::AllQuery)
+        } else {
+            Box::new(BooleanQuery::new(clauses))
+        };
+        let searcher = self.reader.searcher();
+        let limit = q.limit.clamp(1, 1000);
+        let (top, total) = searcher.search(
+            &query,
+            &(
+                TopDocs::with_limit(limit)
+                    .and_offset(q.offset)
+                    .order_by_score(),
+                Count,
+            ),
+        )?;
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            if let Some(id) = doc.get_first(f.id).and_then(|v| v.as_str()) {
+                hits.push((id.to_owned(), score));
+            }
+        }
+        Ok((total, hits))
+    }
+}
+
+fn run_indexer(
+    mut writer: IndexWriter,
+    reader: IndexReader,
+    f: Fields,
+    receiver: Receiver<IndexMsg>,
+    policy: CommitPolicy,
+    mut committed_seq: u64,
+) {
+    let mut pending = 0usize;
+    let mut last_seq = committed_seq;
+    let mut first_pending: Option<Instant> = None;
+    let commit = |writer: &mut IndexWriter, last_seq: u64| -> Result<()> {
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&last_seq.to_string());
+        prepared.commit()?;
+        reader.reload()?;
+        Ok(())
+    };
+    loop {
+        let timeout = match first_pending {
+            Some(t) => policy.max_delay.saturating_sub(t.elapsed()),
+            None => Duration::from_secs(3600),
+        };
+        match receiver.recv_timeout(timeout) {
+            Ok(IndexMsg::Upsert { seq, doc }) => {
+                writer.delete_term(Term::from_field_text(f.id, &doc.id));
+                let mut d = doc!(
+                    f.id => doc.id,
+                    f.body => doc.tokens,
+                    f.topic => doc.topic,
+                    f.district => doc.district,
+                    f.kind => doc.kind,
+                    f.status => doc.status,
+                );
+                if let Some(r) = doc.received {
+                    d.add_i64(f.received, r);
+                }
+                if let Err(e) = writer.add_document(d) {
+                    tracing::error!(error = %e, "index add failed");
+                }
+                last_seq = last_seq.max(seq);
+                pending += 1;
+                first_pending.get_or_insert_with(Instant::now);
+            }
+            Ok(IndexMsg::Commit(reply)) => {
+                let result = if pending > 0 || last_seq != committed_seq {
+                    commit(&mut writer, last_seq)
+                } else {
+                    Ok(())
+                };
+                if result.is_ok() {
+                    committed_seq = last_seq;
+                    pending = 0;
+                    first_pending = None;
+                }
+                let _ = reply.send(result);
+                continue;
+            }
+            Ok(IndexMsg::Clear(reply)) => {
+                let result = writer
+                    .delete_all_documents()
+                    .map(|_| ())
+                    .map_err(Error::from)
+                    .and_then(|()| {
+                        last_seq = 0;
+                        commit(&mut writer, 0)
+                    });
+                committed_seq = 0;
+                pending = 0;
+                first_pending = None;
+                let _ = reply.send(result);
+                continue;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                if pending > 0 {
+                    if let Err(e) = commit(&mut writer, last_seq) {
+                        tracing::error!(error = %e, "final index commit failed");
+                    }
+                }
+                let _ = writer.wait_merging_threads();
+                return;
+            }
+        }
+        let due = first_pending.is_some_and(|t| t.elapsed() >= policy.max_delay)
+            || pending >= policy.max_docs;
+        if due && pending > 0 {
+            match commit(&mut writer, last_seq) {
+                Ok(()) => {
+                    committed_seq = last_seq;
+                    pending = 0;
+                    first_pending = None;
+                }
+                Err(e) => tracing::error!(error = %e, "index commit failed; will retry"),
+            }
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Tickets and their lifecycle events.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What the caller wants (诉求类型). Consultations are reported apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Consultation,
+    Help,
+    Complaint,
+    Report,
+    Suggestion,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Consultation,
+        Kind::Help,
+        Kind::Complaint,
+        Kind::Report,
+        Kind::Suggestion,
+    ];
+
+    /// Accepts the English names and the Chinese ones (咨询 求助 投诉 举报 建议).
+    pub fn parse(s: &str) -> Option<Kind> {
+        let s = s.trim();
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s) || k.zh() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Consultation => "consultation",
+            Kind::Help => "help",
+            Kind::Complaint => "complaint",
+            Kind::Report => "report",
+            Kind::Suggestion => "suggestion",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Kind::Consultation => "咨询",
+            Kind::Help => "求助",
+            Kind::Complaint => "投诉",
+            Kind::Report => "举报",
+            Kind::Suggestion => "建议",
+        }
+    }
+
+    pub(crate) fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<Kind> {
+        Kind::ALL.get(code as usize).copied()
+    }
+}
+
+/// How fast a ticket must be dispatched and answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    /// Danger to people or property.
+    Emergency,
+    /// Water, power, gas or heating.
+    Utilities,
+    #[default]
+    General,
+    /// Needs several departments or long work.
+    Complex,
+}
+
+impl Urgency {
+    pub fn parse(s: &str) -> Option<Urgency> {
+        match s.trim() {
+            "emergency" | "紧急" => Some(Urgency::Emergency),
+            "utilities" | "水电气热" => Some(Urgency::Utilities),
+            "general" | "一般" | "普通" => Some(Urgency::General),
+            "complex" | "复杂" | "疑难" => Some(Urgency::Complex),
+            _ => None,
+        }
+    }
+}
+
+/// The caller's verdict at the callback (回访).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    Satisfied,
+    BasicallySatisfied,
+    Unsatisfied,
+}
+
+impl Satisfaction {
+    pub fn parse(s: &str) -> Option<Satisfaction> {
+        match s.trim() {
+            "satisfied" | "满意" => Some(Satisfaction::Satisfied),
+            "basically_satisfied" | "基本满意" => Some(Satisfaction::BasicallySatisfied),
+            "unsatisfied" | "不满意" => Some(Satisfaction::Unsatisfied),
+            _ => None,
+        }
+    }
+}
+
+/// Who set a ticket's topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopicSource {
+    Router,
+    Operator,
+    Imported,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicAssignment {
+    pub slug: String,
+    pub source: TopicSource,
+    /// The router's confidence when the router set it.
+    pub confidence: Option<f32>,
+}
+
+/// One step of a ticket's life. Events are appended, never changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventBody {
+    Dispatched {
+        department: String,
+    },
+    /// 退单: the department sent it back.
+    Returned {
+        department: Option<String>,
+        reason: String,
+    },
+    /// 改派: sent to another department.
+    Reassigned {
+        department: String,
+        reason: Option<String>,
+    },
+    /// The department contacted the caller (the response).
+    Contacted {
+        note: Option<String>,
+    },
+    /// The department reported back.
+    Feedback {
+        resolved: bool,
+        note: Option<String>,
+    },
+    /// The hotline called the caller back.
+    Callback {
+        valid: bool,
+        contacted: bool,
+        resolved: bool,
+        satisfaction: Option<Satisfaction>,
+    },
+    Closed {
+        note: Option<String>,
+    },
+    /// An operator changed the topic (kept as a training label).
+    TopicChanged {
+        from: String,
+        to: String,
+        reason: Option<String>,
+    },
+}
+
+impl EventBody {
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventBody::Dispatched { .. } => "dispatched",
+            EventBody::Returned { .. } => "returned",
+            EventBody::Reassigned { .. } => "reassigned",
+            EventBody::Contacted { .. } => "contacted",
+            EventBody::Feedback { .. } => "feedback",
+            EventBody::Callback { .. } => "callback",
+            EventBody::Closed { .. } => "closed",
+            EventBody::TopicChanged { .. } => "topic_changed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Idempotency key: an event submitted twice with the same id is stored once.
+    pub id: Uuid,
+    /// When it happened (local time), as reported.
+    pub at: NaiveDateTime,
+    /// When the store recorded it.
+    pub recorded_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// A ticket as submitted, after routing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewTicket {
+    pub external_id: Option<String>,
+    /// Local time it was received; None for historical tickets without a date.
+    pub received_at: Option<NaiveDateTime>,
+    pub channel: String,
+    pub kind: Kind,
+    pub urgency: Urgency,
+    pub title: Option<String>,
+    pub text: String,
+    pub caller_name: Option<String>,
+    pub caller_phone: Option<String>,
+    pub address: Option<String>,
+    pub district: Option<String>,
+    pub topic: TopicAssignment,
+    pub department: String,
+    pub deciding_words: Vec<String>,
+    /// The ticket's words, segmented once, joined by spaces: what the index reads.
+    pub index_tokens: String,
+    /// Outcomes already known (historical imports), appended in order.
+    pub history: Vec<(NaiveDateTime, EventBody)>,
+}
+
+/// Where a ticket is in its life, derived from its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Received,
+    /// Linked to an earlier open ticket: gets its progress, not a dispatch.
+    Repeat,
+    Dispatched,
+    Returned,
+    Contacted,
+    Answered,
+    CalledBack,
+    Closed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Received => "received",
+            Status::Repeat => "repeat",
+            Status::Dispatched => "dispatched",
+            Status::Returned => "returned",
+            Status::Contacted => "contacted",
+            Status::Answered => "answered",
+            Status::CalledBack => "called_back",
+            Status::Closed => "closed",
+        }
+    }
+}
+
+/// A stored ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub id: Uuid,
+    pub external_id: Option<String>,
+    pub received_at: Option<NaiveDateTime>,
+    pub accepted_at: DateTime<Utc>,
+    pub channel: String,
+    pub kind: Kind,
+    pub urgency: Urgency,
+    pub title: Option<String>,
+    pub text: String,
+    pub caller_name: Option<String>,
+    pub caller_phone: Option<String>,
+    pub address: Option<String>,
+    pub district: Option<String>,
+    pub topic: TopicAssignment,
+    pub department: String,
+    pub deciding_words: Vec<String>,
+    pub repeat_of: Option<Uuid>,
+    pub events: Vec<Event>,
+    /// Position of the ticket's latest change in the store's history.
+    pub seq: u64,
+}
+
+impl Ticket {
+    pub fn status(&self) -> Status {
+        let mut status = if self.repeat_of.is_some() {
+            Status::Repeat
+        } else {
+            Status::Received
+        };
+        for e in &self.events {
+            status = match e.body {
+                EventBody::Dispatched { .. } | EventBody::Reassigned { .. } => Status::Dispatched,
+                EventBody::Returned { .. } => Status::Returned,
+                EventBody::Contacted { .. } => Status::Contacted,
+                EventBody::Feedback { .. } => Status::Answered,
+                EventBody::Callback { .. } => Status::CalledBack,
+                EventBody::Closed { .. } => Status::Closed,
+                EventBody::TopicChanged { .. } => status,
+            };
+        }
+        status
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.status() != Status::Closed
+    }
+
+    /// When the ticket counts as having happened: its received time, or for
+    /// an undated historical ticket nothing (it is shown apart as undated).
+    pub fn day(&self) -> Option<chrono::NaiveDate> {
+        self.received_at.map(|t| t.date())
+    }
+}

@@ -1,0 +1,1017 @@
+//! The store: one writer thread, sled as the source of truth, the journal for
+//! durability, the index kept up to date from sled.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::counters::{contribution, day_number, CounterKey, Counts, Deadlines, UNDATED_DAY};
+use crate::error::{Error, Result};
+use crate::index::{CommitPolicy, IndexDoc, IndexMsg, IndexQuery, SearchIndex};
+use crate::journal::Journal;
+use crate::model::{Event, EventBody, NewTicket, Ticket, TopicAssignment, TopicSource};
+use crate::snippet::snippet;
+use crate::stats::{aggregate, RateConfig, StatsQuery, StatsRow};
+
+/// Store settings, from the configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub deadlines: Deadlines,
+    pub rates: RateConfig,
+    /// A ticket from the same phone or address, on the same topic, within
+    /// this many days of an open one is a repeat.
+    pub repeat_window_days: u32,
+    /// The index commits after this many changes ...
+    pub index_commit_docs: usize,
+    /// ... or this long after the first uncommitted change.
+    pub index_commit_ms: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            deadlines: Deadlines::default(),
+            rates: RateConfig::default(),
+            repeat_window_days: 30,
+            index_commit_docs: 20_000,
+            index_commit_ms: 500,
+        }
+    }
+}
+
+impl StoreConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        self.deadlines.validate()?;
+        self.rates.validate()?;
+        if self.index_commit_ms == 0 || self.index_commit_ms > 1000 {
+            return Err(
+                "index_commit_ms must be within 1..=1000 (a ticket is searchable within a second)"
+                    .into(),
+            );
+        }
+        if self.index_commit_docs == 0 {
+            return Err("index_commit_docs must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of submitting one ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Submitted {
+    Created(Box<Ticket>),
+    /// Its external id was already stored: nothing was added.
+    Duplicate(Uuid),
+}
+
+/// A lifecycle event as submitted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewEvent {
+    /// Idempotency key; a resubmitted event with the same id is ignored.
+    pub id: Option<Uuid>,
+    /// When it happened; defaults to now.
+    pub at: Option<NaiveDateTime>,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+enum Request {
+    Create(Vec<NewTicket>, Sender<Result<Vec<Submitted>>>),
+    Event(Uuid, NewEvent, Sender<Result<Ticket>>),
+    SetTopic {
+        id: Uuid,
+        topic: String,
+        department: String,
+        reason: Option<String>,
+        reply: Sender<Result<Ticket>>,
+    },
+    Shutdown(Sender<Result<()>>),
+}
+
+/// A cheap handle to the store; clone it freely.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.inner.dir)
+            .finish()
+    }
+}
+
+struct Inner {
+    dir: PathBuf,
+    tree: sled::Tree,
+    db: sled::Db,
+    index: SearchIndex,
+    config: StoreConfig,
+    requests: Mutex<Option<Sender<Request>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct JournalEntry {
+    seq: u64,
+    ticket: Ticket,
+    /// The index words, on creation only.
+    tokens: Option<String>,
+}
+
+// Key spaces of the one sled tree (one tree, so a batch is atomic across all);
+// metadata keys start with b'm'.
+const TICKET: u8 = b't';
+const TOKENS: u8 = b'k';
+const COUNTER: u8 = b'c';
+const EXTERNAL: u8 = b'x';
+const SEQ: u8 = b's';
+const PHONE: u8 = b'p';
+const ADDRESS: u8 = b'a';
+const TEXT_HASH: u8 = b'h';
+const META_JOURNAL: &[u8] = b"mjournal_offset";
+const META_SEQ: &[u8] = b"mlast_seq";
+
+fn key(space: u8, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + rest.len());
+    k.push(space);
+    k.extend_from_slice(rest);
+    k
+}
+
+fn indexed_key(space: u8, value: &str, id: Uuid) -> Vec<u8> {
+    let mut k = key(space, value.as_bytes());
+    k.push(0);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// FNV-1a over the letters and digits of a text: the same complaint
+/// re-typed with other spacing or punctuation hashes the same. Stable across
+/// versions, unlike std's hasher.
+fn text_hash(text: &str) -> Option<u64> {
+    let mut hash: u64 = 0xcbf29ce484222325;
+    let mut n = 0;
+    for c in text.chars().filter(|c| c.is_alphanumeric()) {
+        for b in c.to_lowercase().to_string().bytes() {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x100000001b3);
+        }
+        n += 1;
+    }
+    (n >= 10).then_some(hash)
+}
+
+fn decode_ticket(k: &[u8], v: &[u8]) -> Result<Ticket> {
+    serde_json::from_slice(v).map_err(|e| Error::Corrupt {
+        key: String::from_utf8_lossy(k).into_owned(),
+        message: e.to_string(),
+    })
+}
+
+fn read_u64(tree: &sled::Tree, k: &[u8]) -> Result<u64> {
+    Ok(tree
+        .get(k)?
+        .and_then(|v| v.as_ref().try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0))
+}
+
+fn index_doc(ticket: &Ticket, tokens: String) -> IndexDoc {
+    IndexDoc {
+        id: ticket.id.to_string(),
+        tokens,
+        topic: ticket.topic.slug.clone(),
+        district: ticket.district.clone().unwrap_or_default(),
+        kind: ticket.kind.as_str().to_owned(),
+        status: ticket.status().as_str().to_owned(),
+        received: ticket.received_at.map(|t| t.and_utc().timestamp()),
+    }
+}
+
+/// A search result, ready to show.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    pub ticket: Ticket,
+    pub score: f32,
+    /// An excerpt of the text around the query's words, HTML-escaped, words in `<mark>`.
+    pub snippet: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchPage {
+    pub total: usize,
+    pub hits: Vec<SearchHit>,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct VerifyReport {
+    pub tickets: u64,
+    pub counter_rows: u64,
+    /// Counter rows that differ from a recount from the tickets.
+    pub counter_mismatches: Vec<String>,
+    pub indexed_docs: u64,
+    pub index_missing: u64,
+    pub corrupt_records: Vec<String>,
+}
+
+impl VerifyReport {
+    pub fn is_ok(&self) -> bool {
+        self.counter_mismatches.is_empty()
+            && self.index_missing == 0
+            && self.corrupt_records.is_empty()
+    }
+}
+
+impl Store {
+    /// Opens the store in `dir` (created if missing), replays the journal into
+    /// sled and brings the index up to date.
+    pub fn open(dir: &Path, config: StoreConfig) -> Result<Store> {
+        config.validate().map_err(|m| Error::invalid("config", m))?;
+        let io = |source| Error::Journal {
+            path: dir.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let db = sled::Config::new()
+            .path(dir.join("sled"))
+            .flush_every_ms(Some(1000))
+            .open()?;
+        let tree = db.open_tree("hotline")?;
+
+        let applied = read_u64(&tree, META_JOURNAL)?;
+        let (journal, pending) = Journal::open(&dir.join("journal.log"), applied)?;
+        if !pending.is_empty() {
+            tracing::info!(entries = pending.len(), "replaying journal into sled");
+            let mut entries = Vec::with_capacity(pending.len());
+            for (end, payload) in &pending {
+                let entry: JournalEntry =
+                    serde_json::from_slice(payload).map_err(|e| Error::Corrupt {
+                        key: format!("journal@{end}"),
+                        message: e.to_string(),
+                    })?;
+                entries.push(entry);
+            }
+            let end = pending.last().map_or(applied, |p| p.0);
+            apply(&tree, &config.deadlines, &entries, end)?;
+        }
+
+        let policy = CommitPolicy {
+            max_docs: config.index_commit_docs,
+            max_delay: Duration::from_millis(config.index_commit_ms),
+        };
+        let (index, indexed_seq, owner) = SearchIndex::open(&dir.join("index"), policy)?;
+        let last_seq = read_u64(&tree, META_SEQ)?;
+        if indexed_seq < last_seq {
+            let mut n = 0u64;
+            for item in tree.range(
+                key(SEQ, &(indexed_seq + 1).to_be_bytes())..key(SEQ, &u64::MAX.to_be_bytes()),
+            ) {
+                let (k, id) = item?;
+                let seq = u64::from_be_bytes(k[1..9].try_into().unwrap_or_default());
+                if let Some(doc) = load_index_doc(&tree, &id)? {
+                    index.send(IndexMsg::Upsert { seq, doc })?;
+                    n += 1;
+                }
+            }
+            tracing::info!(
+                tickets = n,
+                from_seq = indexed_seq,
+                "index caught up from sled"
+            );
+            index.commit()?;
+        }
+
+        let (tx, rx) = mpsc::channel();
+        let writer = Writer {
+            tree: tree.clone(),
+            db: db.clone(),
+            journal,
+            deadlines: config.deadlines.clone(),
+            window_days: config.repeat_window_days,
+            next_seq: last_seq + 1,
+            index: index.sender(),
+        };
+        let writer_thread = std::thread::Builder::new()
+            .name("hotline-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(io)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                dir: dir.to_owned(),
+                tree,
+                db,
+                index,
+                config,
+                requests: Mutex::new(Some(tx)),
+                threads: Mutex::new(vec![writer_thread, owner.handle]),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    fn request<T>(&self, make: impl FnOnce(Sender<Result<T>>) -> Request) -> Result<T> {
+        let (tx, rx) = mpsc::channel();
+        {
+            let guard = self.inner.requests.lock().map_err(|_| Error::Closed)?;
+            let sender = guard.as_ref().ok_or(Error::Closed)?;
+            sender.send(make(tx)).map_err(|_| Error::Closed)?;
+        }
+        rx.recv().map_err(|_| Error::Closed)?
+    }
+
+    /// Stores tickets durably (journal fsynced) and returns what became of each.
+    /// Blocking: call from a blocking thread, not from async code.
+    pub fn submit(&self, tickets: Vec<NewTicket>) -> Result<Vec<Submitted>> {
+        if tickets.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.request(|tx| Request::Create(tickets, tx))
+    }
+
+    pub fn add_event(&self, id: Uuid, event: NewEvent) -> Result<Ticket> {
+        self.request(|tx| Request::Event(id, event, tx))
+    }
+
+    /// An operator's topic override: recorded as an event, counts moved.
+    pub fn set_topic(
+        &self,
+        id: Uuid,
+        topic: &str,
+        department: &str,
+        reason: Option<String>,
+    ) -> Result<Ticket> {
+        self.request(|reply| Request::SetTopic {
+            id,
+            topic: topic.to_owned(),
+            department: department.to_owned(),
+            reason,
+            reply,
+        })
+    }
+
+    pub fn get(&self, id: Uuid) -> Result<Option<Ticket>> {
+        let k = key(TICKET, id.as_bytes());
+        self.inner
+            .tree
+            .get(&k)?
+            .map(|v| decode_ticket(&k, &v))
+            .transpose()
+    }
+
+    pub fn find_external(&self, external_id: &str) -> Result<Option<Uuid>> {
+        Ok(self
+            .inner
+            .tree
+            .get(key(EXTERNAL, external_id.as_bytes()))?
+            .and_then(|v| Uuid::from_slice(&v).ok()))
+    }
+
+    pub fn ticket_count(&self) -> usize {
+        self.inner.tree.scan_prefix([TICKET]).count()
+    }
+
+    /// Every ticket, in id (that is, acceptance time) order.
+    pub fn tickets(&self) -> impl Iterator<Item = Result<Ticket>> + '_ {
+        self.inner.tree.scan_prefix([TICKET]).map(|item| {
+            let (k, v) = item?;
+            decode_ticket(&k, &v)
+        })
+    }
+
+    /// Full-text search with filters; `query.words` must come from the same
+    /// segmenter that segmented the tickets.
+    pub fn search(&self, query: &IndexQuery) -> Result<SearchPage> {
+        let (total, ids) = self.inner.index.search(query)?;
+        let mut hits = Vec::with_capacity(ids.len());
+        for (id, score) in ids {
+            let Ok(uuid) = Uuid::parse_str(&id) else {
+                continue;
+            };
+            if let Some(ticket) = self.get(uuid)? {
+                let snippet = snippet(&ticket.text, &query.words, 60);
+                hits.push(SearchHit {
+                    ticket,
+                    score,
+                    snippet,
+                });
+            }
+        }
+        Ok(SearchPage { total, hits })
+    }
+
+    /// Makes everything accepted so far searchable now.
+    pub fn commit_index(&self) -> Result<()> {
+        self.inner.index.commit()
+    }
+
+    /// Statistics over the counters. Reads only the days asked for.
+    pub fn stats(&self, q: &StatsQuery) -> Result<Vec<StatsRow>> {
+        let tree = &self.inner.tree;
+        let from = q.from.map_or(0, day_number);
+        let to = q.to.map_or(UNDATED_DAY - 1, day_number);
+        let mut rows = Vec::new();
+        let mut read = |lo: u32, hi_inclusive: u32| -> Result<()> {
+            let start = key(COUNTER, &lo.to_be_bytes());
+            let end = match hi_inclusive.checked_add(1) {
+                Some(h) => key(COUNTER, &h.to_be_bytes()),
+                None => vec![COUNTER + 1],
+            };
+            for item in tree.range(start..end) {
+                let (k, v) = item?;
+                if let (Some(ck), Some(c)) = (CounterKey::decode(&k[1..]), Counts::decode(&v)) {
+                    rows.push((ck, c));
+                }
+            }
+            Ok(())
+        };
+        read(from, to)?;
+        if q.include_undated {
+            read(UNDATED_DAY, UNDATED_DAY)?;
+        }
+        Ok(aggregate(rows.into_iter(), q, &self.inner.config.rates))
+    }
+
+    /// Recounts the counters from the tickets and checks the index holds every ticket.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let mut report = VerifyReport::default();
+        let mut recount: HashMap<CounterKey, Counts> = HashMap::new();
+        for item in self.inner.tree.scan_prefix([TICKET]) {
+            let (k, v) = item?;
+            match decode_ticket(&k, &v) {
+                Ok(t) => {
+                    report.tickets += 1;
+                    let (ck, c) = contribution(&t, &self.inner.config.deadlines);
+                    recount.entry(ck).or_default().add(&c);
+                }
+                Err(e) => report.corrupt_records.push(e.to_string()),
+            }
+        }
+        for item in self.inner.tree.scan_prefix([COUNTER]) {
+            let (k, v) = item?;
+            report.counter_rows += 1;
+            let (Some(ck), Some(stored)) = (CounterKey::decode(&k[1..]), Counts::decode(&v)) else {
+                report.corrupt_records.push(format!("counter row {:?}", k));
+                continue;
+            };
+            let expected = recount.remove(&ck).unwrap_or_default();
+            if expected != stored {
+                report.counter_mismatches.push(format!(
+                    "{ck:?}: stored {:?}, recount {:?}",
+                    stored.0, expected.0
+                ));
+            }
+        }
+        for (ck, c) in recount {
+            if !c.is_zero() {
+                report
+                    .counter_mismatches
+                    .push(format!("{ck:?}: missing, recount {:?}", c.0));
+            }
+        }
+        self.commit_index()?;
+        report.indexed_docs = self.inner.index.num_docs();
+        report.index_missing = report.tickets.saturating_sub(report.indexed_docs);
+        Ok(report)
+    }
+
+    /// Rebuilds the search index from sled.
+    pub fn reindex(&self) -> Result<u64> {
+        let (tx, rx) = mpsc::channel();
+        self.inner.index.send(IndexMsg::Clear(tx))?;
+        rx.recv().map_err(|_| Error::Closed)??;
+        let mut n = 0;
+        for item in self.inner.tree.scan_prefix([TICKET]) {
+            let (k, v) = item?;
+            let ticket = decode_ticket(&k, &v)?;
+            let tokens = self
+                .inner
+                .tree
+                .get(key(TOKENS, ticket.id.as_bytes()))?
+                .map(|t| String::from_utf8_lossy(&t).into_owned());
+            let seq = ticket.seq;
+            self.inner.index.send(IndexMsg::Upsert {
+                seq,
+                doc: index_doc(&ticket, tokens.unwrap_or_default()),
+            })?;
+            n += 1;
+        }
+        self.commit_index()?;
+        Ok(n)
+    }
+
+    /// Stops the writer, commits the index and flushes sled. Later calls fail with `Closed`.
+    pub fn shutdown(&self) -> Result<()> {
+        let sender = self
+            .inner
+            .requests
+            .lock()
+            .map_err(|_| Error::Closed)?
+            .take();
+        if let Some(sender) = sender {
+            let (tx, rx) = mpsc::channel();
+            if sender.send(Request::Shutdown(tx)).is_ok() {
+                rx.recv().map_err(|_| Error::Closed)??;
+            }
+            // The writer returns after answering Shutdown; the indexer stays
+            // until the last handle is dropped.
+            let writer = self
+                .inner
+                .threads
+                .lock()
+                .map_err(|_| Error::Closed)?
+                .drain(..1)
+                .next();
+            if let Some(writer) = writer {
+                let _ = writer.join();
+            }
+        }
+        self.inner.index.commit().ok();
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+}
+
+fn load_index_doc(tree: &sled::Tree, id: &[u8]) -> Result<Option<IndexDoc>> {
+    let k = key(TICKET, id);
+    let Some(v) = tree.get(&k)? else {
+        return Ok(None);
+    };
+    let ticket = decode_ticket(&k, &v)?;
+    let tokens = tree
+        .get(key(TOKENS, id))?
+        .map(|t| String::from_utf8_lossy(&t).into_owned())
+        .unwrap_or_default();
+    Ok(Some(index_doc(&ticket, tokens)))
+}
+
+/// Applies journal entries to sled in one atomic batch: tickets, counters
+/// (old contribution out, new in), lookup keys and the journal offset.
+fn apply(
+    tree: &sled::Tree,
+    deadlines: &Deadlines,
+    entries: &[JournalEntry],
+    journal_end: u64,
+) -> Result<()> {
+    let mut batch = sled::Batch::default();
+    let mut latest: HashMap<Uuid, Ticket> = HashMap::new();
+    let mut deltas: HashMap<CounterKey, Counts> = HashMap::new();
+    let mut last_seq = read_u64(tree, META_SEQ)?;
+    for entry in entries {
+        let t = &entry.ticket;
+        let id = t.id;
+        let old = match latest.get(&id) {
+            Some(old) => Some(old.clone()),
+            None => {
+                let k = key(TICKET, id.as_bytes());
+                tree.get(&k)?.map(|v| decode_ticket(&k, &v)).transpose()?
+            }
+        };
+        if let Some(old) = &old {
+            if old.seq >= entry.seq {
+                continue; // already applied (replay after a crash)
+            }
+            let (ck, c) = contribution(old, deadlines);
+            deltas.entry(ck).or_default().sub(&c);
+            batch.remove(key(SEQ, &old.seq.to_be_bytes()));
+        } else {
+            if let Some(ext) = &t.external_id {
+                batch.insert(key(EXTERNAL, ext.as_bytes()), id.as_bytes().to_vec());
+            }
+            if let Some(phone) = &t.caller_phone {
+                batch.insert(indexed_key(PHONE, phone, id), vec![]);
+            }
+            if let Some(address) = &t.address {
+                batch.insert(indexed_key(ADDRESS, address, id), vec![]);
+            }
+            if let Some(h) = text_hash(&t.text) {
+                let hk = key(TEXT_HASH, &h.to_be_bytes());
+                if tree.get(&hk)?.is_none() {
+                    batch.insert(hk, id.as_bytes().to_vec());
+                }
+            }
+        }
+        if let Some(tokens) = &entry.tokens {
+            batch.insert(key(TOKENS, id.as_bytes()), tokens.as_bytes());
+        }
+        let (ck, c) = contribution(t, deadlines);
+        deltas.entry(ck).or_default().add(&c);
+        batch.insert(key(SEQ, &entry.seq.to_be_bytes()), id.as_bytes().to_vec());
+        let bytes = serde_json::to_vec(t).map_err(|e| Error::Corrupt {
+            key: id.to_string(),
+            message: e.to_string(),
+        })?;
+        batch.insert(key(TICKET, id.as_bytes()), bytes);
+        last_seq = last_seq.max(entry.seq);
+        latest.insert(id, t.clone());
+    }
+    for (ck, delta) in deltas {
+        if delta.is_zero() {
+            continue;
+        }
+        let k = key(COUNTER, &ck.encode());
+        let mut current = tree
+            .get(&k)?
+            .and_then(|v| Counts::decode(&v))
+            .unwrap_or_default();
+        current.add(&delta);
+        if current.is_zero() {
+            batch.remove(k);
+        } else {
+            batch.insert(k, current.encode());
+        }
+    }
+    batch.insert(META_JOURNAL, journal_end.to_be_bytes().to_vec());
+    batch.insert(META_SEQ, last_seq.to_be_bytes().to_vec());
+    tree.apply_batch(batch)?;
+    Ok(())
+}
+
+/// The single writer: decides (duplicates, repeats), journals, applies, indexes.
+struct Writer {
+    tree: sled::Tree,
+    db: sled::Db,
+    journal: Journal,
+    deadlines: Deadlines,
+    window_days: u32,
+    next_seq: u64,
+    index: Sender<IndexMsg>,
+}
+
+/// Decisions taken in the current group but not yet in sled.
+#[derive(Default)]
+struct Pending {
+    tickets: HashMap<Uuid, Ticket>,
+    external: HashMap<String, Uuid>,
+    by_phone: HashMap<String, Vec<Uuid>>,
+    by_address: HashMap<String, Vec<Uuid>>,
+    by_hash: HashMap<u64, Uuid>,
+}
+
+type Reply = Box<dyn FnOnce(&Result<()>, &Pending)>;
+
+impl Writer {
+    fn run(mut self, rx: Receiver<Request>) {
+        while let Ok(first) = rx.recv() {
+            let mut group = vec![first];
+            // Group commit: everything already waiting shares one fsync.
+            while group.len() < 256 {
+                match rx.try_recv() {
+                    Ok(r) => group.push(r),
+                    Err(_) => break,
+                }
+            }
+            let mut shutdown = None;
+            let mut pending = Pending::default();
+            let mut entries: Vec<JournalEntry> = Vec::new();
+            let mut replies: Vec<Reply> = Vec::new();
+            for request in group {
+                match request {
+                    Request::Shutdown(reply) => shutdown = Some(reply),
+                    Request::Create(tickets, reply) => {
+                        let outcome = self.create(tickets, &mut pending, &mut entries);
+                        replies.push(Box::new(move |result, pending| {
+                            let _ = reply.send(match (result, outcome) {
+                                (Ok(()), Ok(out)) => Ok(out
+                                    .into_iter()
+                                    .map(|s| match s {
+                                        Ok(id) => pending
+                                            .tickets
+                                            .get(&id)
+                                            .cloned()
+                                            .map_or(Submitted::Duplicate(id), |t| {
+                                                Submitted::Created(Box::new(t))
+                                            }),
+                                        Err(id) => Submitted::Duplicate(id),
+                                    })
+                                    .collect()),
+                                (Err(e), _) => Err(Error::Conflict(format!("not stored: {e}"))),
+                                (_, Err(e)) => Err(e),
+                            });
+                        }));
+                    }
+                    Request::Event(id, event, reply) => {
+                        let outcome = self.event(id, event, &mut pending, &mut entries);
+                        replies.push(Self::ticket_reply(outcome, reply));
+                    }
+                    Request::SetTopic {
+                        id,
+                        topic,
+                        department,
+                        reason,
+                        reply,
+                    } => {
+                        let outcome = self.set_topic(
+                            id,
+                            topic,
+                            department,
+                            reason,
+                            &mut pending,
+                            &mut entries,
+                        );
+                        replies.push(Self::ticket_reply(outcome, reply));
+                    }
+                }
+            }
+            let result = self.commit(&entries);
+            for reply in replies {
+                reply(&result, &pending);
+            }
+            if let Some(reply) = shutdown {
+                let _ = reply.send(self.db.flush().map(|_| ()).map_err(Error::from));
+                return;
+            }
+        }
+    }
+
+    fn ticket_reply(outcome: Result<Uuid>, reply: Sender<Result<Ticket>>) -> Reply {
+        Box::new(move |result, pending| {
+            let _ = reply.send(match (result, outcome) {
+                (Ok(()), Ok(id)) => pending.tickets.get(&id).cloned().ok_or(Error::Closed),
+                (Err(e), _) => Err(Error::Conflict(format!("not stored: {e}"))),
+                (_, Err(e)) => Err(e),
+            });
+        })
+    }
+
+    /// Journal (fsync), then sled, then the index.
+    fn commit(&mut self, entries: &[JournalEntry]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let payloads: Vec<Vec<u8>> = entries
+            .iter()
+            .map(|e| serde_json::to_vec(e).unwrap_or_default())
+            .collect();
+        let ends = self.journal.append(&payloads)?;
+        let end = ends.last().copied().unwrap_or(self.journal.len());
+        apply(&self.tree, &self.deadlines, entries, end)?;
+        for e in entries {
+            let tokens = match &e.tokens {
+                Some(t) => t.clone(),
+                None => self
+                    .tree
+                    .get(key(TOKENS, e.ticket.id.as_bytes()))?
+                    .map(|t| String::from_utf8_lossy(&t).into_owned())
+                    .unwrap_or_default(),
+            };
+            let _ = self.index.send(IndexMsg::Upsert {
+                seq: e.seq,
+                doc: index_doc(&e.ticket, tokens),
+            });
+        }
+        Ok(())
+    }
+
+    fn load(&self, id: Uuid, pending: &Pending) -> Result<Option<Ticket>> {
+        if let Some(t) = pending.tickets.get(&id) {
+            return Ok(Some(t.clone()));
+        }
+        let k = key(TICKET, id.as_bytes());
+        self.tree
+            .get(&k)?
+            .map(|v| decode_ticket(&k, &v))
+            .transpose()
+    }
+
+    fn seq(&mut self) -> u64 {
+        let s = self.next_seq;
+        self.next_seq += 1;
+        s
+    }
+
+    /// Ok(id) for a new ticket, Err(existing id) for a duplicate external id.
+    fn create(
+        &mut self,
+        tickets: Vec<NewTicket>,
+        pending: &mut Pending,
+        entries: &mut Vec<JournalEntry>,
+    ) -> Result<Vec<Result<Uuid, Uuid>>> {
+        let mut out = Vec::with_capacity(tickets.len());
+        for new in tickets {
+            if let Some(ext) = &new.external_id {
+                let existing = match pending.external.get(ext) {
+                    Some(id) => Some(*id),
+                    None => self
+                        .tree
+                        .get(key(EXTERNAL, ext.as_bytes()))?
+                        .and_then(|v| Uuid::from_slice(&v).ok()),
+                };
+                if let Some(id) = existing {
+                    out.push(Err(id));
+                    continue;
+                }
+            }
+            let id = Uuid::now_v7();
+            let now = Utc::now();
+            let repeat_of = self.find_repeat(&new, pending)?;
+            let seq = self.seq();
+            let events = new
+                .history
+                .iter()
+                .map(|(at, body)| Event {
+                    id: Uuid::now_v7(),
+                    at: *at,
+                    recorded_at: now,
+                    body: body.clone(),
+                })
+                .collect();
+            let ticket = Ticket {
+                id,
+                external_id: new.external_id,
+                received_at: new.received_at,
+                accepted_at: now,
+                channel: new.channel,
+                kind: new.kind,
+                urgency: new.urgency,
+                title: new.title,
+                text: new.text,
+                caller_name: new.caller_name,
+                caller_phone: new.caller_phone,
+                address: new.address,
+                district: new.district,
+                topic: new.topic,
+                department: new.department,
+                deciding_words: new.deciding_words,
+                repeat_of,
+                events,
+                seq,
+            };
+            if let Some(ext) = &ticket.external_id {
+                pending.external.insert(ext.clone(), id);
+            }
+            if let Some(p) = &ticket.caller_phone {
+                pending.by_phone.entry(p.clone()).or_default().push(id);
+            }
+            if let Some(a) = &ticket.address {
+                pending.by_address.entry(a.clone()).or_default().push(id);
+            }
+            if let Some(h) = text_hash(&ticket.text) {
+                pending.by_hash.entry(h).or_insert(id);
+            }
+            entries.push(JournalEntry {
+                seq,
+                ticket: ticket.clone(),
+                tokens: Some(new.index_tokens),
+            });
+            pending.tickets.insert(id, ticket);
+            out.push(Ok(id));
+        }
+        Ok(out)
+    }
+
+    /// The earlier open ticket this one repeats, if any (its root, when it is a repeat itself).
+    fn find_repeat(&self, new: &NewTicket, pending: &Pending) -> Result<Option<Uuid>> {
+        let window = chrono::Duration::days(i64::from(self.window_days));
+        let when = new.received_at.unwrap_or_else(|| Utc::now().naive_utc());
+        let in_window = |t: &Ticket| {
+            let then = t.received_at.unwrap_or_else(|| t.accepted_at.naive_utc());
+            then <= when && when - then <= window
+        };
+        let mut candidates: Vec<(Uuid, bool)> = Vec::new(); // (id, topic must match)
+        for (space, value, group) in [
+            (PHONE, &new.caller_phone, &pending.by_phone),
+            (ADDRESS, &new.address, &pending.by_address),
+        ] {
+            let Some(value) = value.as_deref().filter(|v| !v.trim().is_empty()) else {
+                continue;
+            };
+            if let Some(ids) = group.get(value) {
+                candidates.extend(ids.iter().rev().map(|id| (*id, true)));
+            }
+            let mut prefix = key(space, value.as_bytes());
+            prefix.push(0);
+            for item in self.tree.scan_prefix(&prefix).rev().take(50) {
+                let (k, _) = item?;
+                if let Ok(id) = Uuid::from_slice(&k[prefix.len()..]) {
+                    candidates.push((id, true));
+                }
+            }
+        }
+        if let Some(h) = text_hash(&new.text) {
+            let found = match pending.by_hash.get(&h) {
+                Some(id) => Some(*id),
+                None => self
+                    .tree
+                    .get(key(TEXT_HASH, &h.to_be_bytes()))?
+                    .and_then(|v| Uuid::from_slice(&v).ok()),
+            };
+            candidates.extend(found.map(|id| (id, false)));
+        }
+        let mut seen = HashSet::new();
+        for (id, same_topic) in candidates {
+            if !seen.insert(id) {
+                continue;
+            }
+            let Some(t) = self.load(id, pending)? else {
+                continue;
+            };
+            if t.is_open() && in_window(&t) && (!same_topic || t.topic.slug == new.topic.slug) {
+                return Ok(Some(t.repeat_of.unwrap_or(t.id)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn event(
+        &mut self,
+        id: Uuid,
+        event: NewEvent,
+        pending: &mut Pending,
+        entries: &mut Vec<JournalEntry>,
+    ) -> Result<Uuid> {
+        let mut ticket = self
+            .load(id, pending)?
+            .ok_or_else(|| Error::NotFound(id.to_string()))?;
+        if let Some(eid) = event.id {
+            if ticket.events.iter().any(|e| e.id == eid) {
+                pending.tickets.insert(id, ticket);
+                return Ok(id); // already recorded: replaying it changes nothing
+            }
+        }
+        if matches!(event.body, EventBody::TopicChanged { .. }) {
+            return Err(Error::invalid(
+                "type",
+                "use the topic endpoint to change a ticket's topic",
+            ));
+        }
+        if !ticket.is_open() {
+            return Err(Error::Conflict(format!("ticket {id} is closed")));
+        }
+        let now = Utc::now();
+        ticket.events.push(Event {
+            id: event.id.unwrap_or_else(Uuid::now_v7),
+            at: event.at.unwrap_or_else(|| now.naive_utc()),
+            recorded_at: now,
+            body: event.body,
+        });
+        ticket.seq = self.seq();
+        entries.push(JournalEntry {
+            seq: ticket.seq,
+            ticket: ticket.clone(),
+            tokens: None,
+        });
+        pending.tickets.insert(id, ticket);
+        Ok(id)
+    }
+
+    fn set_topic(
+        &mut self,
+        id: Uuid,
+        topic: String,
+        department: String,
+        reason: Option<String>,
+        pending: &mut Pending,
+        entries: &mut Vec<JournalEntry>,
+    ) -> Result<Uuid> {
+        let mut ticket = self
+            .load(id, pending)?
+            .ok_or_else(|| Error::NotFound(id.to_string()))?;
+        if ticket.topic.slug == topic && ticket.topic.source == TopicSource::Operator {
+            pending.tickets.insert(id, ticket);
+            return Ok(id);
+        }
+        let now = Utc::now();
+        ticket.events.push(Event {
+            id: Uuid::now_v7(),
+            at: now.naive_utc(),
+            recorded_at: now,
+            body: EventBody::TopicChanged {
+                from: ticket.topic.slug.clone(),
+                to: topic.clone(),
+                reason,
+            },
+        });
+        ticket.topic = TopicAssignment {
+            slug: topic,
+            source: TopicSource::Operator,
+            confidence: None,
+        };
+        ticket.department = department;
+        ticket.seq = self.seq();
+        entries.push(JournalEntry {
+            seq: ticket.seq,
+            ticket: ticket.clone(),
+            tokens: None,
+        });
+        pending.tickets.insert(id, ticket);
+        Ok(id)
+    }
+}
