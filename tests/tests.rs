@@ -1,1 +1,7 @@
+//! The integration tests: one binary, one module per area.
 
+mod classifier;
+mod http;
+mod import;
+mod store;
+mod store_props;

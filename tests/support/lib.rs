@@ -1,1 +1,31 @@
+//! Shared helpers for the integration tests: one trained analyzer per test
+//! binary, temporary stores, tickets.
 
+use std::sync::{Arc, OnceLock};
+
+use hotline::config::Config;
+use hotline::AppState;
+use hotline_classifier::Analyzer;
+use hotline_store::Store;
+
+/// The default analyzer, trained once per test process.
+pub fn analyzer() -> Arc<Analyzer> {
+    static ANALYZER: OnceLock<Arc<Analyzer>> = OnceLock::new();
+    ANALYZER
+        .get_or_init(|| {
+            let config = Config::load(None).expect("built-in config");
+            Arc::new(hotline::engine::build_analyzer(&config).expect("built-in analyzer"))
+        })
+        .clone()
+}
+
+/// An engine over a fresh store in `dir`.
+pub fn state_in(dir: &std::path::Path) -> AppState {
+    let config = Config::load(None).expect("built-in config");
+    let store = Store::open(dir, config.store.clone()).expect("store opens");
+    AppState {
+        analyzer: analyzer(),
+        store,
+        config: Arc::new(config),
+    }
+}

@@ -202,7 +202,8 @@ impl Model {
             let others = (row.iter().sum::<f32>() - row[class]) / (k - 1).max(1) as f32;
             v * (row[class] - others)
         };
-        let (bigrams, words): (Vec<(u32, f32)>, Vec<(u32, f32)>) = vector
+        type Pairs = Vec<(u32, f32)>;
+        let (bigrams, words): (Pairs, Pairs) = vector
             .iter()
             .partition(|(f, _)| self.vocab.is_bigram[*f as usize]);
         let bigrams: Vec<(&str, f32)> = bigrams

@@ -115,6 +115,40 @@ impl Segmenter {
         Segmented { tokens }
     }
 
+    /// The words the search index takes: every word, and inside a compound
+    /// word of three or more characters the dictionary words it contains
+    /// (飞线充电 also gives 飞线 and 充电), so that a search for 充电 finds it.
+    /// Space-separated, for the index's whitespace tokenizer.
+    pub fn index_text(&self, seg: &Segmented) -> String {
+        let mut out = String::with_capacity(seg.tokens.iter().map(|t| t.word.len() * 2 + 1).sum());
+        for token in &seg.tokens {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&token.word);
+            let bounds: Vec<usize> = token
+                .word
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain([token.word.len()])
+                .collect();
+            let chars = bounds.len() - 1;
+            if chars < 3 || !token.word.chars().all(crate::features::is_cjk) {
+                continue;
+            }
+            for len in 2..chars {
+                for start in 0..=chars - len {
+                    let part = &token.word[bounds[start]..bounds[start + len]];
+                    if self.jieba.has_word(part) && !self.stopwords.contains(part) {
+                        out.push(' ');
+                        out.push_str(part);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     pub fn is_stopword(&self, word: &str) -> bool {
         self.stopwords.contains(word)
     }

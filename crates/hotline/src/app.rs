@@ -150,7 +150,7 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
         topic,
         department,
         deciding_words: analysis.routing.deciding_words.clone(),
-        index_tokens: analysis.segmented.joined(),
+        index_tokens: state.analyzer.segmenter().index_text(&analysis.segmented),
         history: Vec::new(),
     };
     Ok((ticket, analysis))

@@ -98,7 +98,7 @@ fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
         topic,
         department,
         deciding_words: analysis.routing.deciding_words,
-        index_tokens: analysis.segmented.joined(),
+        index_tokens: state.analyzer.segmenter().index_text(&analysis.segmented),
         history,
     }
 }

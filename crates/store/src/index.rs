@@ -76,6 +76,8 @@ pub(crate) enum IndexMsg {
     Commit(Sender<Result<()>>),
     /// Delete every document (before a rebuild).
     Clear(Sender<Result<()>>),
+    /// Commit, release the writer's lock and stop.
+    Stop(Sender<Result<()>>),
 }
 
 /// Filters and paging of a search; `words` are the query's segmented words.
@@ -330,6 +332,16 @@ fn run_indexer(
                 first_pending = None;
                 let _ = reply.send(result);
                 continue;
+            }
+            Ok(IndexMsg::Stop(reply)) => {
+                let result = if pending > 0 {
+                    commit(&mut writer, last_seq)
+                } else {
+                    Ok(())
+                };
+                let _ = writer.wait_merging_threads();
+                let _ = reply.send(result);
+                return;
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {

@@ -20,6 +20,9 @@ use crate::error::{Error, Result};
 /// Largest record accepted on replay; anything bigger is a corrupt length.
 const MAX_RECORD: u32 = 64 << 20;
 
+/// A journal record: the offset just past it, and its payload.
+pub type Record = (u64, Vec<u8>);
+
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
@@ -31,7 +34,7 @@ impl Journal {
     /// Opens (or creates) the journal and returns the records stored after
     /// `from_offset`, each with the offset just past it. A damaged tail is
     /// truncated.
-    pub fn open(path: &Path, from_offset: u64) -> Result<(Journal, Vec<(u64, Vec<u8>)>)> {
+    pub fn open(path: &Path, from_offset: u64) -> Result<(Journal, Vec<Record>)> {
         let io = |source| Error::Journal {
             path: path.display().to_string(),
             source,

@@ -526,8 +526,6 @@ impl Store {
             if sender.send(Request::Shutdown(tx)).is_ok() {
                 rx.recv().map_err(|_| Error::Closed)??;
             }
-            // The writer returns after answering Shutdown; the indexer stays
-            // until the last handle is dropped.
             let writer = self
                 .inner
                 .threads

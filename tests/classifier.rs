@@ -1,0 +1,173 @@
+//! The router: clear cases, confusable ones, explanations, determinism, bad input.
+
+use hotline_classifier::{parse_labelled, Error, Segmenter};
+use hotline_suite::analyzer;
+
+fn topic_of(text: &str) -> String {
+    analyzer().analyze(None, text).routing.topic
+}
+
+#[test]
+fn domain_dictionary_keeps_hotline_words_whole() {
+    let segmenter = analyzer();
+    let seg = segmenter
+        .segmenter()
+        .segment("小区没有电动车充电桩，大家只能飞线充电，业委会也不管");
+    let words: Vec<&str> = seg.tokens.iter().map(|t| t.word.as_str()).collect();
+    for w in ["充电桩", "飞线充电", "业委会"] {
+        assert!(words.contains(&w), "{w} was split: {words:?}");
+    }
+    let seg = segmenter.segmenter().segment("医院门口有号贩子倒卖专家号");
+    assert!(
+        seg.tokens.iter().any(|t| t.word == "号贩子"),
+        "{:?}",
+        seg.tokens
+    );
+}
+
+#[test]
+fn clear_cases_reach_their_topic() {
+    let cases = [
+        ("小区没有电动车充电桩，大家只能飞线充电", "ebike_charging"),
+        (
+            "楼下烧烤店的油烟直接排到我家窗户，呛得没法开窗",
+            "kitchen_fumes",
+        ),
+        ("邻居遛狗从来不牵绳，昨天把小孩吓哭了", "dogs"),
+        ("快递员不送货上门，直接放驿站还不通知", "express_delivery"),
+        (
+            "我们楼的电梯用了二十多年，这个月已经困人三次了",
+            "old_elevators",
+        ),
+        (
+            "物业费今年突然上涨，物业公司也不公示收支",
+            "property_management",
+        ),
+        (
+            "健身房突然关门跑路，我办的年卡和私教课都没退",
+            "sports_prepaid",
+        ),
+        ("医院挂号窗口有号贩子倒卖专家号", "medical_order"),
+        ("参加旅行社的一日游被导游强制购物", "travel_agencies"),
+        ("工地老板拖欠我们农民工工资三个月了", "employment"),
+        (
+            "学校门口放学时接孩子的车乱停，堵得水泄不通",
+            "school_traffic",
+        ),
+        ("公园的厕所太少还经常锁门，晚上也没有路灯", "parks"),
+        (
+            "小区停车位太少，希望附近写字楼的停车场晚上能错时共享给居民",
+            "shared_parking",
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(topic_of(text), expected, "{text}");
+    }
+}
+
+#[test]
+fn confusable_cases_stay_other() {
+    let cases = [
+        "我的车在路边停了十分钟就被贴了罚单，想申诉",
+        "附近工厂烟囱每天冒黑烟，气味很大",
+        "电影院的储值卡突然不能用了，要求退款",
+        "医院收费单上多收了两项检查费",
+        "家里停水三天了，也没有通知",
+    ];
+    for text in cases {
+        assert_eq!(topic_of(text), "other", "{text}");
+    }
+}
+
+/// Known miss, kept visible: "电梯 + 坏" outweighs 写字楼 and the model sends
+/// an office lift to `old_elevators` (0.59). Run with `--ignored`.
+#[test]
+#[ignore = "known miss: office-building lifts still route to old_elevators"]
+fn office_building_lift_is_not_old_elevators() {
+    assert_eq!(topic_of("写字楼的电梯经常坏，上班要爬二十层"), "other");
+}
+
+#[test]
+fn routing_is_explained_and_always_a_configured_slug() {
+    let a = analyzer();
+    let r = a
+        .analyze(None, "小区没有电动车充电桩，大家只能飞线充电")
+        .routing;
+    assert_eq!(r.department, "市城市管理委");
+    assert!(
+        r.deciding_words
+            .iter()
+            .any(|w| w == "充电桩" || w == "飞线充电"),
+        "{:?}",
+        r.deciding_words
+    );
+    assert!(r.confidence > 0.5 && r.confidence <= 1.0);
+    assert_eq!(r.top.len(), 3);
+    assert!(r.top.windows(2).all(|w| w[0].score >= w[1].score));
+    let slugs: Vec<&str> = a
+        .taxonomy()
+        .topics()
+        .iter()
+        .map(|t| t.slug.as_str())
+        .collect();
+    for text in [
+        "",
+        "   ",
+        "hello world 123",
+        "！！！？？",
+        &"电梯".repeat(50_000),
+    ] {
+        let r = a.analyze(None, text).routing;
+        assert!(slugs.contains(&r.topic.as_str()), "{} not a slug", r.topic);
+        assert!((0.0..=1.0).contains(&r.confidence));
+    }
+    assert_eq!(a.analyze(None, "hello world").routing.topic, "other");
+}
+
+#[test]
+fn routing_is_deterministic_across_trainings() {
+    let config = hotline::config::Config::load(None).unwrap_or_else(|e| panic!("{e}"));
+    let again = hotline::engine::build_analyzer(&config).unwrap_or_else(|e| panic!("{e}"));
+    let text = "楼道里好多电瓶车在充电，物业也不管，太危险了";
+    let a = analyzer().analyze(None, text).routing;
+    let b = again.analyze(None, text).routing;
+    assert_eq!(a, b);
+}
+
+#[test]
+fn district_comes_from_names_and_places() {
+    let a = analyzer();
+    let d = |t: &str| a.analyze(None, t).district.map(|d| d.district);
+    assert_eq!(
+        d("朝阳区望京某小区楼下饭馆油烟大").as_deref(),
+        Some("朝阳区")
+    );
+    assert_eq!(d("我住回龙观，小区没有充电桩").as_deref(), Some("昌平区"));
+    assert_eq!(d("亦庄这边快递不送上门").as_deref(), Some("大兴区"));
+    assert_eq!(d("小区门口的狗太多了"), None);
+}
+
+#[test]
+fn a_bad_line_in_a_training_file_is_named() {
+    let text = "{\"text\":\"充电桩坏了\",\"topic\":\"ebike_charging\"}\n{not json}\n";
+    match parse_labelled("train.jsonl", text) {
+        Err(Error::Example {
+            line, source_name, ..
+        }) => {
+            assert_eq!(line, 2);
+            assert_eq!(source_name, "train.jsonl");
+        }
+        other => panic!("expected a line error, got {other:?}"),
+    }
+    let empty = "{\"text\":\"  \",\"topic\":\"other\"}\n";
+    assert!(matches!(
+        parse_labelled("x", empty),
+        Err(Error::Example { line: 1, .. })
+    ));
+}
+
+#[test]
+fn a_broken_domain_dictionary_is_an_error_not_a_panic() {
+    // A frequency that is not a number.
+    assert!(Segmenter::new("飞线充电 notanumber n\n", "", true).is_err());
+}

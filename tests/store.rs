@@ -1,0 +1,334 @@
+//! The store on disk: rates on a hand-computed fixture, overrides, reopen,
+//! repeats and Chinese search.
+
+use chrono::NaiveDate;
+use hotline::app::{prepare, TicketInput};
+use hotline_store::{EventBody, GroupBy, NewEvent, Satisfaction, StatsQuery, Submitted, Ticket};
+use hotline_suite::state_in;
+
+fn at(day: u32, hour: u32) -> chrono::NaiveDateTime {
+    NaiveDate::from_ymd_opt(2024, 3, day)
+        .and_then(|d| d.and_hms_opt(hour, 0, 0))
+        .unwrap_or_default()
+}
+
+fn submit(state: &hotline::AppState, text: &str, received: &str, phone: Option<&str>) -> Ticket {
+    let input = TicketInput {
+        text: text.into(),
+        received_at: Some(received.into()),
+        caller_phone: phone.map(Into::into),
+        ..Default::default()
+    };
+    let (ticket, _) = prepare(state, input).unwrap_or_else(|e| panic!("{}", e.message));
+    match state
+        .store
+        .submit(vec![ticket])
+        .unwrap_or_else(|e| panic!("{e}"))
+        .pop()
+    {
+        Some(Submitted::Created(t)) => *t,
+        other => panic!("not created: {other:?}"),
+    }
+}
+
+fn event(state: &hotline::AppState, t: &Ticket, hour: u32, body: EventBody) {
+    let day = t
+        .received_at
+        .map_or(1, |r| chrono::Datelike::day(&r.date()));
+    state
+        .store
+        .add_event(
+            t.id,
+            NewEvent {
+                id: None,
+                at: Some(at(day, hour)),
+                body,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn callback(resolved: bool, s: Satisfaction) -> EventBody {
+    EventBody::Callback {
+        valid: true,
+        contacted: true,
+        resolved,
+        satisfaction: Some(s),
+    }
+}
+
+#[test]
+fn rates_match_a_hand_computed_fixture_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = state_in(dir.path());
+    // Four e-bike tickets: callbacks 满意+resolved, 基本满意+resolved, 不满意+unresolved, and one not called back.
+    let texts = [
+        "朝阳区望京小区没有电动车充电桩，只能飞线充电",
+        "朝阳区小区充电桩全坏了，电动车没法充电",
+        "朝阳区楼道里电瓶车飞线充电太危险，要求装充电桩",
+        "朝阳区小区的电动自行车充电棚一直没建",
+    ];
+    let tickets: Vec<Ticket> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| submit(&state, t, &format!("2024-03-0{} 09:00:00", i + 1), None))
+        .collect();
+    assert!(
+        tickets.iter().all(|t| t.topic.slug == "ebike_charging"),
+        "{:?}",
+        tickets.iter().map(|t| &t.topic).collect::<Vec<_>>()
+    );
+    for (t, dispatch_hour) in tickets.iter().zip([10, 11, 12, 13]) {
+        event(
+            &state,
+            t,
+            dispatch_hour,
+            EventBody::Dispatched {
+                department: "市城市管理委".into(),
+            },
+        );
+    }
+    event(
+        &state,
+        &tickets[0],
+        15,
+        callback(true, Satisfaction::Satisfied),
+    );
+    event(
+        &state,
+        &tickets[1],
+        15,
+        callback(true, Satisfaction::BasicallySatisfied),
+    );
+    event(
+        &state,
+        &tickets[2],
+        15,
+        callback(false, Satisfaction::Unsatisfied),
+    );
+    // A replayed event (same id) must not count twice.
+    let replay = NewEvent {
+        id: Some(uuid::Uuid::now_v7()),
+        at: Some(at(1, 16)),
+        body: EventBody::Closed { note: None },
+    };
+    state
+        .store
+        .add_event(tickets[3].id, replay.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    state
+        .store
+        .add_event(tickets[3].id, replay)
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let check = |state: &hotline::AppState| {
+        let rows = state
+            .store
+            .stats(&StatsQuery {
+                group_by: GroupBy::Topic,
+                topic: Some("ebike_charging".into()),
+                ..Default::default()
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(
+            (
+                r.requests,
+                r.valid_callbacks,
+                r.resolved,
+                r.satisfied,
+                r.basically_satisfied
+            ),
+            (4, 3, 2, 1, 1)
+        );
+        assert_eq!(r.response_rate, Some(1.0));
+        assert!((r.resolution_rate.unwrap_or_default() - 2.0 / 3.0).abs() < 1e-9);
+        assert!((r.satisfaction_rate.unwrap_or_default() - (1.0 + 0.9) / 3.0).abs() < 1e-9);
+        let composite = 0.1 * 1.0 + 0.5 * (2.0 / 3.0) + 0.4 * (1.9 / 3.0);
+        assert!((r.composite.unwrap_or_default() - composite).abs() < 1e-9);
+        assert_eq!(r.dispatch_on_time_rate, Some(1.0));
+    };
+    check(&state);
+    // Assessment month: 1–4 March fall in the month that ends on 18 March.
+    let by_month = state
+        .store
+        .stats(&StatsQuery {
+            group_by: GroupBy::AssessmentMonth,
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        by_month.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+        vec!["2024-03"]
+    );
+    state.store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    drop(state);
+    let state = state_in(dir.path());
+    check(&state);
+    assert!(state
+        .store
+        .verify()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_ok());
+}
+
+#[test]
+fn an_override_moves_the_counts_and_is_an_event() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = state_in(dir.path());
+    let t = submit(
+        &state,
+        "小区物业把楼道里的充电桩拆了，物业费还涨价",
+        "2024-03-05 08:00:00",
+        None,
+    );
+    let before = t.topic.slug.clone();
+    let target = if before == "property_management" {
+        "ebike_charging"
+    } else {
+        "property_management"
+    };
+    let changed = state
+        .store
+        .set_topic(t.id, target, "市住房城乡建设委", Some("operator".into()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(changed.topic.slug, target);
+    assert!(matches!(
+        changed.events.last().map(|e| &e.body),
+        Some(EventBody::TopicChanged { .. })
+    ));
+    let rows = state
+        .store
+        .stats(&StatsQuery::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let count = |slug: &str| {
+        rows.iter()
+            .find(|r| r.key == slug)
+            .map_or(0, |r| r.requests)
+    };
+    assert_eq!((count(&before), count(target)), (0, 1));
+    assert!(state
+        .store
+        .verify()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_ok());
+}
+
+#[test]
+fn a_repeat_is_linked_to_the_open_ticket_and_not_counted_again() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = state_in(dir.path());
+    let first = submit(
+        &state,
+        "楼下饭店油烟太大，呛得没法开窗",
+        "2024-03-01 08:00:00",
+        Some("13812345678"),
+    );
+    let second = submit(
+        &state,
+        "又是楼下那家饭店，油烟还是直排",
+        "2024-03-03 08:00:00",
+        Some("13812345678"),
+    );
+    assert_eq!(second.repeat_of, Some(first.id));
+    let same_text = submit(
+        &state,
+        "楼下饭店油烟太大，呛得没法开窗！",
+        "2024-03-04 08:00:00",
+        None,
+    );
+    assert_eq!(same_text.repeat_of, Some(first.id));
+    let later = submit(
+        &state,
+        "楼下饭店油烟太大，呛得没法开窗",
+        "2024-05-20 08:00:00",
+        Some("13812345678"),
+    );
+    assert_eq!(later.repeat_of, None, "outside the 30-day window");
+    let rows = state
+        .store
+        .stats(&StatsQuery {
+            group_by: GroupBy::Total,
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((rows[0].requests, rows[0].repeats), (2, 2));
+}
+
+#[test]
+fn chinese_search_ranks_and_highlights() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = state_in(dir.path());
+    submit(
+        &state,
+        "小区电动车没有地方充电，希望安装充电桩",
+        "2024-03-01 08:00:00",
+        None,
+    );
+    submit(
+        &state,
+        "楼道里电动车飞线充电，存在火灾隐患",
+        "2024-03-01 09:00:00",
+        None,
+    );
+    submit(
+        &state,
+        "今年物业费从1.2元上涨到1.8元，没有开业主大会",
+        "2024-03-01 10:00:00",
+        None,
+    );
+    submit(
+        &state,
+        "手机充电器质量有问题，商家不退货",
+        "2024-03-01 11:00:00",
+        None,
+    );
+    submit(
+        &state,
+        "公园里的长椅坏了没人修",
+        "2024-03-01 12:00:00",
+        None,
+    );
+    state.store.commit_index().unwrap_or_else(|e| panic!("{e}"));
+    let view = |q: &'static str| hotline::server::SearchParamsView {
+        q,
+        topic: None,
+        district: None,
+        kind: None,
+        status: None,
+        from: None,
+        to: None,
+        page: 1,
+        per_page: 10,
+    };
+    let page = hotline::server::run_search(&state, &view("电动车 充电"))
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    assert_eq!(
+        page.total,
+        2,
+        "{:?}",
+        page.hits.iter().map(|h| &h.ticket.text).collect::<Vec<_>>()
+    );
+    assert!(page
+        .hits
+        .iter()
+        .all(|h| h.ticket.topic.slug == "ebike_charging"));
+    assert!(
+        page.hits[0].snippet.contains("<mark>电动车</mark>"),
+        "{}",
+        page.hits[0].snippet
+    );
+    let page = hotline::server::run_search(&state, &view("物业费上涨"))
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    assert_eq!(page.total, 1);
+    assert!(page.hits[0].ticket.text.contains("1.2元上涨"));
+    let mut filtered = view("电动车");
+    filtered.topic = Some("parks");
+    assert_eq!(
+        hotline::server::run_search(&state, &filtered)
+            .unwrap_or_else(|e| panic!("{}", e.message))
+            .total,
+        0
+    );
+}
