@@ -1,1 +1,54 @@
-fn main() {}
+//! Segmentation alone vs segmentation + routing, in tickets per second, on
+//! the project's own import fixture (repeated), or on a JSONL file named by
+//! HOTLINE_BENCH_FILE (fields `text`, optional `title`), e.g. the real
+//! messages in ../shared/data/real/messages.jsonl.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::hint::black_box;
+
+fn tickets() -> Vec<(Option<String>, String)> {
+    let path = std::env::var("HOTLINE_BENCH_FILE")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/import/tickets.jsonl").to_owned());
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let rows: Vec<(Option<String>, String)> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| {
+            let body = v.get("text")?.as_str()?.to_owned();
+            Some((v.get("title").and_then(|t| t.as_str()).map(str::to_owned), body))
+        })
+        .take(2000)
+        .collect();
+    assert!(!rows.is_empty(), "no tickets in {path}");
+    rows
+}
+
+fn bench(c: &mut Criterion) {
+    let analyzer = hotline_suite::analyzer();
+    let tickets = tickets();
+    let mut group = c.benchmark_group("route");
+    group.throughput(Throughput::Elements(tickets.len() as u64));
+    group.sample_size(10);
+    group.bench_function("segment_only", |b| {
+        b.iter(|| {
+            for (title, text) in &tickets {
+                let full = match title {
+                    Some(t) => format!("{t}\n{text}"),
+                    None => text.clone(),
+                };
+                black_box(analyzer.segmenter().segment(&full));
+            }
+        })
+    });
+    group.bench_function("segment_and_route", |b| {
+        b.iter(|| {
+            for (title, text) in &tickets {
+                black_box(analyzer.analyze(title.as_deref(), text));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
