@@ -7,15 +7,23 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 
 fn tickets() -> Vec<(Option<String>, String)> {
-    let path = std::env::var("HOTLINE_BENCH_FILE")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/import/tickets.jsonl").to_owned());
+    let path = std::env::var("HOTLINE_BENCH_FILE").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/import/tickets.jsonl"
+        )
+        .to_owned()
+    });
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let rows: Vec<(Option<String>, String)> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|v| {
             let body = v.get("text")?.as_str()?.to_owned();
-            Some((v.get("title").and_then(|t| t.as_str()).map(str::to_owned), body))
+            Some((
+                v.get("title").and_then(|t| t.as_str()).map(str::to_owned),
+                body,
+            ))
         })
         .take(2000)
         .collect();
