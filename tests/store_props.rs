@@ -162,24 +162,10 @@ fn open(dir: &Path) -> Store {
     Store::open(dir, StoreConfig::default()).expect("store opens")
 }
 
-/// Opens the store again after `shutdown` in this same process. The index
-/// writer is dropped by the indexer thread only after the last handle goes,
-/// and nothing waits for that thread, so the tantivy lock may still be held
-/// for a moment: retry while it is.
+/// Opens the store again right after `shutdown` in this same process:
+/// shutdown waits for the indexer to release tantivy's lock, so no retry.
 fn reopen(dir: &Path) -> Store {
-    let started = Instant::now();
-    loop {
-        match Store::open(dir, StoreConfig::default()) {
-            Ok(store) => return store,
-            Err(Error::Index(e))
-                if e.to_string().contains("LockBusy")
-                    && started.elapsed() < Duration::from_secs(10) =>
-            {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("store reopens: {e}"),
-        }
-    }
+    open(dir)
 }
 
 fn close_enough(a: Option<f64>, b: Option<f64>) -> bool {

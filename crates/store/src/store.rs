@@ -243,10 +243,7 @@ impl Store {
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let db = sled::Config::new()
-            .path(dir.join("sled"))
-            .flush_every_ms(Some(1000))
-            .open()?;
+        let db = open_sled(&dir.join("sled"))?;
         let tree = db.open_tree("hotline")?;
 
         let applied = read_u64(&tree, META_JOURNAL)?;
@@ -526,24 +523,62 @@ impl Store {
             if sender.send(Request::Shutdown(tx)).is_ok() {
                 rx.recv().map_err(|_| Error::Closed)??;
             }
-            let writer = self
+            let threads: Vec<JoinHandle<()>> = self
                 .inner
                 .threads
                 .lock()
                 .map_err(|_| Error::Closed)?
-                .drain(..1)
-                .next();
-            if let Some(writer) = writer {
+                .drain(..)
+                .collect();
+            let mut threads = threads.into_iter();
+            if let Some(writer) = threads.next() {
                 let _ = writer.join();
             }
+            // The indexer commits and releases the index lock, so the store
+            // can be opened again at once.
+            let (tx, rx) = mpsc::channel();
+            if self.inner.index.send(IndexMsg::Stop(tx)).is_ok() {
+                if let Ok(result) = rx.recv() {
+                    result?;
+                }
+            }
+            for indexer in threads {
+                let _ = indexer.join();
+            }
         }
-        self.inner.index.commit().ok();
         self.inner.db.flush()?;
         Ok(())
     }
 
     pub fn dir(&self) -> &Path {
         &self.inner.dir
+    }
+}
+
+/// Opens sled, waiting up to two seconds for its file lock: a store closed
+/// a moment ago in this process releases it from sled's own threads.
+fn open_sled(path: &Path) -> Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .flush_every_ms(Some(1000))
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::Other
+                    && e.to_string().contains("could not acquire lock") =>
+            {
+                if started.elapsed() > Duration::from_secs(2) {
+                    return Err(Error::Conflict(format!(
+                        "{} is in use by another hotline process",
+                        path.display()
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
     }
 }
 
