@@ -4,6 +4,8 @@ use serde_json::{json, Value};
 
 struct Server {
     base: String,
+    /// An admin token with personal data: every route is open to it.
+    token: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow_free::Result>,
     _dir: tempfile::TempDir,
@@ -16,9 +18,13 @@ mod anyhow_free {
 async fn start() -> Server {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = dir.path().to_owned();
-    let state = tokio::task::spawn_blocking(move || hotline_suite::state_in(&path))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (state, token) = tokio::task::spawn_blocking(move || {
+        let state = hotline_suite::state_in(&path);
+        let token = hotline_suite::token(&state, "admin", true, None);
+        (state, token)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -36,9 +42,25 @@ async fn start() -> Server {
     });
     Server {
         base,
+        token,
         shutdown: Some(tx),
         task,
         _dir: dir,
+    }
+}
+
+impl Server {
+    /// A client that sends the admin token on every request.
+    fn client(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let value = format!("Bearer {}", self.token)
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
@@ -53,7 +75,7 @@ async fn stop(mut server: Server) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submit_search_events_stats() {
     let server = start().await;
-    let http = reqwest::Client::new();
+    let http = server.client();
     let base = &server.base;
 
     let created = http
@@ -148,7 +170,7 @@ async fn submit_search_events_stats() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caller_mistakes_are_4xx_with_a_field() {
     let server = start().await;
-    let http = reqwest::Client::new();
+    let http = server.client();
     let base = &server.base;
     let cases: Vec<(reqwest::RequestBuilder, u16, Option<&str>)> = vec![
         (

@@ -332,3 +332,69 @@ fn chinese_search_ranks_and_highlights() {
         0
     );
 }
+
+#[test]
+fn ranges_across_months_count_each_ticket_once() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = state_in(dir.path());
+    let days = [
+        "2024-01-15",
+        "2024-01-31",
+        "2024-02-01",
+        "2024-02-29",
+        "2024-03-01",
+        "2024-03-10",
+        "2024-04-30",
+    ];
+    for (i, day) in days.iter().enumerate() {
+        submit(
+            &state,
+            &format!("第{i}件：小区楼下烧烤店油烟直排"),
+            &format!("{day} 10:00:00"),
+            None,
+        );
+    }
+    let count = |from: Option<&str>, to: Option<&str>, by: GroupBy| -> i64 {
+        let parse = |s: Option<&str>| {
+            s.map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default())
+        };
+        let q = StatsQuery {
+            from: parse(from),
+            to: parse(to),
+            group_by: by,
+            ..Default::default()
+        };
+        state
+            .store
+            .stats(&q)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .map(|r| r.requests + r.repeats)
+            .sum()
+    };
+    for (from, to, expected) in [
+        (Some("2024-01-20"), Some("2024-03-05"), 4),
+        (Some("2024-02-01"), Some("2024-02-29"), 2),
+        (Some("2024-01-01"), Some("2024-04-30"), 7),
+        (Some("2024-01-31"), Some("2024-03-01"), 4),
+        (Some("2024-03-02"), None, 2),
+        (None, None, 7),
+    ] {
+        // Topic grouping reads month rows for whole months; day grouping reads only day rows.
+        assert_eq!(
+            count(from, to, GroupBy::Total),
+            expected,
+            "{from:?}..{to:?}"
+        );
+        assert_eq!(
+            count(from, to, GroupBy::Day),
+            expected,
+            "{from:?}..{to:?} by day"
+        );
+    }
+    assert!(state
+        .store
+        .verify()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_ok());
+}

@@ -23,9 +23,17 @@ pub fn analyzer() -> Arc<Analyzer> {
 pub fn state_in(dir: &std::path::Path) -> AppState {
     let config = Config::load(None).expect("built-in config");
     let store = Store::open(dir, config.store.clone()).expect("store opens");
-    AppState {
-        analyzer: analyzer(),
-        store,
-        config: Arc::new(config),
-    }
+    AppState::new(analyzer(), store, Arc::new(config)).expect("token and audit trees open")
+}
+
+/// A new API token of `role` ("operator", "supervisor" or "admin"), with or
+/// without personal data, limited to `district` when given; returns its secret.
+pub fn token(state: &AppState, role: &str, pii: bool, district: Option<&str>) -> String {
+    let new = hotline_store::NewToken {
+        name: format!("test-{role}"),
+        role: hotline_store::Role::parse(role).expect("a role"),
+        pii,
+        district: district.map(str::to_owned),
+    };
+    state.tokens.create(new).expect("token created").1
 }

@@ -5,7 +5,9 @@
 //! for 充电桩 still shares 充电). Both are looked up without allocating: a
 //! bigram is a slice of the original text.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap;
 
 use crate::segment::Segmented;
 
@@ -44,8 +46,8 @@ pub(crate) fn for_each_term<'a>(
 /// Vocabulary and inverse document frequencies learnt from the training set.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Vocabulary {
-    pub words: HashMap<String, u32>,
-    pub bigrams: HashMap<String, u32>,
+    pub words: FxHashMap<String, u32>,
+    pub bigrams: FxHashMap<String, u32>,
     /// Surface form of every feature, by index (for explanations).
     pub surface: Vec<String>,
     pub is_bigram: Vec<bool>,
@@ -77,25 +79,28 @@ impl Vocabulary {
         text: &str,
         ignore: &HashSet<String>,
     ) -> Vec<(u32, f32)> {
-        let mut counts: HashMap<u32, f32> = HashMap::new();
+        // Sorting the hits and counting runs is cheaper than a map per text.
+        let mut hits: Vec<u32> = Vec::with_capacity(text.len() / 2);
         for_each_term(seg, text, ignore, |t, bigram| {
             let map = if bigram { &self.bigrams } else { &self.words };
             if let Some(&i) = map.get(t) {
-                *counts.entry(i).or_default() += 1.0;
+                hits.push(i);
             }
         });
-        let mut vector: Vec<(u32, f32)> = counts
-            .into_iter()
-            .map(|(i, tf)| {
-                let family = if self.is_bigram[i as usize] {
-                    BIGRAM_WEIGHT
-                } else {
-                    1.0
-                };
-                (i, (1.0 + tf.ln()) * self.idf[i as usize] * family)
-            })
-            .collect();
-        vector.sort_unstable_by_key(|&(i, _)| i);
+        hits.sort_unstable();
+        let mut vector: Vec<(u32, f32)> = Vec::with_capacity(hits.len());
+        for run in hits.chunk_by(|a, b| a == b) {
+            let i = run[0];
+            let family = if self.is_bigram[i as usize] {
+                BIGRAM_WEIGHT
+            } else {
+                1.0
+            };
+            vector.push((
+                i,
+                (1.0 + (run.len() as f32).ln()) * self.idf[i as usize] * family,
+            ));
+        }
         let norm = vector.iter().map(|&(_, v)| v * v).sum::<f32>().sqrt();
         if norm > 0.0 {
             for (_, v) in &mut vector {

@@ -160,8 +160,21 @@ impl Model {
 
     /// Class probabilities for a text, in class order.
     pub fn probabilities(&self, seg: &Segmented, text: &str, ignore: &HashSet<String>) -> Vec<f32> {
-        let vector = self.vocab.vectorize(seg, text, ignore);
-        let mut scores = self.raw_scores(&vector);
+        self.probabilities_of(&self.vocab.vectorize(seg, text, ignore))
+    }
+
+    /// The feature vector of a text, to be shared by scoring and explaining.
+    pub(crate) fn vectorize(
+        &self,
+        seg: &Segmented,
+        text: &str,
+        ignore: &HashSet<String>,
+    ) -> Vec<(u32, f32)> {
+        self.vocab.vectorize(seg, text, ignore)
+    }
+
+    pub(crate) fn probabilities_of(&self, vector: &[(u32, f32)]) -> Vec<f32> {
+        let mut scores = self.raw_scores(vector);
         for s in &mut scores {
             *s /= self.temperature;
         }
@@ -194,8 +207,16 @@ impl Model {
         class: usize,
         most: usize,
     ) -> Vec<String> {
+        self.explain_vector(&self.vocab.vectorize(seg, text, ignore), class, most)
+    }
+
+    pub(crate) fn explain_vector(
+        &self,
+        vector: &[(u32, f32)],
+        class: usize,
+        most: usize,
+    ) -> Vec<String> {
         let k = self.classes.len();
-        let vector = self.vocab.vectorize(seg, text, ignore);
         let contribution = |f: u32, v: f32| {
             let row = &self.weights[f as usize * k..(f as usize + 1) * k];
             // Against the mean of the other classes: what makes this class win, not merely score.
@@ -210,14 +231,20 @@ impl Model {
             .iter()
             .map(|&(f, v)| (self.vocab.surface[f as usize].as_str(), contribution(f, v)))
             .collect();
+        let by_bigram: rustc_hash::FxHashMap<&str, f32> = bigrams.iter().copied().collect();
         let mut scored: Vec<(f32, &str)> = words
             .iter()
             .map(|&(f, v)| {
                 let word = self.vocab.surface[f as usize].as_str();
-                let inside: f32 = bigrams
-                    .iter()
-                    .filter(|(b, _)| word.contains(b))
-                    .map(|(_, c)| c)
+                // The word's own bigrams, looked up rather than searched for.
+                let starts: Vec<usize> = word
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .chain([word.len()])
+                    .collect();
+                let inside: f32 = starts
+                    .windows(3)
+                    .filter_map(|w| by_bigram.get(&word[w[0]..w[2]]))
                     .sum();
                 (contribution(f, v) + inside, word)
             })

@@ -94,7 +94,8 @@ impl Router {
     /// Routes a text that was segmented once by the shared segmenter.
     pub fn route(&self, seg: &Segmented, text: &str) -> Routing {
         let other = self.taxonomy.other_index();
-        let mut probs = self.model.probabilities(seg, text, &self.ignore);
+        let vector = self.model.vectorize(seg, text, &self.ignore);
+        let mut probs = self.model.probabilities_of(&vector);
         if self.config.other_bias != 0.0 {
             probs[other] *= self.config.other_bias.exp();
             let sum: f32 = probs.iter().sum();
@@ -119,7 +120,7 @@ impl Router {
             Vec::new()
         } else {
             self.model
-                .explain(seg, text, &self.ignore, best, self.config.explain_words)
+                .explain_vector(&vector, best, self.config.explain_words)
         };
         let topic = &topics[chosen];
         debug_assert!(topic.slug == OTHER || chosen != other);

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use chrono::NaiveDateTime;
 use hotline_classifier::{Analysis, Analyzer};
-use hotline_store::{EventBody, Kind, NewTicket, Store, TopicAssignment, TopicSource, Urgency};
+use hotline_store::{
+    AuditLog, EventBody, Kind, NewTicket, Store, TokenStore, TopicAssignment, TopicSource, Urgency,
+};
 use serde::Deserialize;
 
 use crate::config::Config;
@@ -19,6 +21,10 @@ pub struct AppState {
     pub analyzer: Arc<Analyzer>,
     pub store: Store,
     pub config: Arc<Config>,
+    /// API tokens (their own tree in the store).
+    pub tokens: TokenStore,
+    /// Who saw personal data, who exported what.
+    pub audit: AuditLog,
 }
 
 impl std::fmt::Debug for AppState {
@@ -35,10 +41,19 @@ impl AppState {
         let analyzer = engine::build_analyzer(&config)?;
         let store = Store::open(data_dir, config.store.clone())
             .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+        AppState::new(Arc::new(analyzer), store, Arc::new(config))
+    }
+
+    /// The engine over an open store (opens the token and audit trees).
+    pub fn new(analyzer: Arc<Analyzer>, store: Store, config: Arc<Config>) -> Result<AppState> {
+        let tokens = TokenStore::open(&store).context("opening the token tree")?;
+        let audit = AuditLog::open(&store).context("opening the audit tree")?;
         Ok(AppState {
-            analyzer: Arc::new(analyzer),
+            analyzer,
             store,
-            config: Arc::new(config),
+            config,
+            tokens,
+            audit,
         })
     }
 

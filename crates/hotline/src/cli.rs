@@ -54,11 +54,24 @@ pub enum Command {
         #[arg(long, default_value = "model.json")]
         out: PathBuf,
     },
-    /// Run the HTTP API until Ctrl-C or SIGTERM.
+    /// Run the HTTP API and the dashboard until Ctrl-C or SIGTERM.
     Serve {
         /// Address to listen on (overrides server.listen).
         #[arg(long)]
         listen: Option<String>,
+        /// Fill an empty store with the demo tickets and print three new demo
+        /// tokens (admin with personal data, supervisor, operator).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Only generate the demo tickets into an empty store (see `serve --demo`).
+    Demo,
+    /// API tokens: create (the secret is printed once), list, revoke. The
+    /// server must be stopped (it holds the store); while it runs, use the
+    /// API's /api/v1/tokens with an admin token.
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
     },
     /// Import historical tickets (JSONL, CSV or XLSX), idempotent by external id.
     Import {
@@ -136,6 +149,32 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (only now: it is stored hashed).
+    Create {
+        /// operator, supervisor or admin.
+        #[arg(long)]
+        role: String,
+        /// May see callers' personal data unmasked (reads are audited).
+        #[arg(long)]
+        pii: bool,
+        /// Limit the token to one district (full name, e.g. 朝阳区).
+        #[arg(long)]
+        district: Option<String>,
+        /// A name for the token (whose it is); the role by default.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token for good.
+    Revoke { id: uuid::Uuid },
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     let data_dir = cli
@@ -144,14 +183,26 @@ pub fn run(cli: Cli) -> Result<()> {
         .unwrap_or_else(|| config.data.dir.clone());
     let open = |config: Config| AppState::open(config, &data_dir);
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve { listen, demo } => {
             let listen = listen.unwrap_or_else(|| config.server.listen.clone());
             let state = open(config)?;
+            if demo {
+                load_demo(&state)?;
+                let tokens = crate::demo::tokens(&state)?;
+                print_demo_tokens(&tokens, &listen);
+            }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
             runtime.block_on(crate::server::serve(state, &listen))?;
         }
+        Command::Demo => {
+            let state = open(config)?;
+            let result = load_demo(&state);
+            state.store.shutdown()?;
+            result?;
+        }
+        Command::Token { action } => token_command(&config, &data_dir, action)?,
         Command::Import {
             files,
             format,
@@ -385,6 +436,141 @@ pub fn run(cli: Cli) -> Result<()> {
             } else {
                 print_report(&report);
             }
+        }
+    }
+    Ok(())
+}
+
+/// Loads the demo tickets when the store is empty, saying what it did.
+fn load_demo(state: &AppState) -> Result<()> {
+    use crate::demo::Outcome;
+    match crate::demo::populate(state)? {
+        Outcome::Loaded { created, skipped } => eprintln!(
+            "demo: {created} tickets generated (12 months to 2024-12-31){}",
+            if skipped > 0 {
+                format!(", {skipped} already there")
+            } else {
+                String::new()
+            }
+        ),
+        Outcome::AlreadyLoaded { tickets } => {
+            eprintln!("demo: the store already holds the demo ({tickets} tickets)")
+        }
+        Outcome::NotEmpty { tickets } => eprintln!(
+            "demo: the store in {} already holds {tickets} other tickets; no demo tickets added (use --data-dir with an empty directory)",
+            state.store.dir().display()
+        ),
+    }
+    Ok(())
+}
+
+fn print_demo_tokens(tokens: &[(hotline_store::TokenRecord, String)], listen: &str) {
+    eprintln!("demo tokens (shown once; every start with --demo revokes the previous ones):");
+    for (record, secret) in tokens {
+        let pii = if record.pii {
+            "sees personal data"
+        } else {
+            "personal data masked"
+        };
+        eprintln!("  {:<11} {:<21} {secret}", record.role.as_str(), pii);
+    }
+    let host = listen.replace("0.0.0.0", "127.0.0.1");
+    let admin = tokens
+        .iter()
+        .find(|(r, _)| r.role == hotline_store::Role::Admin)
+        .map_or("hl_…", |(_, s)| s.as_str());
+    eprintln!("sign in: open http://{host}/ and paste a token, or");
+    eprintln!("  curl -H 'Authorization: Bearer {admin}' http://{host}/api/v1/me");
+}
+
+/// `hotline token …`: opens the store only (no model to build).
+fn token_command(config: &Config, data_dir: &std::path::Path, action: TokenCommand) -> Result<()> {
+    let store = hotline_store::Store::open(data_dir, config.store.clone()).with_context(|| {
+        format!(
+            "opening the store in {} (a running `hotline serve` holds it: stop it, or use /api/v1/tokens with an admin token)",
+            data_dir.display()
+        )
+    })?;
+    let result = token_action(config, &store, action);
+    store.shutdown()?;
+    result
+}
+
+fn token_action(config: &Config, store: &hotline_store::Store, action: TokenCommand) -> Result<()> {
+    use hotline_store::{AuditAction, AuditEntry, AuditLog, TokenStore};
+    let tokens = TokenStore::open(store)?;
+    let audit = AuditLog::open(store)?;
+    match action {
+        TokenCommand::Create {
+            role,
+            pii,
+            district,
+            name,
+        } => {
+            let gazetteer_text =
+                Config::read_or_builtin(&config.gazetteer.path, crate::builtin::GAZETTEER)?;
+            let gazetteer =
+                hotline_classifier::Gazetteer::from_toml_str("gazetteer", &gazetteer_text)?;
+            let new = crate::auth::new_token(&role, pii, district, name, gazetteer.districts())
+                .map_err(|e| anyhow::anyhow!("--{}: {}", e.field.unwrap_or_default(), e.message))?;
+            let (record, secret) = tokens.create(new)?;
+            audit.record(&[AuditEntry::new(
+                None,
+                "command line",
+                AuditAction::TokenCreated,
+                crate::auth::describe_token(&record),
+            )])?;
+            eprintln!(
+                "created {} token {} ({}{}); it is shown only now:",
+                record.role,
+                record.id,
+                if record.pii {
+                    "sees personal data"
+                } else {
+                    "personal data masked"
+                },
+                record
+                    .district
+                    .as_deref()
+                    .map(|d| format!(", {d} only"))
+                    .unwrap_or_default()
+            );
+            println!("{secret}");
+        }
+        TokenCommand::List { json } => {
+            let list = tokens.list()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                println!(
+                    "{:<36}  {:<20} {:<10} {:<4} {:<8} {:<16} status",
+                    "id", "name", "role", "pii", "district", "created"
+                );
+                for t in &list {
+                    println!(
+                        "{:<36}  {:<20} {:<10} {:<4} {:<8} {:<16} {}",
+                        t.id,
+                        t.name,
+                        t.role.as_str(),
+                        if t.pii { "yes" } else { "no" },
+                        t.district.as_deref().unwrap_or("all"),
+                        t.created_at.format("%Y-%m-%d %H:%M"),
+                        if t.revoked { "revoked" } else { "active" }
+                    );
+                }
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let record = tokens
+                .revoke(id)?
+                .with_context(|| format!("no token {id}"))?;
+            audit.record(&[AuditEntry::new(
+                None,
+                "command line",
+                AuditAction::TokenRevoked,
+                crate::auth::describe_token(&record),
+            )])?;
+            println!("revoked {} ({})", record.id, record.name);
         }
     }
     Ok(())

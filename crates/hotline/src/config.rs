@@ -19,6 +19,24 @@ pub struct Config {
     pub data: DataSection,
     pub store: StoreConfig,
     pub server: ServerSection,
+    pub export: ExportSection,
+    pub demo: DemoSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportSection {
+    /// Most rows a search export holds (all pages up to it).
+    pub max_rows: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSection {
+    /// How many tickets `--demo` generates into an empty store.
+    pub tickets: usize,
+    /// The generator's seed: the same seed gives the same tickets.
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -132,6 +150,18 @@ impl Config {
             .map_err(|m| anyhow::anyhow!("store: {m}"))?;
         if self.server.max_body_bytes < 1024 || self.server.max_text_chars == 0 {
             bail!("server.max_body_bytes must be at least 1024 and server.max_text_chars positive");
+        }
+        if !(1..=100_000).contains(&self.export.max_rows) {
+            bail!(
+                "export.max_rows must be within 1..=100000, got {}",
+                self.export.max_rows
+            );
+        }
+        if !(1..=100_000).contains(&self.demo.tickets) {
+            bail!(
+                "demo.tickets must be within 1..=100000, got {}",
+                self.demo.tickets
+            );
         }
         Ok(())
     }

@@ -41,6 +41,26 @@ impl ApiError {
         }
     }
 
+    /// No token, or an unknown or revoked one.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthorized",
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// A valid token whose role (or district) does not allow the request.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: message.into(),
+            field: None,
+        }
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -106,6 +126,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body =
             json!({ "error": { "code": self.code, "message": self.message, "field": self.field } });
+        if self.status == StatusCode::UNAUTHORIZED {
+            let challenge = [(axum::http::header::WWW_AUTHENTICATE, "Bearer")];
+            return (self.status, challenge, Json(body)).into_response();
+        }
         (self.status, Json(body)).into_response()
     }
 }

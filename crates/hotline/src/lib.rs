@@ -1,13 +1,19 @@
-//! The hotline engine's application layer: configuration, the command line
-//! and the HTTP server. `main.rs` only calls [`cli::run`].
+//! The hotline engine's application layer: configuration, the command line,
+//! the HTTP server with its tokens, masking, audit log and exports, the demo
+//! data set and the dashboard's static files. `main.rs` only calls [`cli::run`].
 
 pub mod app;
+pub mod assets;
+pub mod auth;
 pub mod builtin;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod import;
+pub mod pii;
 pub mod server;
 
 pub use app::AppState;

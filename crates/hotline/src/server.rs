@@ -6,21 +6,28 @@ use std::net::SocketAddr;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{middleware, Extension, Json, Router};
 use chrono::NaiveDate;
-use hotline_store::{GroupBy, IndexQuery, NewEvent, StatsQuery, Submitted};
+use hotline_store::{
+    AuditAction, GroupBy, IndexQuery, NewEvent, SearchHit, StatsQuery, Submitted, Ticket,
+};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::app::{prepare, AppState, TicketInput};
+use crate::auth::{self, Caller};
 use crate::error::ApiError;
+use crate::export::{self, Format};
+use crate::pii;
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// The application's routes, ready to serve.
+/// The application's routes, ready to serve: the API under /api/v1 (every
+/// route behind [`auth::require_token`], which reads [`auth::PERMISSIONS`])
+/// and the dashboard's static files.
 pub fn app(state: AppState) -> Router {
     let limit = state.config.server.max_body_bytes;
     Router::new()
@@ -31,10 +38,21 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/classify", post(classify))
         .route("/api/v1/search", get(search))
         .route("/api/v1/stats", get(stats))
+        .route("/api/v1/export/stats", get(export_stats))
+        .route("/api/v1/export/search", get(export_search))
         .route("/api/v1/topics", get(topics))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/audit", get(audit))
+        .route("/api/v1/tokens", get(list_tokens).post(create_token))
+        .route("/api/v1/tokens/{id}", delete(revoke_token))
         .route("/api/v1/health", get(health))
         .route("/api/v1/openapi.json", get(openapi))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
         .layer(DefaultBodyLimit::max(limit))
+        .merge(crate::assets::routes())
         .with_state(state)
 }
 
@@ -84,8 +102,60 @@ fn parse_id(id: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(id).map_err(|_| ApiError::invalid("id", format!("'{id}' is not a ticket id")))
 }
 
+/// The width of search snippets, in characters (as the store cuts them).
+const SNIPPET_WIDTH: usize = 60;
+
+/// A ticket as the caller may see it: masked for a token without `pii`;
+/// for one with it, shown whole and the read written to the audit log when
+/// the ticket holds personal data (no audit entry, no data). Blocking.
+fn present(state: &AppState, caller: &Caller, mut ticket: Ticket) -> ApiResult<Ticket> {
+    if !caller.pii() {
+        pii::mask_ticket(&mut ticket);
+    } else if pii::has_personal_data(&ticket) {
+        state
+            .audit
+            .record(&[caller.audit(AuditAction::ReadPii, ticket.id.to_string())])?;
+    }
+    Ok(ticket)
+}
+
+/// Search hits as the caller may see them (see [`present`]). Blocking.
+fn present_hits(
+    state: &AppState,
+    caller: &Caller,
+    hits: &mut [SearchHit],
+    words: &[String],
+) -> ApiResult<()> {
+    if caller.pii() {
+        let reads: Vec<_> = hits
+            .iter()
+            .filter(|h| pii::has_personal_data(&h.ticket))
+            .map(|h| caller.audit(AuditAction::ReadPii, h.ticket.id.to_string()))
+            .collect();
+        state.audit.record(&reads)?;
+    } else {
+        for hit in hits {
+            pii::mask_hit(hit, words, SNIPPET_WIDTH);
+        }
+    }
+    Ok(())
+}
+
+/// For a district-limited token, the ticket must be of its district. Blocking.
+fn check_ticket_district(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<()> {
+    if caller.token.district.is_some() {
+        let ticket = state
+            .store
+            .get(id)?
+            .ok_or_else(|| ApiError::not_found(format!("ticket {id} not found")))?;
+        caller.check_ticket(&ticket)?;
+    }
+    Ok(())
+}
+
 async fn submit(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     body: Result<Json<TicketInput>, JsonRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let Json(input) = body?;
@@ -98,7 +168,7 @@ async fn submit(
     let (mut submitted, analysis) = result;
     match submitted.pop() {
         Some(Submitted::Created(t)) => {
-            tracing::info!(ticket = %t.id, topic = %t.topic.slug, "ticket accepted");
+            tracing::info!(ticket = %t.id, topic = %t.topic.slug, token = %caller.token.id, "ticket accepted");
             Ok((
                 StatusCode::CREATED,
                 Json(json!({
@@ -121,12 +191,20 @@ async fn submit(
 
 async fn show(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     let id = parse_id(&id)?;
-    let ticket = tokio::task::spawn_blocking(move || state.store.get(id)).await??;
-    let ticket = ticket.ok_or_else(|| ApiError::not_found(format!("ticket {id} not found")))?;
-    let status = ticket.status();
+    let (ticket, status) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        let ticket = state
+            .store
+            .get(id)?
+            .ok_or_else(|| ApiError::not_found(format!("ticket {id} not found")))?;
+        caller.check_ticket(&ticket)?;
+        let status = ticket.status();
+        Ok((present(&state, &caller, ticket)?, status))
+    })
+    .await??;
     Ok(Json(json!({ "ticket": ticket, "status": status })))
 }
 
@@ -139,6 +217,7 @@ struct TopicChange {
 
 async fn set_topic(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     body: Result<Json<TopicChange>, JsonRejection>,
 ) -> ApiResult<impl IntoResponse> {
@@ -150,27 +229,37 @@ async fn set_topic(
             format!("'{}' is not one of this year's topics", change.topic),
         )
     })?;
-    let ticket = tokio::task::spawn_blocking(move || {
-        state
+    let token = caller.token.id;
+    let ticket = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        check_ticket_district(&state, &caller, id)?;
+        let ticket = state
             .store
-            .set_topic(id, &change.topic, &department, change.reason)
+            .set_topic(id, &change.topic, &department, change.reason)?;
+        present(&state, &caller, ticket)
     })
     .await??;
-    tracing::info!(ticket = %id, topic = %ticket.topic.slug, "topic overridden");
+    tracing::info!(ticket = %id, topic = %ticket.topic.slug, token = %token, "topic overridden");
     Ok(Json(json!({ "ticket": ticket })))
 }
 
 async fn add_event(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     body: Result<Json<NewEvent>, JsonRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let id = parse_id(&id)?;
     let Json(event) = body?;
     let name = event.body.name();
-    let ticket = tokio::task::spawn_blocking(move || state.store.add_event(id, event)).await??;
-    tracing::info!(ticket = %id, event = name, "event recorded");
-    let status = ticket.status();
+    let token = caller.token.id;
+    let (ticket, status) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        check_ticket_district(&state, &caller, id)?;
+        let ticket = state.store.add_event(id, event)?;
+        let status = ticket.status();
+        Ok((present(&state, &caller, ticket)?, status))
+    })
+    .await??;
+    tracing::info!(ticket = %id, event = name, token = %token, "event recorded");
     Ok((
         StatusCode::CREATED,
         Json(json!({ "ticket": ticket, "status": status })),
@@ -213,6 +302,8 @@ struct SearchParams {
     to: Option<String>,
     page: Option<usize>,
     per_page: Option<usize>,
+    /// Only for exports: csv (default) or xlsx.
+    format: Option<String>,
 }
 
 fn parse_day(field: &str, s: &Option<String>) -> ApiResult<Option<NaiveDate>> {
@@ -222,6 +313,11 @@ fn parse_day(field: &str, s: &Option<String>) -> ApiResult<Option<NaiveDate>> {
             .map(Some)
             .map_err(|_| ApiError::invalid(field, format!("'{v}' is not a date (YYYY-MM-DD)"))),
     }
+}
+
+/// An optional filter: empty means none.
+fn filter(s: Option<String>) -> Option<String> {
+    s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// Segments the query as tickets were segmented, and builds the index query.
@@ -280,35 +376,108 @@ pub fn run_search(
     state: &AppState,
     view: &SearchParamsView<'_>,
 ) -> ApiResult<hotline_store::SearchPage> {
-    let mut query = index_query(state, view)?;
+    let query = index_query(state, view)?;
+    Ok(search_with_fallback(state, query)?.0)
+}
+
+/// [`run_search`] from an index query; also returns the query that answered.
+fn search_with_fallback(
+    state: &AppState,
+    mut query: IndexQuery,
+) -> ApiResult<(hotline_store::SearchPage, IndexQuery)> {
     let page = state.store.search(&query)?;
     if page.total == 0 && query.words.len() > 1 {
         query.all_words = false;
-        return Ok(state.store.search(&query)?);
+        let page = state.store.search(&query)?;
+        return Ok((page, query));
     }
-    Ok(page)
+    Ok((page, query))
+}
+
+/// Search parameters owned, checked against the caller's district.
+#[derive(Debug, Clone)]
+struct SearchRequest {
+    q: String,
+    topic: Option<String>,
+    district: Option<String>,
+    kind: Option<String>,
+    status: Option<String>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    page: usize,
+    per_page: usize,
+}
+
+impl SearchRequest {
+    fn new(p: SearchParams, caller: &Caller) -> ApiResult<SearchRequest> {
+        Ok(SearchRequest {
+            from: parse_day("from", &p.from)?,
+            to: parse_day("to", &p.to)?,
+            district: caller.district_filter(filter(p.district))?,
+            q: p.q.unwrap_or_default(),
+            topic: filter(p.topic),
+            kind: filter(p.kind),
+            status: filter(p.status),
+            page: p.page.unwrap_or(1).max(1),
+            per_page: p.per_page.unwrap_or(20),
+        })
+    }
+
+    fn view(&self) -> SearchParamsView<'_> {
+        SearchParamsView {
+            q: &self.q,
+            topic: self.topic.as_deref(),
+            district: self.district.as_deref(),
+            kind: self.kind.as_deref(),
+            status: self.status.as_deref(),
+            from: self.from,
+            to: self.to,
+            page: self.page,
+            per_page: self.per_page,
+        }
+    }
+
+    /// For the audit log: the filters of an export.
+    fn describe(&self) -> String {
+        let mut parts = vec![format!("q={}", self.q)];
+        for (k, v) in [
+            ("topic", &self.topic),
+            ("district", &self.district),
+            ("kind", &self.kind),
+            ("status", &self.status),
+        ] {
+            if let Some(v) = v {
+                parts.push(format!("{k}={v}"));
+            }
+        }
+        if let Some(d) = self.from {
+            parts.push(format!("from={d}"));
+        }
+        if let Some(d) = self.to {
+            parts.push(format!("to={d}"));
+        }
+        parts.join(" ")
+    }
 }
 
 async fn search(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     params: Result<Query<SearchParams>, QueryRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let Query(p) = params?;
-    let from = parse_day("from", &p.from)?;
-    let to = parse_day("to", &p.to)?;
-    let page = tokio::task::spawn_blocking(move || {
-        let view = SearchParamsView {
-            q: p.q.as_deref().unwrap_or(""),
-            topic: p.topic.as_deref(),
-            district: p.district.as_deref(),
-            kind: p.kind.as_deref(),
-            status: p.status.as_deref(),
-            from,
-            to,
-            page: p.page.unwrap_or(1).max(1),
-            per_page: p.per_page.unwrap_or(20),
-        };
-        run_search(&state, &view)
+    if p.format.is_some() {
+        return Err(ApiError::invalid(
+            "format",
+            "format is for /api/v1/export/search",
+        ));
+    }
+    let request = SearchRequest::new(p, &caller)?;
+    let page = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        let query = index_query(&state, &request.view())?;
+        let (mut page, query) = search_with_fallback(&state, query)?;
+        present_hits(&state, &caller, &mut page.hits, &query.words)?;
+        Ok(page)
     })
     .await??;
     Ok(Json(page))
@@ -323,39 +492,264 @@ struct StatsParams {
     topic: Option<String>,
     district: Option<String>,
     undated: Option<bool>,
+    /// Only for exports: csv (default) or xlsx.
+    format: Option<String>,
+}
+
+impl StatsParams {
+    fn query(self, caller: &Caller) -> ApiResult<StatsQuery> {
+        let group_by = match self.by.as_deref() {
+            None => GroupBy::Topic,
+            Some(b) => GroupBy::parse(b).ok_or_else(|| {
+                ApiError::invalid(
+                    "by",
+                    format!(
+                        "'{b}': use topic, district, kind, day, week, month, assessment_month or total"
+                    ),
+                )
+            })?,
+        };
+        Ok(StatsQuery {
+            from: parse_day("from", &self.from)?,
+            to: parse_day("to", &self.to)?,
+            group_by,
+            topic: filter(self.topic),
+            district: caller.district_filter(filter(self.district))?,
+            include_undated: self.undated.unwrap_or(false),
+        })
+    }
 }
 
 async fn stats(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     params: Result<Query<StatsParams>, QueryRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let Query(p) = params?;
-    let group_by = match p.by.as_deref() {
-        None => GroupBy::Topic,
-        Some(b) => GroupBy::parse(b).ok_or_else(|| {
-            ApiError::invalid(
-                "by",
-                format!(
-                    "'{b}': use topic, district, kind, day, week, month, assessment_month or total"
-                ),
-            )
-        })?,
-    };
-    let query = StatsQuery {
-        from: parse_day("from", &p.from)?,
-        to: parse_day("to", &p.to)?,
-        group_by,
-        topic: p.topic,
-        district: p.district,
-        include_undated: p.undated.unwrap_or(false),
-    };
+    if p.format.is_some() {
+        return Err(ApiError::invalid(
+            "format",
+            "format is for /api/v1/export/stats",
+        ));
+    }
+    let query = p.query(&caller)?;
+    let group_by = query.group_by;
     let rows = tokio::task::spawn_blocking(move || state.store.stats(&query)).await??;
     Ok(Json(json!({ "by": group_by, "rows": rows })))
+}
+
+fn export_format(format: Option<&str>) -> ApiResult<Format> {
+    Format::parse(format).ok_or_else(|| ApiError::invalid("format", "use csv or xlsx"))
+}
+
+fn render(table: &export::Table, format: Format) -> ApiResult<Vec<u8>> {
+    export::render(table, format).map_err(|e| {
+        tracing::error!(error = %e, "export failed");
+        ApiError::internal("the export could not be written")
+    })
+}
+
+/// `GET /api/v1/export/stats`: the statistics of `/stats` as a file.
+async fn export_stats(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    params: Result<Query<StatsParams>, QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(p) = params?;
+    let format = export_format(p.format.as_deref())?;
+    let by = p.by.clone().unwrap_or_else(|| "topic".to_owned());
+    let query = p.query(&caller)?;
+    let stem = format!(
+        "hotline-stats-{by}-{}-{}",
+        query.from.map_or("all".to_owned(), |d| d.to_string()),
+        query.to.map_or("all".to_owned(), |d| d.to_string()),
+    );
+    let token = caller.token.id;
+    let bytes = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        let rows = state.store.stats(&query)?;
+        let table = export::stats_table(&rows, query.group_by, state.analyzer.taxonomy());
+        let bytes = render(&table, format)?;
+        let mut target = format!("stats.{} by={by} rows={}", format.extension(), rows.len());
+        for (k, v) in [("from", query.from), ("to", query.to)] {
+            if let Some(d) = v {
+                target.push_str(&format!(" {k}={d}"));
+            }
+        }
+        for (k, v) in [("topic", &query.topic), ("district", &query.district)] {
+            if let Some(v) = v {
+                target.push_str(&format!(" {k}={v}"));
+            }
+        }
+        state
+            .audit
+            .record(&[caller.audit(AuditAction::Export, target)])?;
+        Ok(bytes)
+    })
+    .await??;
+    tracing::info!(token = %token, kind = "stats", format = format.extension(), "export");
+    Ok(export::attachment(bytes, format, &stem))
+}
+
+/// How many hits one index query asks for (the index's own cap).
+const EXPORT_PAGE: usize = 1000;
+
+/// `GET /api/v1/export/search`: every page of a search (up to
+/// `export.max_rows`) as a file, masked unless the token has `pii`.
+async fn export_search(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(p) = params?;
+    let format = export_format(p.format.as_deref())?;
+    let request = SearchRequest::new(p, &caller)?;
+    let token = caller.token.id;
+    let (bytes, rows) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        let max = state.config.export.max_rows;
+        let mut query = index_query(&state, &request.view())?;
+        query.offset = 0;
+        query.limit = EXPORT_PAGE;
+        let (first, mut query) = search_with_fallback(&state, query)?;
+        let wanted = first.total.min(max);
+        let mut hits = first.hits;
+        while hits.len() < wanted {
+            query.offset = hits.len();
+            let page = state.store.search(&query)?;
+            if page.hits.is_empty() {
+                break;
+            }
+            hits.extend(page.hits);
+        }
+        hits.truncate(max);
+        if !caller.pii() {
+            for hit in &mut hits {
+                pii::mask_ticket(&mut hit.ticket);
+            }
+        }
+        let table = export::search_table(&hits, state.analyzer.taxonomy());
+        let bytes = render(&table, format)?;
+        let target = format!(
+            "search.{} rows={}{} {}",
+            format.extension(),
+            hits.len(),
+            if caller.pii() {
+                " with personal data"
+            } else {
+                " masked"
+            },
+            request.describe()
+        );
+        state
+            .audit
+            .record(&[caller.audit(AuditAction::Export, target)])?;
+        Ok((bytes, hits.len()))
+    })
+    .await??;
+    tracing::info!(token = %token, kind = "search", format = format.extension(), rows, "export");
+    let stem = format!(
+        "hotline-search-{}",
+        chrono::Local::now().format("%Y%m%d-%H%M%S")
+    );
+    Ok(export::attachment(bytes, format, &stem))
 }
 
 async fn topics(State(state): State<AppState>) -> impl IntoResponse {
     let taxonomy = state.analyzer.taxonomy();
     Json(json!({ "year": taxonomy.year, "topics": taxonomy.topics() }))
+}
+
+/// Who the token is: the dashboard shows the tabs its role may use.
+async fn me(Extension(caller): Extension<Caller>) -> impl IntoResponse {
+    let t = &caller.token;
+    Json(json!({
+        "name": t.name,
+        "role": t.role,
+        "pii": t.pii,
+        "district": t.district,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditParams {
+    limit: Option<usize>,
+}
+
+/// The newest audit entries, newest first (default 100, at most 1000).
+async fn audit(
+    State(state): State<AppState>,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let Query(p) = params?;
+    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let entries = tokio::task::spawn_blocking(move || state.audit.recent(limit)).await??;
+    Ok(Json(json!({ "entries": entries })))
+}
+
+async fn list_tokens(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    let tokens = tokio::task::spawn_blocking(move || state.tokens.list()).await??;
+    Ok(Json(json!({ "tokens": tokens })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenInput {
+    role: String,
+    #[serde(default)]
+    pii: bool,
+    district: Option<String>,
+    name: Option<String>,
+}
+
+/// Creates a token; its secret is in this answer only.
+async fn create_token(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Json<TokenInput>, JsonRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let Json(input) = body?;
+    let new = auth::new_token(
+        &input.role,
+        input.pii,
+        input.district,
+        input.name,
+        state.analyzer.gazetteer().districts(),
+    )?;
+    let (record, secret) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        let (record, secret) = state.tokens.create(new)?;
+        state
+            .audit
+            .record(&[caller.audit(AuditAction::TokenCreated, auth::describe_token(&record))])?;
+        Ok((record, secret))
+    })
+    .await??;
+    tracing::info!(token = %record.id, role = %record.role, "token created");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "token": secret, "record": record })),
+    ))
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let id = Uuid::parse_str(&id)
+        .map_err(|_| ApiError::invalid("id", format!("'{id}' is not a token id")))?;
+    let record = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        let record = state
+            .tokens
+            .revoke(id)?
+            .ok_or_else(|| ApiError::not_found(format!("token {id} not found")))?;
+        state
+            .audit
+            .record(&[caller.audit(AuditAction::TokenRevoked, auth::describe_token(&record))])?;
+        Ok(record)
+    })
+    .await??;
+    tracing::info!(token = %record.id, "token revoked");
+    Ok(Json(json!({ "record": record })))
 }
 
 async fn health() -> impl IntoResponse {

@@ -6,7 +6,7 @@
 //! event, re-importing a ticket or overriding a topic can never count twice,
 //! and a recount from the tickets must always give the same numbers.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{EventBody, Kind, Satisfaction, Ticket, Urgency};
@@ -167,6 +167,14 @@ pub fn day_date(day: u32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_days(chrono::Days::new(u64::from(day)))
 }
 
+/// The day number of the first day of `day`'s month: month rows are keyed by it.
+pub fn month_start(day: u32) -> u32 {
+    match day_date(day) {
+        Some(d) => day_number(d.with_day(1).unwrap_or(d)),
+        None => day,
+    }
+}
+
 /// Where a ticket's counts go.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CounterKey {
@@ -177,6 +185,14 @@ pub struct CounterKey {
 }
 
 impl CounterKey {
+    /// The same counts rolled up to the month (day = the month's first day).
+    pub fn month(&self) -> CounterKey {
+        CounterKey {
+            day: month_start(self.day),
+            ..self.clone()
+        }
+    }
+
     /// day (big-endian, so keys sort by day) · topic · 0 · district · 0 · kind.
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut key = Vec::with_capacity(8 + self.topic.len() + self.district.len());

@@ -5,6 +5,7 @@
 //! index, rebuilt from sled when needed, answers full-text search. Only this
 //! crate touches sled and tantivy.
 
+mod audit;
 mod counters;
 mod error;
 mod index;
@@ -13,7 +14,9 @@ pub mod model;
 mod snippet;
 mod stats;
 mod store;
+mod tokens;
 
+pub use audit::{AuditAction, AuditEntry, AuditLog};
 pub use counters::{contribution, Column, CounterKey, Counts, Deadlines};
 pub use error::{Error, Result};
 pub use index::IndexQuery;
@@ -21,3 +24,4 @@ pub use model::*;
 pub use snippet::snippet;
 pub use stats::{GroupBy, RateConfig, StatsQuery, StatsRow};
 pub use store::{NewEvent, SearchHit, SearchPage, Store, StoreConfig, Submitted, VerifyReport};
+pub use tokens::{NewToken, Role, TokenRecord, TokenStore};

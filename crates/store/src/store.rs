@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -18,7 +18,7 @@ use crate::index::{CommitPolicy, IndexDoc, IndexMsg, IndexQuery, SearchIndex};
 use crate::journal::Journal;
 use crate::model::{Event, EventBody, NewTicket, Ticket, TopicAssignment, TopicSource};
 use crate::snippet::snippet;
-use crate::stats::{aggregate, RateConfig, StatsQuery, StatsRow};
+use crate::stats::{aggregate, GroupBy, RateConfig, StatsQuery, StatsRow};
 
 /// Store settings, from the configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,6 +133,8 @@ struct JournalEntry {
 const TICKET: u8 = b't';
 const TOKENS: u8 = b'k';
 const COUNTER: u8 = b'c';
+/// The same counters rolled up per month, so a long range reads few rows.
+const MONTH_COUNTER: u8 = b'n';
 const EXTERNAL: u8 = b'x';
 const SEQ: u8 = b's';
 const PHONE: u8 = b'p';
@@ -418,15 +420,17 @@ impl Store {
     /// Statistics over the counters. Reads only the days asked for.
     pub fn stats(&self, q: &StatsQuery) -> Result<Vec<StatsRow>> {
         let tree = &self.inner.tree;
-        let from = q.from.map_or(0, day_number);
-        let to = q.to.map_or(UNDATED_DAY - 1, day_number);
+        let first = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+        let from = q.from.unwrap_or(first).max(first);
+        let to = q.to.unwrap_or(last);
         let mut rows = Vec::new();
-        let mut read = |lo: u32, hi_inclusive: u32| -> Result<()> {
-            let start = key(COUNTER, &lo.to_be_bytes());
-            let end = match hi_inclusive.checked_add(1) {
-                Some(h) => key(COUNTER, &h.to_be_bytes()),
-                None => vec![COUNTER + 1],
-            };
+        let mut read = |space: u8, lo: NaiveDate, hi: NaiveDate| -> Result<()> {
+            if lo > hi {
+                return Ok(());
+            }
+            let start = key(space, &day_number(lo).to_be_bytes());
+            let end = key(space, &(day_number(hi) + 1).to_be_bytes());
             for item in tree.range(start..end) {
                 let (k, v) = item?;
                 if let (Some(ck), Some(c)) = (CounterKey::decode(&k[1..]), Counts::decode(&v)) {
@@ -435,9 +439,42 @@ impl Store {
             }
             Ok(())
         };
-        read(from, to)?;
+        // Whole months come from month rows, the ragged ends from day rows:
+        // the rows read depend on the range, not on how many tickets there are.
+        let by_month_ok = !matches!(
+            q.group_by,
+            GroupBy::Day | GroupBy::Week | GroupBy::AssessmentMonth
+        );
+        let month_of = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+        let full_from = if from.day() == 1 {
+            from
+        } else {
+            month_of(from)
+                .checked_add_months(Months::new(1))
+                .unwrap_or(last)
+        };
+        let next_after_to = to.succ_opt().unwrap_or(last);
+        let full_to_exclusive = if next_after_to.day() == 1 {
+            next_after_to
+        } else {
+            month_of(to)
+        };
+        if by_month_ok && full_from < full_to_exclusive {
+            let last_full_month = full_to_exclusive.pred_opt().map_or(full_from, month_of);
+            read(COUNTER, from, full_from.pred_opt().unwrap_or(from))?;
+            read(MONTH_COUNTER, full_from, last_full_month)?;
+            read(COUNTER, full_to_exclusive, to)?;
+        } else {
+            read(COUNTER, from, to)?;
+        }
         if q.include_undated {
-            read(UNDATED_DAY, UNDATED_DAY)?;
+            let k = |day: u32| key(COUNTER, &day.to_be_bytes());
+            for item in tree.range(k(UNDATED_DAY)..vec![COUNTER + 1]) {
+                let (k, v) = item?;
+                if let (Some(ck), Some(c)) = (CounterKey::decode(&k[1..]), Counts::decode(&v)) {
+                    rows.push((ck, c));
+                }
+            }
         }
         Ok(aggregate(rows.into_iter(), q, &self.inner.config.rates))
     }
@@ -457,26 +494,36 @@ impl Store {
                 Err(e) => report.corrupt_records.push(e.to_string()),
             }
         }
-        for item in self.inner.tree.scan_prefix([COUNTER]) {
-            let (k, v) = item?;
-            report.counter_rows += 1;
-            let (Some(ck), Some(stored)) = (CounterKey::decode(&k[1..]), Counts::decode(&v)) else {
-                report.corrupt_records.push(format!("counter row {:?}", k));
-                continue;
-            };
-            let expected = recount.remove(&ck).unwrap_or_default();
-            if expected != stored {
-                report.counter_mismatches.push(format!(
-                    "{ck:?}: stored {:?}, recount {:?}",
-                    stored.0, expected.0
-                ));
+        let months: HashMap<CounterKey, Counts> =
+            recount.iter().fold(HashMap::new(), |mut acc, (ck, c)| {
+                acc.entry(ck.month()).or_default().add(c);
+                acc
+            });
+        for (space, mut expected_rows) in [(COUNTER, recount), (MONTH_COUNTER, months)] {
+            for item in self.inner.tree.scan_prefix([space]) {
+                let (k, v) = item?;
+                report.counter_rows += 1;
+                let (Some(ck), Some(stored)) = (CounterKey::decode(&k[1..]), Counts::decode(&v))
+                else {
+                    report.corrupt_records.push(format!("counter row {k:?}"));
+                    continue;
+                };
+                let expected = expected_rows.remove(&ck).unwrap_or_default();
+                if expected != stored {
+                    report.counter_mismatches.push(format!(
+                        "{}{ck:?}: stored {:?}, recount {:?}",
+                        if space == MONTH_COUNTER { "month " } else { "" },
+                        stored.0,
+                        expected.0
+                    ));
+                }
             }
-        }
-        for (ck, c) in recount {
-            if !c.is_zero() {
-                report
-                    .counter_mismatches
-                    .push(format!("{ck:?}: missing, recount {:?}", c.0));
+            for (ck, c) in expected_rows {
+                if !c.is_zero() {
+                    report
+                        .counter_mismatches
+                        .push(format!("{ck:?}: missing, recount {:?}", c.0));
+                }
             }
         }
         self.commit_index()?;
@@ -552,6 +599,11 @@ impl Store {
 
     pub fn dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// The sled database, for the trees of tokens.rs and audit.rs (not the tickets' tree).
+    pub(crate) fn db(&self) -> &sled::Db {
+        &self.inner.db
     }
 }
 
@@ -655,20 +707,28 @@ fn apply(
         last_seq = last_seq.max(entry.seq);
         latest.insert(id, t.clone());
     }
-    for (ck, delta) in deltas {
-        if delta.is_zero() {
-            continue;
-        }
-        let k = key(COUNTER, &ck.encode());
-        let mut current = tree
-            .get(&k)?
-            .and_then(|v| Counts::decode(&v))
-            .unwrap_or_default();
-        current.add(&delta);
-        if current.is_zero() {
-            batch.remove(k);
-        } else {
-            batch.insert(k, current.encode());
+    // Month rows get the same deltas, summed per month first: two days of one
+    // month must not both read-modify-write the same row within a batch.
+    let mut month_deltas: HashMap<CounterKey, Counts> = HashMap::new();
+    for (ck, delta) in &deltas {
+        month_deltas.entry(ck.month()).or_default().add(delta);
+    }
+    for (space, map) in [(COUNTER, deltas), (MONTH_COUNTER, month_deltas)] {
+        for (ck, delta) in map {
+            if delta.is_zero() {
+                continue;
+            }
+            let k = key(space, &ck.encode());
+            let mut current = tree
+                .get(&k)?
+                .and_then(|v| Counts::decode(&v))
+                .unwrap_or_default();
+            current.add(&delta);
+            if current.is_zero() {
+                batch.remove(k);
+            } else {
+                batch.insert(k, current.encode());
+            }
         }
     }
     batch.insert(META_JOURNAL, journal_end.to_be_bytes().to_vec());

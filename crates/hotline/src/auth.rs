@@ -1,0 +1,288 @@
+//! Who may call what: bearer tokens, roles, the district a token is limited
+//! to, and the one table of routes and the roles allowed on them.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hotline_store::{AuditAction, AuditEntry, NewToken, Role, Ticket, TokenRecord};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed.
+    Public,
+    /// Any valid token.
+    AnyRole,
+    /// A valid token of one of these roles.
+    Roles(&'static [Role]),
+}
+
+impl Access {
+    pub fn allows(self, role: Role) -> bool {
+        match self {
+            Access::Public | Access::AnyRole => true,
+            Access::Roles(roles) => roles.contains(&role),
+        }
+    }
+}
+
+/// One route of the API and who may call it.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub method: &'static str,
+    /// The route as declared in the router (`{id}` for parameters).
+    pub path: &'static str,
+    pub access: Access,
+}
+
+const fn rule(method: &'static str, path: &'static str, access: Access) -> Rule {
+    Rule {
+        method,
+        path,
+        access,
+    }
+}
+
+use Role::{Admin, Operator, Supervisor};
+
+/// Takes calls and works tickets.
+const OPERATORS: Access = Access::Roles(&[Operator, Admin]);
+/// Reads tickets and searches them.
+const READERS: Access = Access::Roles(&[Operator, Supervisor, Admin]);
+/// Figures and exports.
+const SUPERVISORS: Access = Access::Roles(&[Supervisor, Admin]);
+const ADMINS: Access = Access::Roles(&[Admin]);
+
+/// The permission table: every route under /api/v1 and who may call it. A
+/// route missing from it answers 403 to every token (fail closed); `HEAD`
+/// follows `GET`.
+pub const PERMISSIONS: &[Rule] = &[
+    rule("GET", "/api/v1/health", Access::Public),
+    rule("GET", "/api/v1/openapi.json", Access::Public),
+    rule("GET", "/api/v1/me", Access::AnyRole),
+    rule("GET", "/api/v1/topics", Access::AnyRole),
+    rule("POST", "/api/v1/classify", OPERATORS),
+    rule("POST", "/api/v1/tickets", OPERATORS),
+    rule("PUT", "/api/v1/tickets/{id}/topic", OPERATORS),
+    rule("POST", "/api/v1/tickets/{id}/events", OPERATORS),
+    rule("GET", "/api/v1/tickets/{id}", READERS),
+    rule("GET", "/api/v1/search", READERS),
+    rule("GET", "/api/v1/stats", SUPERVISORS),
+    rule("GET", "/api/v1/export/stats", SUPERVISORS),
+    rule("GET", "/api/v1/export/search", SUPERVISORS),
+    rule("GET", "/api/v1/audit", ADMINS),
+    rule("GET", "/api/v1/tokens", ADMINS),
+    rule("POST", "/api/v1/tokens", ADMINS),
+    rule("DELETE", "/api/v1/tokens/{id}", ADMINS),
+];
+
+/// Who may call `method path` (a declared route); None when the table does not list it.
+pub fn access(method: &Method, path: &str) -> Option<Access> {
+    let method = if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    PERMISSIONS
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+        .map(|r| r.access)
+}
+
+/// The token behind a request, put in the request's extensions by [`require_token`].
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub token: TokenRecord,
+}
+
+impl Caller {
+    pub fn role(&self) -> Role {
+        self.token.role
+    }
+
+    /// May see personal data unmasked.
+    pub fn pii(&self) -> bool {
+        self.token.pii
+    }
+
+    /// The district filter of a search, statistics or export: the token's
+    /// district when it has one (asking for another is forbidden), otherwise
+    /// what was asked.
+    pub fn district_filter(&self, asked: Option<String>) -> Result<Option<String>, ApiError> {
+        let asked = asked.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
+        match (&self.token.district, asked) {
+            (None, asked) => Ok(asked),
+            (Some(own), None) => Ok(Some(own.clone())),
+            (Some(own), Some(asked)) if *own == asked => Ok(Some(asked)),
+            (Some(own), Some(_)) => Err(ApiError::forbidden(format!(
+                "this token is limited to {own}"
+            ))),
+        }
+    }
+
+    /// A ticket of another district is forbidden to a district-limited token.
+    pub fn check_ticket(&self, ticket: &Ticket) -> Result<(), ApiError> {
+        match &self.token.district {
+            Some(own) if ticket.district.as_deref() != Some(own.as_str()) => Err(
+                ApiError::forbidden(format!("this token is limited to {own}")),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn audit(&self, action: AuditAction, target: impl Into<String>) -> AuditEntry {
+        AuditEntry::new(Some(self.token.id), &self.token.name, action, target)
+    }
+}
+
+/// A token request checked: a known role, a district of the gazetteer, a
+/// name (the role's when none is given). Shared by the command line and the API.
+pub fn new_token(
+    role: &str,
+    pii: bool,
+    district: Option<String>,
+    name: Option<String>,
+    districts: &[String],
+) -> Result<NewToken, ApiError> {
+    let role = Role::parse(role).ok_or_else(|| {
+        ApiError::invalid(
+            "role",
+            format!("'{role}': use operator, supervisor or admin"),
+        )
+    })?;
+    let district = district
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty());
+    if let Some(d) = &district {
+        if !districts.contains(d) {
+            return Err(ApiError::invalid(
+                "district",
+                format!("'{d}' is not a district (use the full name, e.g. 朝阳区)"),
+            ));
+        }
+    }
+    let name = name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| role.as_str().to_owned());
+    if name.chars().count() > 100 {
+        return Err(ApiError::invalid("name", "at most 100 characters"));
+    }
+    Ok(NewToken {
+        name,
+        role,
+        pii,
+        district,
+    })
+}
+
+/// A token in one line, for the audit log (never its secret).
+pub fn describe_token(t: &TokenRecord) -> String {
+    format!(
+        "token {} name={} role={}{}{}",
+        t.id,
+        t.name,
+        t.role,
+        if t.pii { " pii" } else { "" },
+        t.district
+            .as_deref()
+            .map(|d| format!(" district={d}"))
+            .unwrap_or_default()
+    )
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+/// The middleware on every /api/v1 route: looks the route up in
+/// [`PERMISSIONS`], checks the bearer token (401 when missing, unknown or
+/// revoked) and its role (403), and hands the [`Caller`] to the handler.
+pub async fn require_token(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let Some(access) = access(req.method(), &path) else {
+        tracing::warn!(route = %path, method = %req.method(), "route missing from the permission table");
+        return ApiError::forbidden("this route is not open to any token").into_response();
+    };
+    if access == Access::Public {
+        return next.run(req).await;
+    }
+    let Some(secret) = bearer(req.headers()) else {
+        return ApiError::unauthorized("a bearer token is required (Authorization: Bearer hl_…)")
+            .into_response();
+    };
+    let tokens = state.tokens.clone();
+    let record = match tokio::task::spawn_blocking(move || tokens.verify(&secret)).await {
+        Ok(Ok(record)) => record,
+        Ok(Err(e)) => return ApiError::from(e).into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let Some(token) = record else {
+        tracing::debug!(route = %path, "unknown or revoked token");
+        return ApiError::unauthorized("unknown or revoked token").into_response();
+    };
+    if !access.allows(token.role) {
+        tracing::debug!(route = %path, token = %token.id, role = %token.role, "role not allowed");
+        return ApiError::forbidden(format!(
+            "the {} role may not call {} {path}",
+            token.role,
+            req.method()
+        ))
+        .into_response();
+    }
+    req.extensions_mut().insert(Caller { token });
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_answers_for_each_role() {
+        let can =
+            |role, method: Method, path| access(&method, path).is_some_and(|a| a.allows(role));
+        assert!(can(Operator, Method::POST, "/api/v1/tickets"));
+        assert!(!can(Supervisor, Method::POST, "/api/v1/tickets"));
+        assert!(!can(Operator, Method::GET, "/api/v1/stats"));
+        assert!(can(Supervisor, Method::GET, "/api/v1/export/search"));
+        assert!(can(Supervisor, Method::HEAD, "/api/v1/stats"));
+        assert!(!can(Supervisor, Method::GET, "/api/v1/audit"));
+        assert!(can(Admin, Method::DELETE, "/api/v1/tokens/{id}"));
+        assert_eq!(access(&Method::GET, "/api/v1/nowhere"), None);
+        // Admin may call every listed route.
+        assert!(PERMISSIONS.iter().all(|r| r.access.allows(Admin)));
+    }
+
+    #[test]
+    fn bearer_is_read_case_insensitively() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            "bearer  hl_abc ".parse().expect("a header value"),
+        );
+        assert_eq!(bearer(&h).as_deref(), Some("hl_abc"));
+        h.insert(
+            header::AUTHORIZATION,
+            "Basic abc".parse().expect("a header value"),
+        );
+        assert_eq!(bearer(&h), None);
+    }
+}

@@ -1,0 +1,207 @@
+//! API tokens: random secrets shown once, kept only as SHA-256 hashes.
+//!
+//! A token is `hl_` followed by 32 random bytes in unpadded base64url. The
+//! store keeps, in its own sled tree (`tokens`, beside the tickets' tree):
+//! `i` + id → the record (JSON), and `h` + SHA-256(token) → id. Nothing that
+//! could be turned back into the secret is stored.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+const RECORD: u8 = b'i';
+const HASH: u8 = b'h';
+const PREFIX: &str = "hl_";
+/// Length of a token: the prefix and 32 bytes in unpadded base64 (43 characters).
+const TOKEN_LEN: usize = 3 + 43;
+
+/// What a token's holder may do (the routes each role may call are listed in
+/// the application's permission table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Takes calls: submits tickets, routes, overrides topics, records events, searches.
+    Operator,
+    /// Reads: statistics, search, tickets, exports; writes nothing.
+    Supervisor,
+    /// Everything, plus tokens and the audit log.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Operator, Role::Supervisor, Role::Admin];
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A token as stored (never its secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    /// May see callers' personal data unmasked.
+    pub pii: bool,
+    /// When set, the holder sees only this district's tickets and figures.
+    pub district: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked: bool,
+    #[serde(default)]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A token to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    pub name: String,
+    pub role: Role,
+    pub pii: bool,
+    pub district: Option<String>,
+}
+
+/// The token tree; a cheap `Clone` handle. Calls block (sled): call them
+/// from a blocking thread, not from async code.
+#[derive(Debug, Clone)]
+pub struct TokenStore {
+    tree: sled::Tree,
+}
+
+fn key(space: u8, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + rest.len());
+    k.push(space);
+    k.extend_from_slice(rest);
+    k
+}
+
+fn hash(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+fn decode(k: &[u8], v: &[u8]) -> Result<TokenRecord> {
+    serde_json::from_slice(v).map_err(|e| Error::Corrupt {
+        key: format!("tokens/{}", String::from_utf8_lossy(k)),
+        message: e.to_string(),
+    })
+}
+
+impl TokenStore {
+    /// Opens (creating when missing) the token tree of `store`.
+    pub fn open(store: &Store) -> Result<TokenStore> {
+        Ok(TokenStore {
+            tree: store.db().open_tree("tokens")?,
+        })
+    }
+
+    /// Creates a token and returns its record and its secret, which is not
+    /// stored and cannot be shown again.
+    pub fn create(&self, new: NewToken) -> Result<(TokenRecord, String)> {
+        let name = new.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(Error::invalid(
+                "name",
+                "a token's name has 1 to 100 characters",
+            ));
+        }
+        let district = new
+            .district
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty());
+        let bytes: [u8; 32] = rand::random();
+        let secret = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+        let record = TokenRecord {
+            id: Uuid::now_v7(),
+            name,
+            role: new.role,
+            pii: new.pii,
+            district,
+            created_at: Utc::now(),
+            revoked: false,
+            revoked_at: None,
+        };
+        let json = serde_json::to_vec(&record).map_err(|e| Error::Corrupt {
+            key: format!("tokens/{}", record.id),
+            message: e.to_string(),
+        })?;
+        let mut batch = sled::Batch::default();
+        batch.insert(key(RECORD, record.id.as_bytes()), json);
+        batch.insert(key(HASH, &hash(&secret)), record.id.as_bytes().to_vec());
+        self.tree.apply_batch(batch)?;
+        self.tree.flush()?;
+        Ok((record, secret))
+    }
+
+    /// Every token, oldest first, revoked ones included.
+    pub fn list(&self) -> Result<Vec<TokenRecord>> {
+        self.tree
+            .scan_prefix([RECORD])
+            .map(|item| {
+                let (k, v) = item?;
+                decode(&k, &v)
+            })
+            .collect()
+    }
+
+    pub fn get(&self, id: Uuid) -> Result<Option<TokenRecord>> {
+        let k = key(RECORD, id.as_bytes());
+        self.tree.get(&k)?.map(|v| decode(&k, &v)).transpose()
+    }
+
+    /// Revokes a token for good; None when there is no such token. Revoking
+    /// twice keeps the first revocation's time.
+    pub fn revoke(&self, id: Uuid) -> Result<Option<TokenRecord>> {
+        let k = key(RECORD, id.as_bytes());
+        let Some(mut record) = self.tree.get(&k)?.map(|v| decode(&k, &v)).transpose()? else {
+            return Ok(None);
+        };
+        if !record.revoked {
+            record.revoked = true;
+            record.revoked_at = Some(Utc::now());
+            let json = serde_json::to_vec(&record).map_err(|e| Error::Corrupt {
+                key: format!("tokens/{id}"),
+                message: e.to_string(),
+            })?;
+            self.tree.insert(&k, json)?;
+            self.tree.flush()?;
+        }
+        Ok(Some(record))
+    }
+
+    /// The record of a live token; None for a malformed, unknown or revoked one.
+    pub fn verify(&self, secret: &str) -> Result<Option<TokenRecord>> {
+        let secret = secret.trim();
+        if secret.len() != TOKEN_LEN || !secret.starts_with(PREFIX) {
+            return Ok(None);
+        }
+        let Some(id) = self.tree.get(key(HASH, &hash(secret)))? else {
+            return Ok(None);
+        };
+        let Ok(id) = Uuid::from_slice(&id) else {
+            return Ok(None);
+        };
+        Ok(self.get(id)?.filter(|r| !r.revoked))
+    }
+}
