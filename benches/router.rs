@@ -55,6 +55,32 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // The parts of routing, on texts segmented beforehand.
+    let prepared: Vec<(String, hotline_classifier::Segmented)> = tickets
+        .iter()
+        .map(|(title, text)| {
+            let full = match title {
+                Some(t) => format!("{t}\n{text}"),
+                None => text.clone(),
+            };
+            let seg = analyzer.segmenter().segment(&full);
+            (full, seg)
+        })
+        .collect();
+    group.bench_function("route_only", |b| {
+        b.iter(|| {
+            for (full, seg) in &prepared {
+                black_box(analyzer.router().route(seg, full));
+            }
+        })
+    });
+    group.bench_function("district_only", |b| {
+        b.iter(|| {
+            for (full, _) in &prepared {
+                black_box(analyzer.gazetteer().detect(full));
+            }
+        })
+    });
     group.finish();
 }
 

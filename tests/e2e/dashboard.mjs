@@ -317,9 +317,14 @@ async function run(base, tokens, browser) {
 }
 
 async function main() {
-  if (!BIN) throw new Error('set HOTLINE_BIN to the hotline binary (e.g. target/release/hotline)');
-  if (!fs.existsSync(BIN)) throw new Error(`HOTLINE_BIN=${BIN} does not exist (build it first: cargo build --release -p hotline)`);
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM)`);
+  const missing = !BIN ? 'set HOTLINE_BIN to the hotline binary (e.g. target/release/hotline)'
+    : !fs.existsSync(BIN) ? `HOTLINE_BIN=${BIN} does not exist (build it first: cargo build --release -p hotline)`
+      : !fs.existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM)`
+        : null;
+  if (missing) {
+    console.error(`dashboard.mjs: ${missing}`);
+    return 2;
+  }
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotline-e2e-'));
   let server;

@@ -1,5 +1,3 @@
-use std::collections::HashSet;
-
 use serde::Serialize;
 
 use crate::district::{DistrictMatch, Gazetteer};
@@ -52,7 +50,7 @@ pub fn prepare(sources: &AnalyzerSources<'_>) -> Result<(Taxonomy, Segmenter, Ga
 }
 
 /// Place names do not sway routing: a topic is not more likely in 朝阳 than in 海淀.
-fn ignored_words(gazetteer: &Gazetteer) -> HashSet<String> {
+fn ignored_words(gazetteer: &Gazetteer) -> crate::WordSet {
     gazetteer.names().map(str::to_owned).collect()
 }
 

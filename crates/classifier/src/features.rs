@@ -5,8 +5,6 @@
 //! for 充电桩 still shares 充电). Both are looked up without allocating: a
 //! bigram is a slice of the original text.
 
-use std::collections::HashSet;
-
 use rustc_hash::FxHashMap;
 
 use crate::segment::Segmented;
@@ -22,7 +20,7 @@ pub(crate) fn is_cjk(c: char) -> bool {
 pub(crate) fn for_each_term<'a>(
     seg: &'a Segmented,
     text: &'a str,
-    ignore: &HashSet<String>,
+    ignore: &crate::WordSet,
     mut term: impl FnMut(&'a str, bool),
 ) {
     for w in seg.content_words() {
@@ -43,11 +41,20 @@ pub(crate) fn for_each_term<'a>(
     }
 }
 
+/// Two characters as one integer.
+pub(crate) fn bigram_key(bigram: &str) -> u64 {
+    let mut chars = bigram.chars();
+    let a = chars.next().map_or(0, u64::from);
+    let b = chars.next().map_or(0, u64::from);
+    (a << 32) | b
+}
+
 /// Vocabulary and inverse document frequencies learnt from the training set.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Vocabulary {
     pub words: FxHashMap<String, u32>,
-    pub bigrams: FxHashMap<String, u32>,
+    /// Keyed by the two characters packed in a u64: no string hashing per lookup.
+    pub bigrams: FxHashMap<u64, u32>,
     /// Surface form of every feature, by index (for explanations).
     pub surface: Vec<String>,
     pub is_bigram: Vec<bool>,
@@ -62,7 +69,7 @@ impl Vocabulary {
     pub fn push(&mut self, term: &str, bigram: bool, idf: f32) {
         let index = self.surface.len() as u32;
         if bigram {
-            self.bigrams.insert(term.to_owned(), index);
+            self.bigrams.insert(bigram_key(term), index);
         } else {
             self.words.insert(term.to_owned(), index);
         }
@@ -77,13 +84,17 @@ impl Vocabulary {
         &self,
         seg: &Segmented,
         text: &str,
-        ignore: &HashSet<String>,
+        ignore: &crate::WordSet,
     ) -> Vec<(u32, f32)> {
         // Sorting the hits and counting runs is cheaper than a map per text.
         let mut hits: Vec<u32> = Vec::with_capacity(text.len() / 2);
         for_each_term(seg, text, ignore, |t, bigram| {
-            let map = if bigram { &self.bigrams } else { &self.words };
-            if let Some(&i) = map.get(t) {
+            let found = if bigram {
+                self.bigrams.get(&bigram_key(t))
+            } else {
+                self.words.get(t)
+            };
+            if let Some(&i) = found {
                 hits.push(i);
             }
         });

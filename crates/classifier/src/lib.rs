@@ -15,6 +15,10 @@ mod router;
 mod segment;
 mod taxonomy;
 
+/// A set of words (place names to ignore, stopwords): Fx-hashed, as it is
+/// probed for every word of every ticket.
+pub type WordSet = rustc_hash::FxHashSet<String>;
+
 pub use analyzer::{prepare, Analysis, Analyzer, AnalyzerSources};
 pub use district::{DistrictMatch, Gazetteer, MatchKind};
 pub use error::{Error, Result};

@@ -109,7 +109,7 @@ impl Model {
         taxonomy: &Taxonomy,
         segmenter: &Segmenter,
         examples: &[Example],
-        ignore: &HashSet<String>,
+        ignore: &crate::WordSet,
         params: &TrainParams,
     ) -> Result<Model> {
         let classes: Vec<String> = taxonomy.topics().iter().map(|t| t.slug.clone()).collect();
@@ -159,7 +159,7 @@ impl Model {
     }
 
     /// Class probabilities for a text, in class order.
-    pub fn probabilities(&self, seg: &Segmented, text: &str, ignore: &HashSet<String>) -> Vec<f32> {
+    pub fn probabilities(&self, seg: &Segmented, text: &str, ignore: &crate::WordSet) -> Vec<f32> {
         self.probabilities_of(&self.vocab.vectorize(seg, text, ignore))
     }
 
@@ -168,7 +168,7 @@ impl Model {
         &self,
         seg: &Segmented,
         text: &str,
-        ignore: &HashSet<String>,
+        ignore: &crate::WordSet,
     ) -> Vec<(u32, f32)> {
         self.vocab.vectorize(seg, text, ignore)
     }
@@ -203,7 +203,7 @@ impl Model {
         &self,
         seg: &Segmented,
         text: &str,
-        ignore: &HashSet<String>,
+        ignore: &crate::WordSet,
         class: usize,
         most: usize,
     ) -> Vec<String> {
@@ -223,45 +223,51 @@ impl Model {
             let others = (row.iter().sum::<f32>() - row[class]) / (k - 1).max(1) as f32;
             v * (row[class] - others)
         };
-        type Pairs = Vec<(u32, f32)>;
-        let (bigrams, words): (Pairs, Pairs) = vector
+        // The vector is sorted by feature: a word's bigrams are found by binary search.
+        let value_of = |f: u32| {
+            vector
+                .binary_search_by_key(&f, |&(i, _)| i)
+                .ok()
+                .map(|p| vector[p].1)
+        };
+        let mut scored: Vec<(f32, u32)> = vector
             .iter()
-            .partition(|(f, _)| self.vocab.is_bigram[*f as usize]);
-        let bigrams: Vec<(&str, f32)> = bigrams
-            .iter()
-            .map(|&(f, v)| (self.vocab.surface[f as usize].as_str(), contribution(f, v)))
-            .collect();
-        let by_bigram: rustc_hash::FxHashMap<&str, f32> = bigrams.iter().copied().collect();
-        let mut scored: Vec<(f32, &str)> = words
-            .iter()
+            .filter(|(f, _)| !self.vocab.is_bigram[*f as usize])
             .map(|&(f, v)| {
                 let word = self.vocab.surface[f as usize].as_str();
-                // The word's own bigrams, looked up rather than searched for.
-                let starts: Vec<usize> = word
-                    .char_indices()
-                    .map(|(i, _)| i)
-                    .chain([word.len()])
-                    .collect();
-                let inside: f32 = starts
-                    .windows(3)
-                    .filter_map(|w| by_bigram.get(&word[w[0]..w[2]]))
-                    .sum();
-                (contribution(f, v) + inside, word)
+                let mut inside = 0.0;
+                let mut chars = word.chars();
+                let mut prev = chars.next();
+                for c in chars {
+                    if let Some(p) = prev {
+                        let key = (u64::from(p) << 32) | u64::from(c);
+                        if let Some(&b) = self.vocab.bigrams.get(&key) {
+                            inside += value_of(b).map_or(0.0, |bv| contribution(b, bv));
+                        }
+                    }
+                    prev = Some(c);
+                }
+                (contribution(f, v) + inside, f)
             })
             .filter(|&(c, _)| c > 0.0)
             .collect();
         if scored.is_empty() {
-            scored = bigrams
+            // No word speaks for the class (typos, unknown words): show the bigrams.
+            scored = vector
                 .iter()
-                .map(|&(b, c)| (c, b))
+                .map(|&(f, v)| (contribution(f, v), f))
                 .filter(|&(c, _)| c > 0.0)
                 .collect();
         }
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+        scored.sort_by(|a, b| {
+            b.0.total_cmp(&a.0).then_with(|| {
+                self.vocab.surface[a.1 as usize].cmp(&self.vocab.surface[b.1 as usize])
+            })
+        });
         scored
             .into_iter()
             .take(most)
-            .map(|(_, w)| w.to_owned())
+            .map(|(_, f)| self.vocab.surface[f as usize].clone())
             .collect()
     }
 
@@ -331,7 +337,7 @@ fn fit(
     segmented: &[Segmented],
     labels: &[usize],
     subset: &[usize],
-    ignore: &HashSet<String>,
+    ignore: &crate::WordSet,
     params: &TrainParams,
 ) -> Model {
     // Document frequencies; BTreeMap keeps feature order independent of hashing.
@@ -416,7 +422,7 @@ fn fit_temperature(
     texts: &[(String, usize)],
     segmented: &[Segmented],
     labels: &[usize],
-    ignore: &HashSet<String>,
+    ignore: &crate::WordSet,
     params: &TrainParams,
 ) -> f32 {
     let folds = params.calibration_folds;

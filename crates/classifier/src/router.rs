@@ -1,5 +1,3 @@
-use std::collections::HashSet;
-
 use serde::{Deserialize, Serialize};
 
 use crate::model::Model;
@@ -60,7 +58,7 @@ pub struct Router {
     taxonomy: Taxonomy,
     model: Model,
     config: RouterConfig,
-    ignore: HashSet<String>,
+    ignore: crate::WordSet,
 }
 
 impl Router {
@@ -69,7 +67,7 @@ impl Router {
         taxonomy: Taxonomy,
         model: Model,
         config: RouterConfig,
-        ignore: HashSet<String>,
+        ignore: crate::WordSet,
     ) -> Self {
         Router {
             taxonomy,

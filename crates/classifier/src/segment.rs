@@ -1,4 +1,3 @@
-use std::collections::HashSet;
 use std::io::BufReader;
 
 use jieba_rs::Jieba;
@@ -11,7 +10,7 @@ use crate::error::{Error, Result};
 /// ~25 MB), so one `Segmenter` is built per process and shared by reference.
 pub struct Segmenter {
     jieba: Jieba,
-    stopwords: HashSet<String>,
+    stopwords: crate::WordSet,
     hmm: bool,
 }
 

@@ -138,7 +138,7 @@ function bucketKeys(by, from, to) {
   else {
     const first = by === 'month' ? ym(a) : amonthKey(a);
     const last = by === 'month' ? ym(b) : amonthKey(b);
-    for (let k = first; k <= last && keys.length < 240; k = shiftYm(k, 1)) keys.push(k);
+    for (let k = first; k <= last && keys.length < 1200; k = shiftYm(k, 1)) keys.push(k);
   }
   return keys;
 }
@@ -542,7 +542,13 @@ async function renderTrend() {
     const j = await api(`/api/v1/stats?${query({ by, from, to, topic: slug })}`);
     if (seq !== trendSeq) return;
     const found = new Map((j.rows || []).filter((r) => r.key !== 'undated').map((r) => [r.key, r]));
-    const keys = from && to ? bucketKeys(by, from, to) : [...found.keys()].sort();
+    let keys = from && to ? bucketKeys(by, from, to) : [...found.keys()].sort();
+    // A long range (say 2000 to today) is drawn from its first to its last period with data.
+    if (keys.length > 36 && found.size) {
+      const a = keys.findIndex((k) => found.has(k));
+      const b = keys.findLastIndex((k) => found.has(k));
+      if (a >= 0) keys = keys.slice(a, b + 1);
+    }
     const points = keys.map((k) => found.get(k) || emptyRow(k));
     box.replaceChildren(trendChart(points, by, slug ? topicName(slug) : '全部专题'));
   } catch (e) {
