@@ -13,15 +13,15 @@ fn domain_dictionary_keeps_hotline_words_whole() {
     let seg = segmenter
         .segmenter()
         .segment("小区没有电动车充电桩，大家只能飞线充电，业委会也不管");
-    let words: Vec<&str> = seg.tokens.iter().map(|t| t.word.as_str()).collect();
+    let words: Vec<&str> = seg.words().collect();
     for w in ["充电桩", "飞线充电", "业委会"] {
         assert!(words.contains(&w), "{w} was split: {words:?}");
     }
     let seg = segmenter.segmenter().segment("医院门口有号贩子倒卖专家号");
     assert!(
-        seg.tokens.iter().any(|t| t.word == "号贩子"),
+        seg.words().any(|w| w == "号贩子"),
         "{:?}",
-        seg.tokens
+        seg.joined()
     );
 }
 

@@ -23,43 +23,51 @@ impl std::fmt::Debug for Segmenter {
     }
 }
 
-/// One word of a segmented text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One word of a segmented text; its letters are in [`Segmented::word`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Token {
-    /// The word, ASCII letters lowercased.
-    pub word: String,
     /// Byte offset of the word in the segmented text.
     pub start: usize,
-    /// A function word or hotline boilerplate: kept for search, ignored by routing.
+    /// A function word or hotline boilerplate: not routed on, not indexed.
     pub stop: bool,
+    /// Where the word is in the words buffer.
+    at: u32,
+    len: u32,
 }
 
 /// A text cut into words once; routing and indexing both read it.
+///
+/// The words live in one buffer, separated by spaces, rather than one string
+/// each: a long ticket has hundreds of words and this is the hot path.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Segmented {
+    words: String,
     pub tokens: Vec<Token>,
 }
 
 impl Segmented {
-    /// The words that carry meaning, in order.
-    pub fn content_words(&self) -> impl Iterator<Item = &str> {
-        self.tokens
-            .iter()
-            .filter(|t| !t.stop)
-            .map(|t| t.word.as_str())
+    /// The word of a token, ASCII letters lowercased.
+    pub fn word(&self, token: &Token) -> &str {
+        &self.words[token.at as usize..(token.at + token.len) as usize]
     }
 
-    /// All words separated by single spaces: the form the search index takes,
-    /// so that indexing needs no second segmentation.
-    pub fn joined(&self) -> String {
-        let mut out = String::with_capacity(self.tokens.iter().map(|t| t.word.len() + 1).sum());
-        for (i, t) in self.tokens.iter().enumerate() {
-            if i > 0 {
-                out.push(' ');
-            }
-            out.push_str(&t.word);
-        }
-        out
+    /// All words, in order.
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.tokens.iter().map(|t| self.word(t))
+    }
+
+    /// The words that carry meaning, in order.
+    pub fn content_words(&self) -> impl Iterator<Item = &str> {
+        self.tokens.iter().filter(|t| !t.stop).map(|t| self.word(t))
+    }
+
+    /// All words separated by single spaces.
+    pub fn joined(&self) -> &str {
+        &self.words
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
     }
 }
 
@@ -95,49 +103,55 @@ impl Segmenter {
 
     pub fn segment(&self, text: &str) -> Segmented {
         let mut tokens = Vec::with_capacity(text.len() / 4);
+        let mut words = String::with_capacity(text.len() + text.len() / 3);
         for piece in self.jieba.cut(text, self.hmm) {
-            if !piece.word.chars().any(char::is_alphanumeric) {
+            // CJK first: the general test takes a slow path for it.
+            if !piece
+                .word
+                .chars()
+                .any(|c| crate::features::is_cjk(c) || c.is_alphanumeric())
+            {
                 continue;
             }
-            let word = if piece.word.bytes().any(|b| b.is_ascii_uppercase()) {
-                piece.word.to_ascii_lowercase()
-            } else {
-                piece.word.to_owned()
-            };
-            let stop = self.stopwords.contains(&word);
+            if !words.is_empty() {
+                words.push(' ');
+            }
+            let at = words.len();
+            words.push_str(piece.word);
+            words[at..].make_ascii_lowercase();
+            let stop = self.stopwords.contains(&words[at..]);
             tokens.push(Token {
-                word,
                 start: piece.byte_start,
                 stop,
+                at: at as u32,
+                len: (words.len() - at) as u32,
             });
         }
-        Segmented { tokens }
+        Segmented { words, tokens }
     }
 
-    /// The words the search index takes: every word, and inside a compound
+    /// The words the search index takes: every word but stopwords, and inside a compound
     /// word of three or more characters the dictionary words it contains
     /// (飞线充电 also gives 飞线 and 充电), so that a search for 充电 finds it.
     /// Space-separated, for the index's whitespace tokenizer.
     pub fn index_text(&self, seg: &Segmented) -> String {
-        let mut out = String::with_capacity(seg.tokens.iter().map(|t| t.word.len() * 2 + 1).sum());
-        for token in &seg.tokens {
+        let mut out = String::with_capacity(seg.joined().len() * 2);
+        for (token, word) in seg.tokens.iter().zip(seg.words()) {
+            if token.stop {
+                continue;
+            }
             if !out.is_empty() {
                 out.push(' ');
             }
-            out.push_str(&token.word);
-            let bounds: Vec<usize> = token
-                .word
-                .char_indices()
-                .map(|(i, _)| i)
-                .chain([token.word.len()])
-                .collect();
-            let chars = bounds.len() - 1;
-            if chars < 3 || !token.word.chars().all(crate::features::is_cjk) {
+            out.push_str(word);
+            // Common CJK characters are three bytes each, so parts are cut by byte arithmetic.
+            let chars = word.len() / 3;
+            if chars < 3 || !word.chars().all(|c| matches!(c, '\u{4E00}'..='\u{9FFF}')) {
                 continue;
             }
             for len in 2..chars {
                 for start in 0..=chars - len {
-                    let part = &token.word[bounds[start]..bounds[start + len]];
+                    let part = &word[start * 3..(start + len) * 3];
                     if self.jieba.has_word(part) && !self.stopwords.contains(part) {
                         out.push(' ');
                         out.push_str(part);

@@ -325,7 +325,7 @@ pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<Inde
     let seg = state.analyzer.segmenter().segment(p.q);
     let mut words: Vec<String> = seg.content_words().map(str::to_owned).collect();
     if words.is_empty() {
-        words = seg.tokens.iter().map(|t| t.word.clone()).collect();
+        words = seg.words().map(str::to_owned).collect();
     }
     words.dedup();
     let kind = match p.kind {

@@ -120,12 +120,82 @@ struct Inner {
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One change: the full resulting ticket, so replaying it is idempotent.
+#[derive(Debug, Clone)]
 struct JournalEntry {
     seq: u64,
     ticket: Ticket,
     /// The index words, on creation only.
     tokens: Option<String>,
+    /// Normalised text hash (repeat detection), on creation only.
+    text_hash: Option<u64>,
+}
+
+/// Journal record: version 1 · seq · text hash (0 = none) · tokens length
+/// (u32::MAX = none) · tokens · the ticket's JSON, which sled stores as is:
+/// the ticket is serialised once per change.
+const RECORD_VERSION: u8 = 1;
+
+fn encode_entry(entry: &JournalEntry) -> Result<(Vec<u8>, std::ops::Range<usize>)> {
+    let json = serde_json::to_vec(&entry.ticket).map_err(|e| Error::Corrupt {
+        key: entry.ticket.id.to_string(),
+        message: e.to_string(),
+    })?;
+    let tokens = entry.tokens.as_deref().map(str::as_bytes);
+    let mut out = Vec::with_capacity(25 + tokens.map_or(0, <[u8]>::len) + json.len());
+    out.push(RECORD_VERSION);
+    out.extend_from_slice(&entry.seq.to_le_bytes());
+    out.extend_from_slice(&entry.text_hash.unwrap_or(0).to_le_bytes());
+    out.extend_from_slice(&tokens.map_or(u32::MAX, |t| t.len() as u32).to_le_bytes());
+    out.extend_from_slice(tokens.unwrap_or_default());
+    let start = out.len();
+    out.extend_from_slice(&json);
+    let end = out.len();
+    Ok((out, start..end))
+}
+
+fn decode_entry(payload: &[u8], at: u64) -> Result<(JournalEntry, std::ops::Range<usize>)> {
+    let corrupt = |message: &str| Error::Corrupt {
+        key: format!("journal@{at}"),
+        message: message.to_owned(),
+    };
+    let u64_at = |i: usize| -> Result<u64> {
+        Ok(u64::from_le_bytes(
+            payload
+                .get(i..i + 8)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| corrupt("short record"))?,
+        ))
+    };
+    if payload.first() != Some(&RECORD_VERSION) {
+        return Err(corrupt("unknown record version"));
+    }
+    let seq = u64_at(1)?;
+    let hash = u64_at(9)?;
+    let len = u32::from_le_bytes(
+        payload
+            .get(17..21)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| corrupt("short record"))?,
+    );
+    let (tokens, json_start) = if len == u32::MAX {
+        (None, 21)
+    } else {
+        let end = 21 + len as usize;
+        let bytes = payload
+            .get(21..end)
+            .ok_or_else(|| corrupt("short record"))?;
+        (Some(String::from_utf8_lossy(bytes).into_owned()), end)
+    };
+    let ticket: Ticket =
+        serde_json::from_slice(&payload[json_start..]).map_err(|e| corrupt(&e.to_string()))?;
+    let entry = JournalEntry {
+        seq,
+        ticket,
+        tokens,
+        text_hash: (hash != 0).then_some(hash),
+    };
+    Ok((entry, json_start..payload.len()))
 }
 
 // Key spaces of the one sled tree (one tree, so a batch is atomic across all);
@@ -163,8 +233,18 @@ fn indexed_key(space: u8, value: &str, id: Uuid) -> Vec<u8> {
 fn text_hash(text: &str) -> Option<u64> {
     let mut hash: u64 = 0xcbf29ce484222325;
     let mut n = 0;
-    for c in text.chars().filter(|c| c.is_alphanumeric()) {
-        for b in c.to_lowercase().to_string().bytes() {
+    for c in text.chars() {
+        // CJK first: it is most of the text and the general test is slow for it.
+        let keep = matches!(c, '\u{4E00}'..='\u{9FFF}') || c.is_alphanumeric();
+        if !keep {
+            continue;
+        }
+        let c = if c.is_ascii_uppercase() {
+            c.to_ascii_lowercase()
+        } else {
+            c
+        };
+        for b in (c as u32).to_le_bytes() {
             hash ^= u64::from(b);
             hash = hash.wrapping_mul(0x100000001b3);
         }
@@ -254,15 +334,15 @@ impl Store {
             tracing::info!(entries = pending.len(), "replaying journal into sled");
             let mut entries = Vec::with_capacity(pending.len());
             for (end, payload) in &pending {
-                let entry: JournalEntry =
-                    serde_json::from_slice(payload).map_err(|e| Error::Corrupt {
-                        key: format!("journal@{end}"),
-                        message: e.to_string(),
-                    })?;
-                entries.push(entry);
+                entries.push(decode_entry(payload, *end)?);
             }
+            let refs: Vec<(&JournalEntry, &[u8])> = entries
+                .iter()
+                .zip(&pending)
+                .map(|((e, json), (_, p))| (e, &p[json.clone()]))
+                .collect();
             let end = pending.last().map_or(applied, |p| p.0);
-            apply(&tree, &config.deadlines, &entries, end)?;
+            apply(&tree, &config.deadlines, &refs, end)?;
         }
 
         let policy = CommitPolicy {
@@ -615,6 +695,8 @@ fn open_sled(path: &Path) -> Result<sled::Db> {
         match sled::Config::new()
             .path(path)
             .flush_every_ms(Some(1000))
+            // sled's default cache is 1 GB; tickets are read rarely and by id.
+            .cache_capacity(128 << 20)
             .open()
         {
             Err(sled::Error::Io(e))
@@ -652,14 +734,14 @@ fn load_index_doc(tree: &sled::Tree, id: &[u8]) -> Result<Option<IndexDoc>> {
 fn apply(
     tree: &sled::Tree,
     deadlines: &Deadlines,
-    entries: &[JournalEntry],
+    entries: &[(&JournalEntry, &[u8])],
     journal_end: u64,
 ) -> Result<()> {
     let mut batch = sled::Batch::default();
     let mut latest: HashMap<Uuid, Ticket> = HashMap::new();
     let mut deltas: HashMap<CounterKey, Counts> = HashMap::new();
     let mut last_seq = read_u64(tree, META_SEQ)?;
-    for entry in entries {
+    for (entry, json) in entries {
         let t = &entry.ticket;
         let id = t.id;
         let old = match latest.get(&id) {
@@ -686,7 +768,7 @@ fn apply(
             if let Some(address) = &t.address {
                 batch.insert(indexed_key(ADDRESS, address, id), vec![]);
             }
-            if let Some(h) = text_hash(&t.text) {
+            if let Some(h) = entry.text_hash {
                 let hk = key(TEXT_HASH, &h.to_be_bytes());
                 if tree.get(&hk)?.is_none() {
                     batch.insert(hk, id.as_bytes().to_vec());
@@ -699,11 +781,7 @@ fn apply(
         let (ck, c) = contribution(t, deadlines);
         deltas.entry(ck).or_default().add(&c);
         batch.insert(key(SEQ, &entry.seq.to_be_bytes()), id.as_bytes().to_vec());
-        let bytes = serde_json::to_vec(t).map_err(|e| Error::Corrupt {
-            key: id.to_string(),
-            message: e.to_string(),
-        })?;
-        batch.insert(key(TICKET, id.as_bytes()), bytes);
+        batch.insert(key(TICKET, id.as_bytes()), *json);
         last_seq = last_seq.max(entry.seq);
         latest.insert(id, t.clone());
     }
@@ -823,7 +901,7 @@ impl Writer {
                     }
                 }
             }
-            let result = self.commit(&entries);
+            let result = self.commit(entries);
             for reply in replies {
                 reply(&result, &pending);
             }
@@ -845,20 +923,30 @@ impl Writer {
     }
 
     /// Journal (fsync), then sled, then the index.
-    fn commit(&mut self, entries: &[JournalEntry]) -> Result<()> {
+    fn commit(&mut self, entries: Vec<JournalEntry>) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
-        let payloads: Vec<Vec<u8>> = entries
-            .iter()
-            .map(|e| serde_json::to_vec(e).unwrap_or_default())
-            .collect();
+        let mut payloads = Vec::with_capacity(entries.len());
+        let mut ranges = Vec::with_capacity(entries.len());
+        for e in &entries {
+            let (payload, json) = encode_entry(e)?;
+            payloads.push(payload);
+            ranges.push(json);
+        }
         let ends = self.journal.append(&payloads)?;
         let end = ends.last().copied().unwrap_or(self.journal.len());
-        apply(&self.tree, &self.deadlines, entries, end)?;
+        let applied: Vec<(&JournalEntry, &[u8])> = entries
+            .iter()
+            .zip(&payloads)
+            .zip(&ranges)
+            .map(|((e, p), r)| (e, &p[r.clone()]))
+            .collect();
+        apply(&self.tree, &self.deadlines, &applied, end)?;
+        drop(applied);
         for e in entries {
-            let tokens = match &e.tokens {
-                Some(t) => t.clone(),
+            let tokens = match e.tokens {
+                Some(t) => t,
                 None => self
                     .tree
                     .get(key(TOKENS, e.ticket.id.as_bytes()))?
@@ -914,7 +1002,8 @@ impl Writer {
             }
             let id = Uuid::now_v7();
             let now = Utc::now();
-            let repeat_of = self.find_repeat(&new, pending)?;
+            let hash = text_hash(&new.text);
+            let repeat_of = self.find_repeat(&new, hash, pending)?;
             let seq = self.seq();
             let events = new
                 .history
@@ -956,13 +1045,14 @@ impl Writer {
             if let Some(a) = &ticket.address {
                 pending.by_address.entry(a.clone()).or_default().push(id);
             }
-            if let Some(h) = text_hash(&ticket.text) {
+            if let Some(h) = hash {
                 pending.by_hash.entry(h).or_insert(id);
             }
             entries.push(JournalEntry {
                 seq,
                 ticket: ticket.clone(),
                 tokens: Some(new.index_tokens),
+                text_hash: hash,
             });
             pending.tickets.insert(id, ticket);
             out.push(Ok(id));
@@ -971,7 +1061,12 @@ impl Writer {
     }
 
     /// The earlier open ticket this one repeats, if any (its root, when it is a repeat itself).
-    fn find_repeat(&self, new: &NewTicket, pending: &Pending) -> Result<Option<Uuid>> {
+    fn find_repeat(
+        &self,
+        new: &NewTicket,
+        hash: Option<u64>,
+        pending: &Pending,
+    ) -> Result<Option<Uuid>> {
         let window = chrono::Duration::days(i64::from(self.window_days));
         let when = new.received_at.unwrap_or_else(|| Utc::now().naive_utc());
         let in_window = |t: &Ticket| {
@@ -998,7 +1093,7 @@ impl Writer {
                 }
             }
         }
-        if let Some(h) = text_hash(&new.text) {
+        if let Some(h) = hash {
             let found = match pending.by_hash.get(&h) {
                 Some(id) => Some(*id),
                 None => self
@@ -1060,6 +1155,7 @@ impl Writer {
             seq: ticket.seq,
             ticket: ticket.clone(),
             tokens: None,
+            text_hash: None,
         });
         pending.tickets.insert(id, ticket);
         Ok(id)
@@ -1103,6 +1199,7 @@ impl Writer {
             seq: ticket.seq,
             ticket: ticket.clone(),
             tokens: None,
+            text_hash: None,
         });
         pending.tickets.insert(id, ticket);
         Ok(id)
