@@ -65,7 +65,7 @@ impl Analyzer {
         let (taxonomy, segmenter, gazetteer) = prepare(sources)?;
         let ignore = ignored_words(&gazetteer);
         let model = Model::train(&taxonomy, &segmenter, examples, &ignore, params)?;
-        let router = Router::new(taxonomy, model, config, ignore);
+        let router = Router::new(taxonomy, model, config);
         Ok(Analyzer {
             segmenter,
             router,
@@ -81,8 +81,7 @@ impl Analyzer {
     ) -> Result<Self> {
         let (taxonomy, segmenter, gazetteer) = prepare(sources)?;
         let model = Model::from_json(model_json, &taxonomy)?;
-        let ignore = ignored_words(&gazetteer);
-        let router = Router::new(taxonomy, model, config, ignore);
+        let router = Router::new(taxonomy, model, config);
         Ok(Analyzer {
             segmenter,
             router,

@@ -17,14 +17,16 @@ pub(crate) fn is_cjk(c: char) -> bool {
 }
 
 /// Calls `term(t, is_bigram)` with every word and every CJK bigram of `text`.
+/// Words in `ignore` are skipped; at inference no set is needed, since
+/// ignored words never entered the vocabulary.
 pub(crate) fn for_each_term<'a>(
     seg: &'a Segmented,
     text: &'a str,
-    ignore: &crate::WordSet,
+    ignore: Option<&crate::WordSet>,
     mut term: impl FnMut(&'a str, bool),
 ) {
     for w in seg.content_words() {
-        if !ignore.contains(w) && !w.bytes().all(|b| b.is_ascii_digit()) {
+        if !ignore.is_some_and(|i| i.contains(w)) && !w.bytes().all(|b| b.is_ascii_digit()) {
             term(w, false);
         }
     }
@@ -84,11 +86,10 @@ impl Vocabulary {
         &self,
         seg: &Segmented,
         text: &str,
-        ignore: &crate::WordSet,
     ) -> Vec<(u32, f32)> {
         // Sorting the hits and counting runs is cheaper than a map per text.
         let mut hits: Vec<u32> = Vec::with_capacity(text.len() / 2);
-        for_each_term(seg, text, ignore, |t, bigram| {
+        for_each_term(seg, text, None, |t, bigram| {
             let found = if bigram {
                 self.bigrams.get(&bigram_key(t))
             } else {

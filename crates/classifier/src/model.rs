@@ -159,8 +159,8 @@ impl Model {
     }
 
     /// Class probabilities for a text, in class order.
-    pub fn probabilities(&self, seg: &Segmented, text: &str, ignore: &crate::WordSet) -> Vec<f32> {
-        self.probabilities_of(&self.vocab.vectorize(seg, text, ignore))
+    pub fn probabilities(&self, seg: &Segmented, text: &str) -> Vec<f32> {
+        self.probabilities_of(&self.vocab.vectorize(seg, text))
     }
 
     /// The feature vector of a text, to be shared by scoring and explaining.
@@ -168,9 +168,8 @@ impl Model {
         &self,
         seg: &Segmented,
         text: &str,
-        ignore: &crate::WordSet,
     ) -> Vec<(u32, f32)> {
-        self.vocab.vectorize(seg, text, ignore)
+        self.vocab.vectorize(seg, text)
     }
 
     pub(crate) fn probabilities_of(&self, vector: &[(u32, f32)]) -> Vec<f32> {
@@ -203,11 +202,10 @@ impl Model {
         &self,
         seg: &Segmented,
         text: &str,
-        ignore: &crate::WordSet,
         class: usize,
         most: usize,
     ) -> Vec<String> {
-        self.explain_vector(&self.vocab.vectorize(seg, text, ignore), class, most)
+        self.explain_vector(&self.vocab.vectorize(seg, text), class, most)
     }
 
     pub(crate) fn explain_vector(
@@ -346,7 +344,7 @@ fn fit(
     for &d in subset {
         let mut words = HashSet::new();
         let mut bigrams = HashSet::new();
-        for_each_term(&segmented[d], &texts[d].0, ignore, |t, bigram| {
+        for_each_term(&segmented[d], &texts[d].0, Some(ignore), |t, bigram| {
             if bigram {
                 bigrams.insert(t);
             } else {
@@ -374,7 +372,7 @@ fn fit(
     let docs: Vec<Doc> = subset
         .iter()
         .map(|&d| Doc {
-            vector: vocab.vectorize(&segmented[d], &texts[d].0, ignore),
+            vector: vocab.vectorize(&segmented[d], &texts[d].0),
             class: labels[d],
         })
         .collect();
@@ -431,7 +429,7 @@ fn fit_temperature(
         let train: Vec<usize> = (0..texts.len()).filter(|i| i % folds != fold).collect();
         let model = fit(classes, texts, segmented, labels, &train, ignore, params);
         for i in (0..texts.len()).filter(|i| i % folds == fold) {
-            let vector = model.vocab.vectorize(&segmented[i], &texts[i].0, ignore);
+            let vector = model.vocab.vectorize(&segmented[i], &texts[i].0);
             held_out.push((model.raw_scores(&vector), labels[i]));
         }
     }

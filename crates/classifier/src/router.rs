@@ -58,22 +58,17 @@ pub struct Router {
     taxonomy: Taxonomy,
     model: Model,
     config: RouterConfig,
-    ignore: crate::WordSet,
 }
 
 impl Router {
-    /// `ignore` lists words that must not sway routing (place names).
     pub fn new(
         taxonomy: Taxonomy,
         model: Model,
-        config: RouterConfig,
-        ignore: crate::WordSet,
-    ) -> Self {
+        config: RouterConfig) -> Self {
         Router {
             taxonomy,
             model,
             config,
-            ignore,
         }
     }
 
@@ -92,7 +87,7 @@ impl Router {
     /// Routes a text that was segmented once by the shared segmenter.
     pub fn route(&self, seg: &Segmented, text: &str) -> Routing {
         let other = self.taxonomy.other_index();
-        let vector = self.model.vectorize(seg, text, &self.ignore);
+        let vector = self.model.vectorize(seg, text);
         let mut probs = self.model.probabilities_of(&vector);
         if self.config.other_bias != 0.0 {
             probs[other] *= self.config.other_bias.exp();

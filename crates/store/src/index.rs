@@ -71,6 +71,9 @@ pub(crate) enum IndexMsg {
     Upsert {
         seq: u64,
         doc: IndexDoc,
+        /// The ticket may already be indexed: delete the old document first.
+        /// False for new tickets, which saves tantivy a delete per document.
+        replace: bool,
     },
     /// Commit now and answer when searchable.
     Commit(Sender<Result<()>>),
@@ -284,8 +287,10 @@ fn run_indexer(
             None => Duration::from_secs(3600),
         };
         match receiver.recv_timeout(timeout) {
-            Ok(IndexMsg::Upsert { seq, doc }) => {
-                writer.delete_term(Term::from_field_text(f.id, &doc.id));
+            Ok(IndexMsg::Upsert { seq, doc, replace }) => {
+                if replace {
+                    writer.delete_term(Term::from_field_text(f.id, &doc.id));
+                }
                 let mut d = doc!(
                     f.id => doc.id,
                     f.body => doc.tokens,

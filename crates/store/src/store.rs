@@ -359,7 +359,7 @@ impl Store {
                 let (k, id) = item?;
                 let seq = u64::from_be_bytes(k[1..9].try_into().unwrap_or_default());
                 if let Some(doc) = load_index_doc(&tree, &id)? {
-                    index.send(IndexMsg::Upsert { seq, doc })?;
+                    index.send(IndexMsg::Upsert { seq, doc, replace: true })?;
                     n += 1;
                 }
             }
@@ -630,6 +630,7 @@ impl Store {
             self.inner.index.send(IndexMsg::Upsert {
                 seq,
                 doc: index_doc(&ticket, tokens.unwrap_or_default()),
+                replace: true,
             })?;
             n += 1;
         }
@@ -945,6 +946,7 @@ impl Writer {
         apply(&self.tree, &self.deadlines, &applied, end)?;
         drop(applied);
         for e in entries {
+            let created = e.tokens.is_some();
             let tokens = match e.tokens {
                 Some(t) => t,
                 None => self
@@ -956,6 +958,7 @@ impl Writer {
             let _ = self.index.send(IndexMsg::Upsert {
                 seq: e.seq,
                 doc: index_doc(&e.ticket, tokens),
+                replace: !created,
             });
         }
         Ok(())
