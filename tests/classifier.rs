@@ -18,11 +18,7 @@ fn domain_dictionary_keeps_hotline_words_whole() {
         assert!(words.contains(&w), "{w} was split: {words:?}");
     }
     let seg = segmenter.segmenter().segment("医院门口有号贩子倒卖专家号");
-    assert!(
-        seg.words().any(|w| w == "号贩子"),
-        "{:?}",
-        seg.joined()
-    );
+    assert!(seg.words().any(|w| w == "号贩子"), "{:?}", seg.joined());
 }
 
 #[test]

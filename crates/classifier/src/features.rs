@@ -82,11 +82,7 @@ impl Vocabulary {
 
     /// The tf-idf vector of a text, L2-normalised, as (feature, value) pairs
     /// sorted by feature index.
-    pub fn vectorize(
-        &self,
-        seg: &Segmented,
-        text: &str,
-    ) -> Vec<(u32, f32)> {
+    pub fn vectorize(&self, seg: &Segmented, text: &str) -> Vec<(u32, f32)> {
         // Sorting the hits and counting runs is cheaper than a map per text.
         let mut hits: Vec<u32> = Vec::with_capacity(text.len() / 2);
         for_each_term(seg, text, None, |t, bigram| {

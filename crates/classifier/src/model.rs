@@ -164,11 +164,7 @@ impl Model {
     }
 
     /// The feature vector of a text, to be shared by scoring and explaining.
-    pub(crate) fn vectorize(
-        &self,
-        seg: &Segmented,
-        text: &str,
-    ) -> Vec<(u32, f32)> {
+    pub(crate) fn vectorize(&self, seg: &Segmented, text: &str) -> Vec<(u32, f32)> {
         self.vocab.vectorize(seg, text)
     }
 
@@ -198,13 +194,7 @@ impl Model {
     /// Bigram evidence is credited to the words that contain it, so the
     /// operator sees 充电桩 rather than 充电 and 电桩; bigrams are shown on
     /// their own only when no word speaks for the class (typos, unknown words).
-    pub fn explain(
-        &self,
-        seg: &Segmented,
-        text: &str,
-        class: usize,
-        most: usize,
-    ) -> Vec<String> {
+    pub fn explain(&self, seg: &Segmented, text: &str, class: usize, most: usize) -> Vec<String> {
         self.explain_vector(&self.vocab.vectorize(seg, text), class, most)
     }
 

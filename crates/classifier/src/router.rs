@@ -61,10 +61,7 @@ pub struct Router {
 }
 
 impl Router {
-    pub fn new(
-        taxonomy: Taxonomy,
-        model: Model,
-        config: RouterConfig) -> Self {
+    pub fn new(taxonomy: Taxonomy, model: Model, config: RouterConfig) -> Self {
         Router {
             taxonomy,
             model,

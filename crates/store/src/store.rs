@@ -359,7 +359,11 @@ impl Store {
                 let (k, id) = item?;
                 let seq = u64::from_be_bytes(k[1..9].try_into().unwrap_or_default());
                 if let Some(doc) = load_index_doc(&tree, &id)? {
-                    index.send(IndexMsg::Upsert { seq, doc, replace: true })?;
+                    index.send(IndexMsg::Upsert {
+                        seq,
+                        doc,
+                        replace: true,
+                    })?;
                     n += 1;
                 }
             }
