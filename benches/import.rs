@@ -88,7 +88,8 @@ fn main() {
     out.flush().unwrap_or_else(|e| panic!("{e}"));
     drop(out);
 
-    let state = hotline_suite::state_in(&dir.path().join("data"));
+    // The options `hotline import` opens the store with.
+    let state = hotline_suite::state_with(&dir.path().join("data"), hotline::import::bulk_config);
     let analyzer = state.analyzer.clone();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
 

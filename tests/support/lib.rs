@@ -21,7 +21,14 @@ pub fn analyzer() -> Arc<Analyzer> {
 
 /// An engine over a fresh store in `dir`.
 pub fn state_in(dir: &std::path::Path) -> AppState {
-    let config = Config::load(None).expect("built-in config");
+    state_with(dir, |_| {})
+}
+
+/// An engine over a fresh store in `dir`, with the configuration adjusted
+/// first (as `hotline import` sets its bulk-load options).
+pub fn state_with(dir: &std::path::Path, adjust: impl FnOnce(&mut Config)) -> AppState {
+    let mut config = Config::load(None).expect("built-in config");
+    adjust(&mut config);
     let store = Store::open(dir, config.store.clone()).expect("store opens");
     AppState::new(analyzer(), store, Arc::new(config)).expect("token and audit trees open")
 }

@@ -641,7 +641,8 @@ function renderDistricts() {
     .sort((a, b) => (a.label === '未识别') - (b.label === '未识别') || compareRows(a, b, key, -1) || compareRows(a, b, 'requests', -1));
   const box = $('#district-chart');
   if (!rows.length) { box.replaceChildren(h('p', { class: 'muted empty' }, '该区间暂无数据')); return; }
-  const rowH = 22; const W = 460; const lw = 72; const vw = 64;
+  // Room for "16. 门头沟区" or "12. 石景山区": four CJK characters and a two-digit rank.
+  const rowH = 22; const W = 460; const lw = 96; const vw = 64;
   const H = rows.length * rowH + 8;
   const max = isRate ? 1 : niceMax(Math.max(1, ...rows.map((r) => r[key] || 0)));
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'svgchart ranking', 'aria-label': '各区排名' });

@@ -216,11 +216,8 @@ pub fn run(cli: Cli) -> Result<()> {
                     .parse_pair(pair)
                     .with_context(|| format!("--map {pair}"))?;
             }
-            // A bulk load commits the index as rarely as the one-second
-            // promise allows: fewer, larger segments to merge.
             let mut config = config;
-            config.store.index_commit_ms = 1000;
-            config.store.index_commit_docs = config.store.index_commit_docs.max(200_000);
+            crate::import::bulk_config(&mut config);
             let state = open(config)?;
             let options = crate::import::ImportOptions {
                 files,

@@ -103,6 +103,14 @@ fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
     }
 }
 
+/// The store options of a bulk load: the index commits as rarely as the
+/// one-second promise allows and defers merges (fewer, larger segments).
+pub fn bulk_config(config: &mut crate::config::Config) {
+    config.store.index_commit_ms = 1000;
+    config.store.index_commit_docs = config.store.index_commit_docs.max(200_000);
+    config.store.bulk_load = true;
+}
+
 #[derive(Debug)]
 pub struct ImportOptions {
     pub files: Vec<PathBuf>,

@@ -116,6 +116,9 @@ pub(crate) struct IndexOwner {
 pub struct CommitPolicy {
     pub max_docs: usize,
     pub max_delay: Duration,
+    /// A bulk load: no segment merges while it runs (the next normal
+    /// opening merges in the background), so the CPU goes to new tickets.
+    pub bulk: bool,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -150,6 +153,9 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let writer: IndexWriter = index.writer(96_000_000)?;
+        if policy.bulk {
+            writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        }
         let (sender, receiver) = mpsc::channel();
         let owner_reader: IndexReader = Clone::clone(&reader);
         let handle = std::thread::Builder::new()

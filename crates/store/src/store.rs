@@ -33,6 +33,10 @@ pub struct StoreConfig {
     pub index_commit_docs: usize,
     /// ... or this long after the first uncommitted change.
     pub index_commit_ms: u64,
+    /// Set by `hotline import`, not by configuration: index commits once a
+    /// second and defers segment merges.
+    #[serde(skip)]
+    pub bulk_load: bool,
 }
 
 impl Default for StoreConfig {
@@ -43,6 +47,7 @@ impl Default for StoreConfig {
             repeat_window_days: 30,
             index_commit_docs: 20_000,
             index_commit_ms: 500,
+            bulk_load: false,
         }
     }
 }
@@ -348,6 +353,7 @@ impl Store {
         let policy = CommitPolicy {
             max_docs: config.index_commit_docs,
             max_delay: Duration::from_millis(config.index_commit_ms),
+            bulk: config.bulk_load,
         };
         let (index, indexed_seq, owner) = SearchIndex::open(&dir.join("index"), policy)?;
         let last_seq = read_u64(&tree, META_SEQ)?;
