@@ -16,7 +16,7 @@ use crate::counters::{contribution, day_number, CounterKey, Counts, Deadlines, U
 use crate::error::{Error, Result};
 use crate::index::{CommitPolicy, IndexDoc, IndexMsg, IndexQuery, SearchIndex};
 use crate::journal::Journal;
-use crate::model::{Event, EventBody, NewTicket, Ticket, TopicAssignment, TopicSource};
+use crate::model::{Event, EventBody, Kind, NewTicket, Ticket, TopicAssignment, TopicSource};
 use crate::snippet::snippet;
 use crate::stats::{aggregate, GroupBy, RateConfig, StatsQuery, StatsRow};
 
@@ -207,6 +207,7 @@ fn decode_entry(payload: &[u8], at: u64) -> Result<(JournalEntry, std::ops::Rang
 // metadata keys start with b'm'.
 const TICKET: u8 = b't';
 const TOKENS: u8 = b'k';
+/// Counter rows per day; each key is space · view · day · topic · district · kind.
 const COUNTER: u8 = b'c';
 /// The same counters rolled up per month, so a long range reads few rows.
 const MONTH_COUNTER: u8 = b'n';
@@ -217,6 +218,60 @@ const ADDRESS: u8 = b'a';
 const TEXT_HASH: u8 = b'h';
 const META_JOURNAL: &[u8] = b"mjournal_offset";
 const META_SEQ: &[u8] = b"mlast_seq";
+
+/// The counters are kept three times, each at day and month grain: in full
+/// (topic × district × kind) and rolled up by topic and by district (kind
+/// folded into consultation / request). A query reads the smallest view that
+/// answers it, so the rows it reads are bounded by the range and the view
+/// (at most 14 topics × 2 per day or month), not by the tickets stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum View {
+    Full = 0,
+    ByTopic = 1,
+    ByDistrict = 2,
+}
+
+const VIEWS: [View; 3] = [View::Full, View::ByTopic, View::ByDistrict];
+/// Stands for "every topic" or "every district" in a rolled-up row.
+const ALL: &str = "*";
+/// Marks a range that runs to the end of a view (past the undated rows).
+const UNDATED_DAY_END: u32 = 0;
+
+fn view_of(view: View, ck: &CounterKey) -> CounterKey {
+    let class = if ck.kind == Kind::Consultation {
+        Kind::Consultation
+    } else {
+        Kind::Complaint
+    };
+    match view {
+        View::Full => ck.clone(),
+        View::ByTopic => CounterKey {
+            district: ALL.to_owned(),
+            kind: class,
+            ..ck.clone()
+        },
+        View::ByDistrict => CounterKey {
+            topic: ALL.to_owned(),
+            kind: class,
+            ..ck.clone()
+        },
+    }
+}
+
+fn counter_key(space: u8, view: View, ck: &CounterKey) -> Vec<u8> {
+    let mut k = vec![space, view as u8];
+    k.extend_from_slice(&ck.encode());
+    k
+}
+
+/// Every stored row a ticket's counts go to: three views, day and month grain.
+fn counter_rows(ck: &CounterKey) -> impl Iterator<Item = (u8, View, CounterKey)> + '_ {
+    VIEWS.into_iter().flat_map(move |view| {
+        let row = view_of(view, ck);
+        let month = row.month();
+        [(COUNTER, view, row), (MONTH_COUNTER, view, month)]
+    })
+}
 
 fn key(space: u8, rest: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + rest.len());
@@ -514,20 +569,35 @@ impl Store {
         let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
         let from = q.from.unwrap_or(first).max(first);
         let to = q.to.unwrap_or(last);
+        let needs_topic = q.group_by == GroupBy::Topic || q.topic.is_some();
+        let needs_district = q.group_by == GroupBy::District || q.district.is_some();
+        let view = if q.group_by == GroupBy::Kind || (needs_topic && needs_district) {
+            View::Full
+        } else if needs_district {
+            View::ByDistrict
+        } else {
+            View::ByTopic
+        };
         let mut rows = Vec::new();
-        let mut read = |space: u8, lo: NaiveDate, hi: NaiveDate| -> Result<()> {
-            if lo > hi {
-                return Ok(());
-            }
-            let start = key(space, &day_number(lo).to_be_bytes());
-            let end = key(space, &(day_number(hi) + 1).to_be_bytes());
+        let mut read_days = |space: u8, lo: u32, hi_exclusive: u32| -> Result<()> {
+            let start = [&[space, view as u8][..], &lo.to_be_bytes()].concat();
+            let end = match hi_exclusive {
+                UNDATED_DAY_END => vec![space, view as u8 + 1],
+                hi => [&[space, view as u8][..], &hi.to_be_bytes()].concat(),
+            };
             for item in tree.range(start..end) {
                 let (k, v) = item?;
-                if let (Some(ck), Some(c)) = (CounterKey::decode(&k[1..]), Counts::decode(&v)) {
+                if let (Some(ck), Some(c)) = (CounterKey::decode(&k[2..]), Counts::decode(&v)) {
                     rows.push((ck, c));
                 }
             }
             Ok(())
+        };
+        let mut read = |space: u8, lo: NaiveDate, hi: NaiveDate| -> Result<()> {
+            if lo > hi {
+                return Ok(());
+            }
+            read_days(space, day_number(lo), day_number(hi) + 1)
         };
         // Whole months come from month rows, the ragged ends from day rows:
         // the rows read depend on the range, not on how many tickets there are.
@@ -558,13 +628,7 @@ impl Store {
             read(COUNTER, from, to)?;
         }
         if q.include_undated {
-            let k = |day: u32| key(COUNTER, &day.to_be_bytes());
-            for item in tree.range(k(UNDATED_DAY)..vec![COUNTER + 1]) {
-                let (k, v) = item?;
-                if let (Some(ck), Some(c)) = (CounterKey::decode(&k[1..]), Counts::decode(&v)) {
-                    rows.push((ck, c));
-                }
-            }
+            read_days(COUNTER, UNDATED_DAY, UNDATED_DAY_END)?;
         }
         Ok(aggregate(rows.into_iter(), q, &self.inner.config.rates))
     }
@@ -584,36 +648,39 @@ impl Store {
                 Err(e) => report.corrupt_records.push(e.to_string()),
             }
         }
-        let months: HashMap<CounterKey, Counts> =
-            recount.iter().fold(HashMap::new(), |mut acc, (ck, c)| {
-                acc.entry(ck.month()).or_default().add(c);
-                acc
-            });
-        for (space, mut expected_rows) in [(COUNTER, recount), (MONTH_COUNTER, months)] {
+        let mut expected: HashMap<Vec<u8>, (CounterKey, Counts)> = HashMap::new();
+        for (ck, c) in &recount {
+            for (space, view, row) in counter_rows(ck) {
+                expected
+                    .entry(counter_key(space, view, &row))
+                    .or_insert_with(|| (row, Counts::default()))
+                    .1
+                    .add(c);
+            }
+        }
+        for space in [COUNTER, MONTH_COUNTER] {
             for item in self.inner.tree.scan_prefix([space]) {
                 let (k, v) = item?;
                 report.counter_rows += 1;
-                let (Some(ck), Some(stored)) = (CounterKey::decode(&k[1..]), Counts::decode(&v))
+                let (Some(ck), Some(stored)) = (CounterKey::decode(&k[2..]), Counts::decode(&v))
                 else {
                     report.corrupt_records.push(format!("counter row {k:?}"));
                     continue;
                 };
-                let expected = expected_rows.remove(&ck).unwrap_or_default();
-                if expected != stored {
+                let want = expected.remove(k.as_ref()).map(|e| e.1).unwrap_or_default();
+                if want != stored {
                     report.counter_mismatches.push(format!(
-                        "{}{ck:?}: stored {:?}, recount {:?}",
-                        if space == MONTH_COUNTER { "month " } else { "" },
-                        stored.0,
-                        expected.0
+                        "{ck:?}: stored {:?}, recount {:?}",
+                        stored.0, want.0
                     ));
                 }
             }
-            for (ck, c) in expected_rows {
-                if !c.is_zero() {
-                    report
-                        .counter_mismatches
-                        .push(format!("{ck:?}: missing, recount {:?}", c.0));
-                }
+        }
+        for (ck, c) in expected.into_values() {
+            if !c.is_zero() {
+                report
+                    .counter_mismatches
+                    .push(format!("{ck:?}: missing, recount {:?}", c.0));
             }
         }
         self.commit_index()?;
@@ -796,28 +863,30 @@ fn apply(
         last_seq = last_seq.max(entry.seq);
         latest.insert(id, t.clone());
     }
-    // Month rows get the same deltas, summed per month first: two days of one
-    // month must not both read-modify-write the same row within a batch.
-    let mut month_deltas: HashMap<CounterKey, Counts> = HashMap::new();
+    // Every derived row's delta is summed first: two tickets of one month (or
+    // one topic) must not both read-modify-write the same row within a batch.
+    let mut row_deltas: HashMap<Vec<u8>, Counts> = HashMap::new();
     for (ck, delta) in &deltas {
-        month_deltas.entry(ck.month()).or_default().add(delta);
+        for (space, view, row) in counter_rows(ck) {
+            row_deltas
+                .entry(counter_key(space, view, &row))
+                .or_default()
+                .add(delta);
+        }
     }
-    for (space, map) in [(COUNTER, deltas), (MONTH_COUNTER, month_deltas)] {
-        for (ck, delta) in map {
-            if delta.is_zero() {
-                continue;
-            }
-            let k = key(space, &ck.encode());
-            let mut current = tree
-                .get(&k)?
-                .and_then(|v| Counts::decode(&v))
-                .unwrap_or_default();
-            current.add(&delta);
-            if current.is_zero() {
-                batch.remove(k);
-            } else {
-                batch.insert(k, current.encode());
-            }
+    for (k, delta) in row_deltas {
+        if delta.is_zero() {
+            continue;
+        }
+        let mut current = tree
+            .get(&k)?
+            .and_then(|v| Counts::decode(&v))
+            .unwrap_or_default();
+        current.add(&delta);
+        if current.is_zero() {
+            batch.remove(k);
+        } else {
+            batch.insert(k, current.encode());
         }
     }
     batch.insert(META_JOURNAL, journal_end.to_be_bytes().to_vec());
