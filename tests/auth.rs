@@ -3,79 +3,17 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use hotline::AppState;
+use hotline_suite::TestServer;
 use serde_json::{json, Value};
 
-struct Server {
-    base: String,
-    root: String,
-    state: AppState,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<Result<(), String>>,
-    _dir: tempfile::TempDir,
-}
+type Server = TestServer;
 
 async fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.path().to_owned();
-    let state = tokio::task::spawn_blocking(move || hotline_suite::state_in(&path))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let root = format!(
-        "http://{}",
-        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
-    );
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let serving = state.clone();
-    let task = tokio::spawn(async move {
-        hotline::server::serve_on(serving, listener, async {
-            let _ = rx.await;
-        })
-        .await
-        .map_err(|e| e.to_string())
-    });
-    Server {
-        base: format!("{root}/api/v1"),
-        root,
-        state,
-        shutdown: Some(tx),
-        task,
-        _dir: dir,
-    }
+    TestServer::start().await
 }
 
-async fn stop(mut server: Server) {
-    if let Some(tx) = server.shutdown.take() {
-        let _ = tx.send(());
-    }
-    let result = (&mut server.task).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(result, Ok(()));
-}
-
-impl Server {
-    /// A new token (created in the store, as `hotline token create` does).
-    async fn token(&self, role: &str, pii: bool, district: Option<&str>) -> String {
-        let state = self.state.clone();
-        let role = role.to_owned();
-        let district = district.map(str::to_owned);
-        tokio::task::spawn_blocking(move || {
-            hotline_suite::token(&state, &role, pii, district.as_deref())
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// Makes everything submitted so far searchable now.
-    async fn commit(&self) {
-        let state = self.state.clone();
-        tokio::task::spawn_blocking(move || state.store.commit_index())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
+async fn stop(server: Server) {
+    server.stop().await;
 }
 
 async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {

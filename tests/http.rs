@@ -1,75 +1,38 @@
 //! The HTTP API against a real server on 127.0.0.1:0.
 
+use hotline_suite::TestServer;
 use serde_json::{json, Value};
 
 struct Server {
     base: String,
     /// An admin token with personal data: every route is open to it.
     token: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<anyhow_free::Result>,
-    _dir: tempfile::TempDir,
-}
-
-mod anyhow_free {
-    pub type Result = std::result::Result<(), String>;
+    inner: TestServer,
 }
 
 async fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.path().to_owned();
-    let (state, token) = tokio::task::spawn_blocking(move || {
-        let state = hotline_suite::state_in(&path);
-        let token = hotline_suite::token(&state, "admin", true, None);
-        (state, token)
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let base = format!(
-        "http://{}/api/v1",
-        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
-    );
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        hotline::server::serve_on(state, listener, async {
-            let _ = rx.await;
-        })
-        .await
-        .map_err(|e| e.to_string())
-    });
+    start_with(|_| {}).await
+}
+
+async fn start_with(adjust: impl FnOnce(&mut hotline::config::Config) + Send + 'static) -> Server {
+    let inner = TestServer::start_with(adjust).await;
+    let token = inner.token("admin", true, None).await;
     Server {
-        base,
+        base: inner.base.clone(),
         token,
-        shutdown: Some(tx),
-        task,
-        _dir: dir,
+        inner,
     }
 }
 
 impl Server {
     /// A client that sends the admin token on every request.
     fn client(&self) -> reqwest::Client {
-        let mut headers = reqwest::header::HeaderMap::new();
-        let value = format!("Bearer {}", self.token)
-            .parse()
-            .unwrap_or_else(|e| panic!("{e}"));
-        headers.insert(reqwest::header::AUTHORIZATION, value);
-        reqwest::Client::builder()
-            .default_headers(headers)
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"))
+        TestServer::client(&self.token)
     }
 }
 
-async fn stop(mut server: Server) {
-    if let Some(tx) = server.shutdown.take() {
-        let _ = tx.send(());
-    }
-    let result = (&mut server.task).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(result, Ok(()));
+async fn stop(server: Server) {
+    server.inner.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,4 +226,63 @@ async fn caller_mistakes_are_4xx_with_a_field() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(spec["openapi"], "3.0.3");
     stop(server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_is_refused_with_503_and_nothing_acknowledged_is_lost() {
+    let server = start_with(|c| c.server.max_in_flight = 2).await;
+    let http = server.client();
+    let requests = (0..48).map(|i| {
+        let http = http.clone();
+        let url = format!("{}/tickets", server.base);
+        async move {
+            let body = json!({ "text": format!("第{i}件：楼下饭店油烟直排，呛得没法开窗，希望尽快处理"), "external_id": format!("load-{i}") });
+            let r = http.post(url).json(&body).send().await.unwrap_or_else(|e| panic!("{e}"));
+            let status = r.status().as_u16();
+            let retry_after = r.headers().get("retry-after").is_some();
+            let body: Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
+            (i, status, retry_after, body)
+        }
+    });
+    let results = futures_join_all(requests).await;
+    let accepted: Vec<&(usize, u16, bool, Value)> = results.iter().filter(|r| r.1 == 201).collect();
+    let shed: Vec<&(usize, u16, bool, Value)> = results.iter().filter(|r| r.1 == 503).collect();
+    assert_eq!(
+        accepted.len() + shed.len(),
+        48,
+        "only 201 or 503: {:?}",
+        results.iter().map(|r| r.1).collect::<Vec<_>>()
+    );
+    assert!(
+        !shed.is_empty(),
+        "48 requests at once against 2 slots shed some"
+    );
+    assert!(shed
+        .iter()
+        .all(|r| r.2 && r.3["error"]["code"] == "overloaded"));
+    for (_, _, _, body) in accepted {
+        let id = body["id"].as_str().unwrap_or_default();
+        let r = http
+            .get(format!("{}/tickets/{id}", server.base))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200, "an acknowledged ticket is stored");
+    }
+    stop(server).await;
+}
+
+/// Runs the futures concurrently on the runtime and returns their outputs in order.
+async fn futures_join_all<F: std::future::Future + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.unwrap_or_else(|e| panic!("{e}")));
+    }
+    out
 }

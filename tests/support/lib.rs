@@ -44,3 +44,99 @@ pub fn token(state: &AppState, role: &str, pii: bool, district: Option<&str>) ->
     };
     state.tokens.create(new).expect("token created").1
 }
+
+/// A real server on 127.0.0.1:0 over a fresh data directory.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`
+    pub root: String,
+    /// `{root}/api/v1`
+    pub base: String,
+    pub state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), String>>,
+    _dir: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for TestServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestServer")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestServer {
+    /// Starts a server with the default configuration.
+    pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    /// Starts a server with the configuration adjusted first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config) + Send + 'static) -> TestServer {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().to_owned();
+        let state = tokio::task::spawn_blocking(move || state_with(&path, adjust))
+            .await
+            .expect("the store opens");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let root = format!("http://{}", listener.local_addr().expect("a local address"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let serving = state.clone();
+        let task = tokio::spawn(async move {
+            hotline::server::serve_on(serving, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+        });
+        TestServer {
+            base: format!("{root}/api/v1"),
+            root,
+            state,
+            shutdown: Some(tx),
+            task,
+            _dir: dir,
+        }
+    }
+
+    /// A new token (created in the store, as `hotline token create` does).
+    pub async fn token(&self, role: &str, pii: bool, district: Option<&str>) -> String {
+        let state = self.state.clone();
+        let role = role.to_owned();
+        let district = district.map(str::to_owned);
+        tokio::task::spawn_blocking(move || token(&state, &role, pii, district.as_deref()))
+            .await
+            .expect("token task")
+    }
+
+    /// A client that sends `token` on every request.
+    pub fn client(token: &str) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let value = format!("Bearer {token}").parse().expect("a header value");
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("a client")
+    }
+
+    /// Makes everything submitted so far searchable now.
+    pub async fn commit(&self) {
+        let state = self.state.clone();
+        tokio::task::spawn_blocking(move || state.store.commit_index())
+            .await
+            .expect("commit task")
+            .expect("index commit");
+    }
+
+    /// Stops the server the way Ctrl-C does and checks it stopped cleanly.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let result = (&mut self.task).await.expect("server task");
+        assert_eq!(result, Ok(()), "the server stops cleanly");
+    }
+}

@@ -51,6 +51,7 @@ pub struct ServerSection {
     pub listen: String,
     pub max_body_bytes: usize,
     pub max_text_chars: usize,
+    pub max_in_flight: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +149,9 @@ impl Config {
         self.store
             .validate()
             .map_err(|m| anyhow::anyhow!("store: {m}"))?;
+        if self.server.max_in_flight == 0 {
+            bail!("server.max_in_flight must be positive");
+        }
         if self.server.max_body_bytes < 1024 || self.server.max_text_chars == 0 {
             bail!("server.max_body_bytes must be at least 1024 and server.max_text_chars positive");
         }

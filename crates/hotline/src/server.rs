@@ -30,6 +30,7 @@ type ApiResult<T> = Result<T, ApiError>;
 /// and the dashboard's static files.
 pub fn app(state: AppState) -> Router {
     let limit = state.config.server.max_body_bytes;
+    let in_flight = state.config.server.max_in_flight;
     Router::new()
         .route("/api/v1/tickets", post(submit))
         .route("/api/v1/tickets/{id}", get(show))
@@ -53,7 +54,30 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(limit))
         .merge(crate::assets::routes())
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
+                .load_shed()
+                .concurrency_limit(in_flight),
+        )
         .with_state(state)
+}
+
+/// Past `server.max_in_flight` requests the server sheds load at once.
+async fn overloaded(_: tower::BoxError) -> axum::response::Response {
+    tracing::warn!("overloaded: request shed");
+    let mut response = ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        code: "overloaded",
+        message: "the server is at capacity; retry in a second".into(),
+        field: None,
+    }
+    .into_response();
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("1"),
+    );
+    response
 }
 
 /// Serves until Ctrl-C or SIGTERM, then stops the store cleanly.

@@ -1,0 +1,165 @@
+//! HTTP load on loopback: 64 connections submitting tickets for a fixed time,
+//! then mixed traffic (70 % submit, 20 % search, 10 % stats). Reports
+//! throughput and p50/p95/p99 latency, and how many requests were shed (503).
+//! Every acknowledged ticket is durable (journal fsynced before the 201).
+//!
+//!   cargo bench --bench load          HOTLINE_LOAD_SECS (default 10), HOTLINE_LOAD_CONNECTIONS (64),
+//!                                     HOTLINE_BENCH_FILE (tickets to send; default: the import fixture)
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hotline_suite::TestServer;
+use serde_json::json;
+
+#[derive(Default)]
+struct Tally {
+    latencies_us: Vec<u64>,
+    ok: u64,
+    shed: u64,
+    other: u64,
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+async fn phase(
+    name: &str,
+    base: &str,
+    token: &str,
+    texts: Arc<Vec<String>>,
+    connections: usize,
+    secs: u64,
+    mixed: bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let http = TestServer::client(token);
+        let base = base.to_owned();
+        let texts = texts.clone();
+        let name = name.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut tally = Tally::default();
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                n += 1;
+                let pick = (c * 7919 + n * 104_729) % 100;
+                let request = if !mixed || pick < 70 {
+                    let text = &texts[(c + n * connections) % texts.len()];
+                    http.post(format!("{base}/tickets"))
+                        .json(&json!({ "text": text, "external_id": format!("{name}-{c}-{n}") }))
+                } else if pick < 90 {
+                    http.get(format!("{base}/search"))
+                        .query(&[("q", "小区 物业"), ("per_page", "10")])
+                } else {
+                    http.get(format!("{base}/stats")).query(&[("by", "topic")])
+                };
+                let t = Instant::now();
+                match request.send().await {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        let _ = r.bytes().await;
+                        match status {
+                            200 | 201 => {
+                                tally.ok += 1;
+                                tally.latencies_us.push(t.elapsed().as_micros() as u64);
+                            }
+                            503 => tally.shed += 1,
+                            _ => tally.other += 1,
+                        }
+                    }
+                    Err(_) => tally.other += 1,
+                }
+            }
+            tally
+        }));
+    }
+    let mut all = Tally::default();
+    for t in tasks {
+        let t = t.await.unwrap_or_default();
+        all.latencies_us.extend(t.latencies_us);
+        all.ok += t.ok;
+        all.shed += t.shed;
+        all.other += t.other;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.latencies_us.sort_unstable();
+    println!(
+        "{name:<8} {connections} connections {secs}s: {:>8.0} req/s ok  p50 {:>6.2} ms  p95 {:>6.2} ms  p99 {:>6.2} ms  (ok {}, shed 503 {}, other {})",
+        all.ok as f64 / elapsed,
+        percentile(&all.latencies_us, 0.50),
+        percentile(&all.latencies_us, 0.95),
+        percentile(&all.latencies_us, 0.99),
+        all.ok,
+        all.shed,
+        all.other
+    );
+}
+
+fn main() {
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let secs: u64 = std::env::var("HOTLINE_LOAD_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 1 } else { 10 });
+    let connections: usize = std::env::var("HOTLINE_LOAD_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let source = std::env::var("HOTLINE_BENCH_FILE").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/import/tickets.jsonl"
+        )
+        .to_owned()
+    });
+    let texts: Vec<String> = std::fs::read_to_string(&source)
+        .unwrap_or_else(|e| panic!("{source}: {e}"))
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| {
+            v.get("text")
+                .and_then(|t| t.as_str())
+                .map(|t| t.chars().take(2000).collect::<String>())
+        })
+        .filter(|t| !t.trim().is_empty())
+        .take(5000)
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    runtime.block_on(async {
+        let server = TestServer::start().await;
+        let token = server.token("admin", false, None).await;
+        let texts = Arc::new(texts);
+        phase(
+            "submit",
+            &server.base,
+            &token,
+            texts.clone(),
+            connections,
+            secs,
+            false,
+        )
+        .await;
+        phase(
+            "mixed",
+            &server.base,
+            &token,
+            texts,
+            connections,
+            secs,
+            true,
+        )
+        .await;
+        server.stop().await;
+    });
+}
