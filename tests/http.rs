@@ -286,3 +286,64 @@ where
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_bodies_are_refused_cleanly_and_odd_text_is_kept() {
+    let server = start().await;
+    let http = server.client();
+    let url = format!("{}/tickets", server.base);
+    let post_raw = |body: Vec<u8>| {
+        http.post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    // 10 MB body: refused by the body limit.
+    let big = post_raw(vec![b' '; 10 << 20])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(big.status(), 413);
+    // Deeply nested JSON: a clear 4xx, not a stack overflow.
+    let nested = format!(
+        "{{\"text\":{}1{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let r = post_raw(nested.into_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.status().is_client_error(), "{}", r.status());
+    // Invalid UTF-8 inside a string.
+    let mut bad = b"{\"text\":\"".to_vec();
+    bad.extend_from_slice(&[0xff, 0xfe, 0xe4, 0xb8]);
+    bad.extend_from_slice(b"\"}");
+    let r = post_raw(bad).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.status().is_client_error(), "{}", r.status());
+    // 1 MB of one character: over max_text_chars, a 4xx naming the field.
+    let r = http
+        .post(&url)
+        .json(&json!({ "text": "电".repeat(200_000) }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.status().is_client_error(), "{}", r.status());
+    // Control characters and right-to-left marks are kept and routed, not fatal.
+    let odd = "\u{202e}小区没有\u{0007}电动车充电桩\u{200f}，大家只能飞线充电\u{0000}";
+    let r = http
+        .post(&url)
+        .json(&json!({ "text": odd }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(body["topic"]["slug"], "ebike_charging");
+    // The server is still healthy afterwards.
+    let health = http
+        .get(format!("{}/health", server.base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(health.status(), 200);
+    stop(server).await;
+}
