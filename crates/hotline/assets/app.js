@@ -345,8 +345,11 @@ async function initStats() {
   $('.period-custom').hidden = false;
   try {
     // The default period: the twelve calendar months ending at the newest data.
-    const months = await api(`/api/v1/stats?${query({ by: 'month', undated: 'false' })}`);
+    const months = await api(`/api/v1/stats?${query({ by: 'month', undated: 'true' })}`);
     const keys = (months.rows || []).map((r) => r.key).filter((k) => /^\d{4}-\d{2}$/.test(k)).sort();
+    // Historical imports may have no date: they are in no period, so say how many.
+    const undated = (months.rows || []).find((r) => r.key === 'undated');
+    stats.undated = undated ? undated.requests + undated.consultations + undated.repeats : 0;
     let newest = todayLocal();
     if (keys.length) {
       const last = keys[keys.length - 1];
@@ -446,7 +449,8 @@ async function refreshStats() {
   }
   if (p.from && p.to && p.from > p.to) { showError(panel, new ApiError(422, '开始日期晚于结束日期')); return; }
   stats.range = p;
-  $('#stats-range').textContent = `统计区间：${p.label}`;
+  $('#stats-range').textContent = `统计区间：${p.label}`
+    + (stats.undated ? `（另有 ${fmtInt(stats.undated)} 件无受理日期的历史工单未计入任何时段）` : '');
   const seq = ++statsSeq;
   const table = $('#stats-table');
   table.setAttribute('aria-busy', 'true');
