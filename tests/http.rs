@@ -298,11 +298,14 @@ async fn hostile_bodies_are_refused_cleanly_and_odd_text_is_kept() {
             .body(body)
             .send()
     };
-    // 10 MB body: refused by the body limit.
-    let big = post_raw(vec![b' '; 10 << 20])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(big.status(), 413);
+    // 10 MB body: refused by the body limit. The server may answer 413 and
+    // close the connection before the client has sent everything, which the
+    // client then sees as a reset; either way nothing is stored and the
+    // server carries on (checked at the end).
+    match post_raw(vec![b' '; 10 << 20]).await {
+        Ok(big) => assert_eq!(big.status(), 413),
+        Err(e) => assert!(!e.is_timeout(), "{e}"),
+    }
     // Deeply nested JSON: a clear 4xx, not a stack overflow.
     let nested = format!(
         "{{\"text\":{}1{}}}",
