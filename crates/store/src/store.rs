@@ -1232,6 +1232,17 @@ impl Writer {
             recorded_at: now,
             body: event.body,
         });
+        self.record_change(ticket, pending, entries);
+        Ok(id)
+    }
+
+    /// A changed ticket gets the next sequence number and a journal entry.
+    fn record_change(
+        &mut self,
+        mut ticket: Ticket,
+        pending: &mut Pending,
+        entries: &mut Vec<JournalEntry>,
+    ) {
         ticket.seq = self.seq();
         entries.push(JournalEntry {
             seq: ticket.seq,
@@ -1239,8 +1250,7 @@ impl Writer {
             tokens: None,
             text_hash: None,
         });
-        pending.tickets.insert(id, ticket);
-        Ok(id)
+        pending.tickets.insert(ticket.id, ticket);
     }
 
     fn set_topic(
@@ -1276,14 +1286,7 @@ impl Writer {
             confidence: None,
         };
         ticket.department = department;
-        ticket.seq = self.seq();
-        entries.push(JournalEntry {
-            seq: ticket.seq,
-            ticket: ticket.clone(),
-            tokens: None,
-            text_hash: None,
-        });
-        pending.tickets.insert(id, ticket);
+        self.record_change(ticket, pending, entries);
         Ok(id)
     }
 }
