@@ -113,13 +113,15 @@ impl TestServer {
 
     /// A client that sends `token` on every request.
     pub fn client(token: &str) -> reqwest::Client {
+        Self::client_builder(token).build().expect("a client")
+    }
+
+    /// A client builder that sends `token` on every request.
+    pub fn client_builder(token: &str) -> reqwest::ClientBuilder {
         let mut headers = reqwest::header::HeaderMap::new();
         let value = format!("Bearer {token}").parse().expect("a header value");
         headers.insert(reqwest::header::AUTHORIZATION, value);
-        reqwest::Client::builder()
-            .default_headers(headers)
-            .build()
-            .expect("a client")
+        reqwest::Client::builder().default_headers(headers)
     }
 
     /// Makes everything submitted so far searchable now.
