@@ -272,7 +272,7 @@ fn chinese_search_ranks_and_highlights() {
         "2024-03-01 09:00:00",
         None,
     );
-    submit(
+    let fee = submit(
         &state,
         "今年物业费从1.2元上涨到1.8元，没有开业主大会",
         "2024-03-01 10:00:00",
@@ -331,6 +331,29 @@ fn chinese_search_ranks_and_highlights() {
             .total,
         0
     );
+
+    // A lifecycle event re-indexes the ticket with the words of its one
+    // segmentation (read back from the journal): still found by them, now
+    // under its new status. A rebuilt index finds it the same way.
+    event(
+        &state,
+        &fee,
+        11,
+        EventBody::Dispatched {
+            department: "市住房城乡建设委".into(),
+        },
+    );
+    let dispatched_fee = || {
+        state.store.commit_index().unwrap_or_else(|e| panic!("{e}"));
+        let mut by_status = view("物业费上涨");
+        by_status.status = Some("dispatched");
+        let page = hotline::server::run_search(&state, &by_status)
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        page.hits.iter().map(|h| h.ticket.id).collect::<Vec<_>>()
+    };
+    assert_eq!(dispatched_fee(), vec![fee.id]);
+    assert_eq!(state.store.reindex().unwrap_or_else(|e| panic!("{e}")), 5);
+    assert_eq!(dispatched_fee(), vec![fee.id]);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Which of the city's districts a ticket concerns, from a gazetteer.
 
-use aho_corasick::{AhoCorasick, MatchKind as AcMatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind as AcMatchKind};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -98,8 +98,11 @@ impl Gazetteer {
             patterns.push((None, MatchKind::Alias));
             pattern_text.push(word.clone());
         }
+        // A full DFA: a few hundred patterns make it small, and it scans
+        // every ticket's text several times faster than the default NFA.
         let automaton = AhoCorasick::builder()
             .match_kind(AcMatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&pattern_text)
             .map_err(|e| Error::config(source_name, e.to_string()))?;
         Ok(Gazetteer {

@@ -116,8 +116,10 @@ pub(crate) struct IndexOwner {
 pub struct CommitPolicy {
     pub max_docs: usize,
     pub max_delay: Duration,
-    /// A bulk load: no segment merges while it runs (the next normal
-    /// opening merges in the background), so the CPU goes to new tickets.
+    /// A bulk load (`hotline import`, which holds the store's lock, so no
+    /// one searches meanwhile): commits by count only, one indexing thread,
+    /// and no segment merges while it runs (the next normal opening merges
+    /// in the background), so the CPU goes to new tickets.
     pub bulk: bool,
 }
 
@@ -152,10 +154,16 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let writer: IndexWriter = index.writer(96_000_000)?;
-        if policy.bulk {
+        let writer: IndexWriter = if policy.bulk {
+            // One indexing thread with a large arena: the import's workers
+            // and writer need the other core, and fewer, larger segments
+            // cost less to build than many small ones.
+            let writer = index.writer_with_num_threads(1, 160_000_000)?;
             writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
-        }
+            writer
+        } else {
+            index.writer(96_000_000)?
+        };
         let (sender, receiver) = mpsc::channel();
         let owner_reader: IndexReader = Clone::clone(&reader);
         let handle = std::thread::Builder::new()
@@ -289,8 +297,8 @@ fn run_indexer(
     };
     loop {
         let timeout = match first_pending {
-            Some(t) => policy.max_delay.saturating_sub(t.elapsed()),
-            None => Duration::from_secs(3600),
+            Some(t) if !policy.bulk => policy.max_delay.saturating_sub(t.elapsed()),
+            _ => Duration::from_secs(3600),
         };
         match receiver.recv_timeout(timeout) {
             Ok(IndexMsg::Upsert { seq, doc, replace }) => {
@@ -365,7 +373,7 @@ fn run_indexer(
                 return;
             }
         }
-        let due = first_pending.is_some_and(|t| t.elapsed() >= policy.max_delay)
+        let due = first_pending.is_some_and(|t| !policy.bulk && t.elapsed() >= policy.max_delay)
             || pending >= policy.max_docs;
         if due && pending > 0 {
             match commit(&mut writer, last_seq) {

@@ -10,10 +10,17 @@
 //! Record layout: payload length (u32 LE) · CRC-32 of the payload (u32 LE) ·
 //! payload. A torn or corrupt record can only be at the tail (a crash during
 //! an append that was never acknowledged); it is cut off on open.
+//!
+//! The journal is also where a ticket's index words live: sled keeps only the
+//! offset of the record that created the ticket, and [`JournalReader`] reads
+//! the words back when the ticket is re-indexed. So the journal is never cut
+//! short below the last applied offset.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
@@ -112,4 +119,57 @@ impl Journal {
     pub fn len(&self) -> u64 {
         self.len
     }
+}
+
+/// Reads single records by offset, from any thread, beside the appender:
+/// a record is read only after its append was synced and its offset stored.
+#[derive(Debug, Clone)]
+pub struct JournalReader {
+    path: Arc<PathBuf>,
+    file: Arc<File>,
+}
+
+impl JournalReader {
+    pub fn open(path: &Path) -> Result<JournalReader> {
+        let file = File::open(path).map_err(|source| Error::Journal {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(JournalReader {
+            path: Arc::new(path.to_owned()),
+            file: Arc::new(file),
+        })
+    }
+
+    /// The payload of the record that starts at `offset`, checked against its CRC.
+    pub fn payload_at(&self, offset: u64) -> Result<Vec<u8>> {
+        let corrupt = |message: String| Error::Corrupt {
+            key: format!("journal@{offset}"),
+            message,
+        };
+        let io = |source| Error::Journal {
+            path: self.path.display().to_string(),
+            source,
+        };
+        let mut header = [0u8; 8];
+        self.file.read_exact_at(&mut header, offset).map_err(io)?;
+        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+        let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        if len > MAX_RECORD {
+            return Err(corrupt(format!("record length {len} is too large")));
+        }
+        let mut payload = vec![0u8; len as usize];
+        self.file
+            .read_exact_at(&mut payload, offset + 8)
+            .map_err(io)?;
+        if crc32fast::hash(&payload) != crc {
+            return Err(corrupt("checksum mismatch".into()));
+        }
+        Ok(payload)
+    }
+}
+
+/// The offset a record starts at, from the offset just past it.
+pub fn record_start(end: u64, payload_len: usize) -> u64 {
+    end - 8 - payload_len as u64
 }

@@ -1,6 +1,7 @@
 //! The store: one writer thread, sled as the source of truth, the journal for
 //! durability, the index kept up to date from sled.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use crate::counters::{contribution, day_number, CounterKey, Counts, Deadlines, UNDATED_DAY};
 use crate::error::{Error, Result};
 use crate::index::{CommitPolicy, IndexDoc, IndexMsg, IndexQuery, SearchIndex};
-use crate::journal::Journal;
+use crate::journal::{record_start, Journal, JournalReader};
 use crate::model::{Event, EventBody, Kind, NewTicket, Ticket, TopicAssignment, TopicSource};
 use crate::snippet::snippet;
 use crate::stats::{aggregate, GroupBy, RateConfig, StatsQuery, StatsRow};
@@ -120,6 +121,7 @@ struct Inner {
     tree: sled::Tree,
     db: sled::Db,
     index: SearchIndex,
+    journal: JournalReader,
     config: StoreConfig,
     requests: Mutex<Option<Sender<Request>>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -157,6 +159,29 @@ fn encode_entry(entry: &JournalEntry) -> Result<(Vec<u8>, std::ops::Range<usize>
     out.extend_from_slice(&json);
     let end = out.len();
     Ok((out, start..end))
+}
+
+/// The index words of a record, without decoding its ticket.
+fn decode_tokens(payload: &[u8], at: u64) -> Result<Option<String>> {
+    let corrupt = |message: &str| Error::Corrupt {
+        key: format!("journal@{at}"),
+        message: message.to_owned(),
+    };
+    if payload.first() != Some(&RECORD_VERSION) {
+        return Err(corrupt("unknown record version"));
+    }
+    let len = payload
+        .get(17..21)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_le_bytes)
+        .ok_or_else(|| corrupt("short record"))?;
+    if len == u32::MAX {
+        return Ok(None);
+    }
+    let bytes = payload
+        .get(21..21 + len as usize)
+        .ok_or_else(|| corrupt("short record"))?;
+    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 fn decode_entry(payload: &[u8], at: u64) -> Result<(JournalEntry, std::ops::Range<usize>)> {
@@ -206,6 +231,9 @@ fn decode_entry(payload: &[u8], at: u64) -> Result<(JournalEntry, std::ops::Rang
 // Key spaces of the one sled tree (one tree, so a batch is atomic across all);
 // metadata keys start with b'm'.
 const TICKET: u8 = b't';
+/// Where a ticket's index words are: the journal offset (u64 BE) of the
+/// record that created it. The words themselves stay in the journal, so
+/// sled does not carry a second copy of every text.
 const TOKENS: u8 = b'k';
 /// Counter rows per day; each key is space · view · day · topic · district · kind.
 const COUNTER: u8 = b'c';
@@ -396,14 +424,27 @@ impl Store {
             for (end, payload) in &pending {
                 entries.push(decode_entry(payload, *end)?);
             }
-            let refs: Vec<(&JournalEntry, &[u8])> = entries
+            let refs: Vec<Applied<'_>> = entries
                 .iter()
                 .zip(&pending)
-                .map(|((e, json), (_, p))| (e, &p[json.clone()]))
+                .map(|((entry, json), (end, p))| Applied {
+                    entry,
+                    json: &p[json.clone()],
+                    record_start: record_start(*end, p.len()),
+                    // Any of them may have reached sled before the crash.
+                    fresh: false,
+                })
                 .collect();
             let end = pending.last().map_or(applied, |p| p.0);
-            apply(&tree, &config.deadlines, &refs, end)?;
+            apply(
+                &tree,
+                &config.deadlines,
+                &refs,
+                end,
+                &mut CounterCache::default(),
+            )?;
         }
+        let journal_reader = JournalReader::open(&dir.join("journal.log"))?;
 
         let policy = CommitPolicy {
             max_docs: config.index_commit_docs,
@@ -419,7 +460,7 @@ impl Store {
             ) {
                 let (k, id) = item?;
                 let seq = u64::from_be_bytes(k[1..9].try_into().unwrap_or_default());
-                if let Some(doc) = load_index_doc(&tree, &id)? {
+                if let Some(doc) = load_index_doc(&tree, &journal_reader, &id)? {
                     index.send(IndexMsg::Upsert {
                         seq,
                         doc,
@@ -445,6 +486,8 @@ impl Store {
             window_days: config.repeat_window_days,
             next_seq: last_seq + 1,
             index: index.sender(),
+            journal_reader: journal_reader.clone(),
+            counters: CounterCache::default(),
         };
         let writer_thread = std::thread::Builder::new()
             .name("hotline-writer".into())
@@ -456,6 +499,7 @@ impl Store {
                 tree,
                 db,
                 index,
+                journal: journal_reader,
                 config,
                 requests: Mutex::new(Some(tx)),
                 threads: Mutex::new(vec![writer_thread, owner.handle]),
@@ -698,15 +742,11 @@ impl Store {
         for item in self.inner.tree.scan_prefix([TICKET]) {
             let (k, v) = item?;
             let ticket = decode_ticket(&k, &v)?;
-            let tokens = self
-                .inner
-                .tree
-                .get(key(TOKENS, ticket.id.as_bytes()))?
-                .map(|t| String::from_utf8_lossy(&t).into_owned());
+            let tokens = load_tokens(&self.inner.tree, &self.inner.journal, ticket.id)?;
             let seq = ticket.seq;
             self.inner.index.send(IndexMsg::Upsert {
                 seq,
-                doc: index_doc(&ticket, tokens.unwrap_or_default()),
+                doc: index_doc(&ticket, tokens),
                 replace: true,
             })?;
             n += 1;
@@ -794,17 +834,56 @@ fn open_sled(path: &Path) -> Result<sled::Db> {
     }
 }
 
-fn load_index_doc(tree: &sled::Tree, id: &[u8]) -> Result<Option<IndexDoc>> {
+fn load_index_doc(
+    tree: &sled::Tree,
+    journal: &JournalReader,
+    id: &[u8],
+) -> Result<Option<IndexDoc>> {
     let k = key(TICKET, id);
     let Some(v) = tree.get(&k)? else {
         return Ok(None);
     };
     let ticket = decode_ticket(&k, &v)?;
-    let tokens = tree
-        .get(key(TOKENS, id))?
-        .map(|t| String::from_utf8_lossy(&t).into_owned())
-        .unwrap_or_default();
+    let tokens = load_tokens(tree, journal, ticket.id)?;
     Ok(Some(index_doc(&ticket, tokens)))
+}
+
+/// A ticket's index words, read back from the record that created it.
+fn load_tokens(tree: &sled::Tree, journal: &JournalReader, id: Uuid) -> Result<String> {
+    let Some(at) = tree.get(key(TOKENS, id.as_bytes()))? else {
+        return Ok(String::new());
+    };
+    let offset = at
+        .as_ref()
+        .try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| Error::Corrupt {
+            key: format!("tokens of {id}"),
+            message: "not a journal offset".into(),
+        })?;
+    let payload = journal.payload_at(offset)?;
+    Ok(decode_tokens(&payload, offset)?.unwrap_or_default())
+}
+
+/// The writer's copy of the counter rows it has read or written. The writer
+/// is the only one that changes them, so the copy stays exact, and most
+/// read-modify-writes of a row skip sled's read. Bounded: when full it
+/// starts afresh.
+#[derive(Default)]
+struct CounterCache {
+    rows: HashMap<Vec<u8>, Counts>,
+}
+
+const COUNTER_CACHE_ROWS: usize = 100_000;
+
+/// One journal entry on its way into sled.
+struct Applied<'a> {
+    entry: &'a JournalEntry,
+    /// The ticket's JSON, inside the record.
+    json: &'a [u8],
+    record_start: u64,
+    /// Created by this very commit, so not in sled yet: no need to look.
+    fresh: bool,
 }
 
 /// Applies journal entries to sled in one atomic batch: tickets, counters
@@ -812,21 +891,27 @@ fn load_index_doc(tree: &sled::Tree, id: &[u8]) -> Result<Option<IndexDoc>> {
 fn apply(
     tree: &sled::Tree,
     deadlines: &Deadlines,
-    entries: &[(&JournalEntry, &[u8])],
+    entries: &[Applied<'_>],
     journal_end: u64,
+    counters: &mut CounterCache,
 ) -> Result<()> {
     let mut batch = sled::Batch::default();
-    let mut latest: HashMap<Uuid, Ticket> = HashMap::new();
+    let mut latest: HashMap<Uuid, &Ticket> = HashMap::new();
     let mut deltas: HashMap<CounterKey, Counts> = HashMap::new();
     let mut last_seq = read_u64(tree, META_SEQ)?;
-    for (entry, json) in entries {
+    for applied in entries {
+        let (entry, json) = (applied.entry, applied.json);
         let t = &entry.ticket;
         let id = t.id;
-        let old = match latest.get(&id) {
-            Some(old) => Some(old.clone()),
+        let old: Option<Cow<'_, Ticket>> = match latest.get(&id) {
+            Some(old) => Some(Cow::Borrowed(*old)),
+            None if applied.fresh => None,
             None => {
                 let k = key(TICKET, id.as_bytes());
-                tree.get(&k)?.map(|v| decode_ticket(&k, &v)).transpose()?
+                tree.get(&k)?
+                    .map(|v| decode_ticket(&k, &v))
+                    .transpose()?
+                    .map(Cow::Owned)
             }
         };
         if let Some(old) = &old {
@@ -853,15 +938,18 @@ fn apply(
                 }
             }
         }
-        if let Some(tokens) = &entry.tokens {
-            batch.insert(key(TOKENS, id.as_bytes()), tokens.as_bytes());
+        if entry.tokens.is_some() {
+            batch.insert(
+                key(TOKENS, id.as_bytes()),
+                applied.record_start.to_be_bytes().to_vec(),
+            );
         }
         let (ck, c) = contribution(t, deadlines);
         deltas.entry(ck).or_default().add(&c);
         batch.insert(key(SEQ, &entry.seq.to_be_bytes()), id.as_bytes().to_vec());
-        batch.insert(key(TICKET, id.as_bytes()), *json);
+        batch.insert(key(TICKET, id.as_bytes()), json);
         last_seq = last_seq.max(entry.seq);
-        latest.insert(id, t.clone());
+        latest.insert(id, t);
     }
     // Every derived row's delta is summed first: two tickets of one month (or
     // one topic) must not both read-modify-write the same row within a batch.
@@ -874,24 +962,37 @@ fn apply(
                 .add(delta);
         }
     }
+    let mut written = Vec::with_capacity(row_deltas.len());
     for (k, delta) in row_deltas {
         if delta.is_zero() {
             continue;
         }
-        let mut current = tree
-            .get(&k)?
-            .and_then(|v| Counts::decode(&v))
-            .unwrap_or_default();
+        let mut current = match counters.rows.get(&k) {
+            Some(cached) => *cached,
+            None => tree
+                .get(&k)?
+                .and_then(|v| Counts::decode(&v))
+                .unwrap_or_default(),
+        };
         current.add(&delta);
         if current.is_zero() {
-            batch.remove(k);
+            batch.remove(k.as_slice());
         } else {
-            batch.insert(k, current.encode());
+            batch.insert(k.as_slice(), current.encode());
         }
+        written.push((k, current));
     }
     batch.insert(META_JOURNAL, journal_end.to_be_bytes().to_vec());
     batch.insert(META_SEQ, last_seq.to_be_bytes().to_vec());
-    tree.apply_batch(batch)?;
+    if let Err(e) = tree.apply_batch(batch) {
+        // Whether any of it reached sled is unknown: trust sled again.
+        counters.rows.clear();
+        return Err(e.into());
+    }
+    if counters.rows.len() + written.len() > COUNTER_CACHE_ROWS {
+        counters.rows.clear();
+    }
+    counters.rows.extend(written);
     Ok(())
 }
 
@@ -904,6 +1005,8 @@ struct Writer {
     window_days: u32,
     next_seq: u64,
     index: Sender<IndexMsg>,
+    journal_reader: JournalReader,
+    counters: CounterCache,
 }
 
 /// Decisions taken in the current group but not yet in sled.
@@ -1016,23 +1119,31 @@ impl Writer {
         }
         let ends = self.journal.append(&payloads)?;
         let end = ends.last().copied().unwrap_or(self.journal.len());
-        let applied: Vec<(&JournalEntry, &[u8])> = entries
+        let applied: Vec<Applied<'_>> = entries
             .iter()
             .zip(&payloads)
             .zip(&ranges)
-            .map(|((e, p), r)| (e, &p[r.clone()]))
+            .zip(&ends)
+            .map(|(((entry, p), r), end)| Applied {
+                entry,
+                json: &p[r.clone()],
+                record_start: record_start(*end, p.len()),
+                fresh: entry.tokens.is_some(),
+            })
             .collect();
-        apply(&self.tree, &self.deadlines, &applied, end)?;
+        apply(
+            &self.tree,
+            &self.deadlines,
+            &applied,
+            end,
+            &mut self.counters,
+        )?;
         drop(applied);
         for e in entries {
             let created = e.tokens.is_some();
             let tokens = match e.tokens {
                 Some(t) => t,
-                None => self
-                    .tree
-                    .get(key(TOKENS, e.ticket.id.as_bytes()))?
-                    .map(|t| String::from_utf8_lossy(&t).into_owned())
-                    .unwrap_or_default(),
+                None => load_tokens(&self.tree, &self.journal_reader, e.ticket.id)?,
             };
             let _ = self.index.send(IndexMsg::Upsert {
                 seq: e.seq,
