@@ -246,6 +246,15 @@ fn a_repeat_is_linked_to_the_open_ticket_and_not_counted_again() {
         Some("13812345678"),
     );
     assert_eq!(later.repeat_of, None, "outside the 30-day window");
+    // Once the first is closed, the same complaint again is a new ticket.
+    event(&state, &later, 9, EventBody::Closed { note: None });
+    let after_close = submit(
+        &state,
+        "楼下饭店油烟太大，呛得没法开窗",
+        "2024-05-21 08:00:00",
+        Some("13812345678"),
+    );
+    assert_eq!(after_close.repeat_of, None, "the earlier one is closed");
     let rows = state
         .store
         .stats(&StatsQuery {
@@ -253,7 +262,7 @@ fn a_repeat_is_linked_to_the_open_ticket_and_not_counted_again() {
             ..Default::default()
         })
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((rows[0].requests, rows[0].repeats), (2, 2));
+    assert_eq!((rows[0].requests, rows[0].repeats), (3, 2));
 }
 
 #[test]

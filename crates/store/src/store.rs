@@ -488,6 +488,7 @@ impl Store {
             index: index.sender(),
             journal_reader: journal_reader.clone(),
             counters: CounterCache::default(),
+            repeat_facts: HashMap::new(),
         };
         let writer_thread = std::thread::Builder::new()
             .name("hotline-writer".into())
@@ -876,6 +877,33 @@ struct CounterCache {
 
 const COUNTER_CACHE_ROWS: usize = 100_000;
 
+/// What repeat detection needs of an earlier ticket, kept by the writer for
+/// the tickets it has written lately, so that a repeat does not read and
+/// decode the whole earlier ticket. Exact for the same reason as the counter
+/// cache: only the writer changes tickets.
+#[derive(Debug, Clone)]
+struct RepeatFacts {
+    open: bool,
+    /// Received time, or acceptance time when undated.
+    at: NaiveDateTime,
+    topic: String,
+    /// The first ticket of its chain of repeats.
+    root: Uuid,
+}
+
+impl RepeatFacts {
+    fn of(t: &Ticket) -> RepeatFacts {
+        RepeatFacts {
+            open: t.is_open(),
+            at: t.received_at.unwrap_or_else(|| t.accepted_at.naive_utc()),
+            topic: t.topic.slug.clone(),
+            root: t.repeat_of.unwrap_or(t.id),
+        }
+    }
+}
+
+const REPEAT_FACTS_TICKETS: usize = 200_000;
+
 /// One journal entry on its way into sled.
 struct Applied<'a> {
     entry: &'a JournalEntry,
@@ -1007,6 +1035,7 @@ struct Writer {
     index: Sender<IndexMsg>,
     journal_reader: JournalReader,
     counters: CounterCache,
+    repeat_facts: HashMap<Uuid, RepeatFacts>,
 }
 
 /// Decisions taken in the current group but not yet in sled.
@@ -1139,6 +1168,13 @@ impl Writer {
             &mut self.counters,
         )?;
         drop(applied);
+        if self.repeat_facts.len() + entries.len() > REPEAT_FACTS_TICKETS {
+            self.repeat_facts.clear();
+        }
+        for e in &entries {
+            self.repeat_facts
+                .insert(e.ticket.id, RepeatFacts::of(&e.ticket));
+        }
         for e in entries {
             let created = e.tokens.is_some();
             let tokens = match e.tokens {
@@ -1262,10 +1298,7 @@ impl Writer {
     ) -> Result<Option<Uuid>> {
         let window = chrono::Duration::days(i64::from(self.window_days));
         let when = new.received_at.unwrap_or_else(|| Utc::now().naive_utc());
-        let in_window = |t: &Ticket| {
-            let then = t.received_at.unwrap_or_else(|| t.accepted_at.naive_utc());
-            then <= when && when - then <= window
-        };
+        let in_window = |f: &RepeatFacts| f.at <= when && when - f.at <= window;
         let mut candidates: Vec<(Uuid, bool)> = Vec::new(); // (id, topic must match)
         for (space, value, group) in [
             (PHONE, &new.caller_phone, &pending.by_phone),
@@ -1301,14 +1334,24 @@ impl Writer {
             if !seen.insert(id) {
                 continue;
             }
-            let Some(t) = self.load(id, pending)? else {
+            let Some(f) = self.repeat_facts_of(id, pending)? else {
                 continue;
             };
-            if t.is_open() && in_window(&t) && (!same_topic || t.topic.slug == new.topic.slug) {
-                return Ok(Some(t.repeat_of.unwrap_or(t.id)));
+            if f.open && in_window(&f) && (!same_topic || f.topic == new.topic.slug) {
+                return Ok(Some(f.root));
             }
         }
         Ok(None)
+    }
+
+    fn repeat_facts_of(&self, id: Uuid, pending: &Pending) -> Result<Option<RepeatFacts>> {
+        if let Some(t) = pending.tickets.get(&id) {
+            return Ok(Some(RepeatFacts::of(t)));
+        }
+        if let Some(f) = self.repeat_facts.get(&id) {
+            return Ok(Some(f.clone()));
+        }
+        Ok(self.load(id, pending)?.as_ref().map(RepeatFacts::of))
     }
 
     fn event(
