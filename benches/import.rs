@@ -113,6 +113,7 @@ fn main() {
         map: FieldMap::new(),
         report: dir.path().join("rejects.tsv"),
         quiet: true,
+        progress_every: std::time::Duration::from_secs(5),
     };
     let started = Instant::now();
     let summary = run(&state, &options).unwrap_or_else(|e| panic!("{e:#}"));

@@ -29,6 +29,7 @@ fn fixtures_import_once_and_bad_lines_are_reported() {
         map: FieldMap::new(),
         report: report.clone(),
         quiet: true,
+        progress_every: std::time::Duration::from_secs(5),
     };
     let first = run(&state, &options).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(first.imported, 12 + 8 + 8);
@@ -77,6 +78,7 @@ fn an_interrupted_import_run_again_loses_nothing_and_doubles_nothing() {
         map: FieldMap::new(),
         report: dir.path().join("rejects.tsv"),
         quiet: true,
+        progress_every: std::time::Duration::from_secs(5),
     };
     // The first run stops part-way: it only got the first half of the file.
     let full = std::fs::read_to_string(fixture("tickets.jsonl")).unwrap_or_else(|e| panic!("{e}"));

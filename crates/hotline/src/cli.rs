@@ -2,6 +2,7 @@
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -89,6 +90,10 @@ pub enum Command {
         /// Print the summary as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Seconds between progress lines when standard error is not a
+        /// terminal (a log file); every row counted in one is durable.
+        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+        progress_every: f64,
     },
     /// Rates and counts per topic, district or period.
     Stats {
@@ -209,7 +214,10 @@ pub fn run(cli: Cli) -> Result<()> {
             map,
             report,
             json,
+            progress_every,
         } => {
+            let progress_every = Duration::try_from_secs_f64(progress_every)
+                .map_err(|_| anyhow::anyhow!("--progress-every takes a number of seconds"))?;
             let mut field_map = hotline_ingest::FieldMap::new();
             for pair in &map {
                 field_map
@@ -225,6 +233,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 map: field_map,
                 report,
                 quiet: json,
+                progress_every,
             };
             let summary = crate::import::run(&state, &options);
             state.store.shutdown()?;

@@ -49,6 +49,25 @@ fn content_id(row: &ImportRow) -> String {
     format!("auto:{hash:016x}")
 }
 
+/// A row ready for the store, or one whose external id is stored already.
+enum Prepared {
+    New(Box<NewTicket>),
+    Known,
+}
+
+/// Rows already stored (a file imported again, or an interrupted import run
+/// again) are recognised by their external id before any analysis, so
+/// resuming a long import skips its done part at the speed of a lookup. The
+/// writer still decides duplicates for the rows that pass here.
+fn prepare_row(state: &AppState, mut row: ImportRow) -> Prepared {
+    let external_id = row.external_id.take().unwrap_or_else(|| content_id(&row));
+    if matches!(state.store.find_external(&external_id), Ok(Some(_))) {
+        return Prepared::Known;
+    }
+    row.external_id = Some(external_id);
+    Prepared::New(Box::new(to_ticket(state, row)))
+}
+
 fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
     let analysis = state.analyzer.analyze(row.title.as_deref(), &row.text);
     let known_topic = row
@@ -119,6 +138,8 @@ pub struct ImportOptions {
     pub map: FieldMap,
     pub report: PathBuf,
     pub quiet: bool,
+    /// How often a plain progress line is printed when not on a terminal.
+    pub progress_every: Duration,
 }
 
 pub fn run(state: &AppState, opts: &ImportOptions) -> Result<ImportSummary> {
@@ -129,7 +150,7 @@ pub fn run(state: &AppState, opts: &ImportOptions) -> Result<ImportSummary> {
             .with_context(|| format!("cannot write the report {}", opts.report.display()))?,
     );
     writeln!(report, "file\tline\tfield\treason")?;
-    let progress = Progress::new(opts.quiet);
+    let progress = Progress::new(opts.quiet, opts.progress_every);
     for path in &opts.files {
         let reader = Reader::open(path, opts.format, &opts.map)
             .with_context(|| format!("cannot import {}", path.display()))?;
@@ -162,10 +183,10 @@ fn import_file(
         let mut outputs = Vec::new();
         for _ in 0..workers {
             let (in_tx, in_rx) = sync_channel::<Vec<ImportRow>>(2);
-            let (out_tx, out_rx) = sync_channel::<Vec<NewTicket>>(2);
+            let (out_tx, out_rx) = sync_channel::<Vec<Prepared>>(2);
             scope.spawn(move || {
                 while let Ok(rows) = in_rx.recv() {
-                    let tickets = rows.into_iter().map(|r| to_ticket(state, r)).collect();
+                    let tickets = rows.into_iter().map(|r| prepare_row(state, r)).collect();
                     if out_tx.send(tickets).is_err() {
                         return;
                     }
@@ -174,11 +195,22 @@ fn import_file(
             inputs.push(in_tx);
             outputs.push(out_rx);
         }
-        let (store_tx, store_rx) = sync_channel::<Vec<NewTicket>>(2);
+        let (store_tx, store_rx) = sync_channel::<Vec<Prepared>>(2);
         let writer = scope.spawn(move || -> Result<(u64, u64, u64)> {
             let (mut imported, mut repeats, mut duplicates) = (0, 0, 0);
             while let Ok(batch) = store_rx.recv() {
-                for s in state.store.submit(batch)? {
+                let mut new = Vec::with_capacity(batch.len());
+                for prepared in batch {
+                    match prepared {
+                        Prepared::New(ticket) => new.push(*ticket),
+                        Prepared::Known => duplicates += 1,
+                    }
+                }
+                if new.is_empty() {
+                    progress.set(imported + duplicates);
+                    continue;
+                }
+                for s in state.store.submit(new)? {
                     match s {
                         Submitted::Created(t) => {
                             imported += 1;
@@ -257,11 +289,12 @@ struct Progress {
     bar: Option<indicatif::ProgressBar>,
     started: Instant,
     last_line: std::sync::Mutex<Instant>,
+    every: Duration,
     quiet: bool,
 }
 
 impl Progress {
-    fn new(quiet: bool) -> Progress {
+    fn new(quiet: bool, every: Duration) -> Progress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
@@ -277,6 +310,7 @@ impl Progress {
             bar,
             started: Instant::now(),
             last_line: std::sync::Mutex::new(Instant::now()),
+            every,
             quiet,
         }
     }
@@ -286,10 +320,12 @@ impl Progress {
             bar.set_position(n);
         } else if !self.quiet {
             if let Ok(mut last) = self.last_line.lock() {
-                if last.elapsed() >= Duration::from_secs(5) {
+                if last.elapsed() >= self.every {
                     *last = Instant::now();
                     let rate = n as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-                    eprintln!("imported {n} rows ({rate:.0}/s)");
+                    // Counted after the store acknowledged them: these rows
+                    // are durable, whatever happens to the process next.
+                    eprintln!("{n} rows stored ({rate:.0}/s)");
                 }
             }
         }

@@ -1,8 +1,11 @@
 //! `hotline serve` killed with SIGKILL under load, again and again: every
 //! ticket that got a 201 must be there after the restarts, once, searchable
 //! and counted once (counters equal a recount, the index holds every ticket).
+//! The same for `hotline import`: every row its progress lines reported as
+//! stored is there after each kill, and the runs together store the file once.
 //!
-//! HOTLINE_KILLS sets the number of kills (default 20; the long run uses more).
+//! HOTLINE_KILLS sets the number of kills of each (default 20; the long run
+//! uses more).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -42,17 +45,28 @@ async fn wait_healthy(http: &reqwest::Client, base: &str, child: &mut Child) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_tickets_survive_repeated_kills() {
-    let kills: usize = std::env::var("HOTLINE_KILLS")
+fn kills() -> usize {
+    std::env::var("HOTLINE_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let data = dir.path().join("data");
-    let model = dir.path().join("model.json");
-    let config = dir.path().join("hotline.toml");
-    // Train once, so that every restart loads the model instead of training.
+        .unwrap_or(20)
+}
+
+/// The next pseudo-random number (xorshift): kill moments differ per round
+/// but every run of the test kills at the same ones.
+fn next(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+/// A data directory and a configuration whose router model is trained once,
+/// so that every restart loads it instead of training.
+fn prepared(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let data = dir.join("data");
+    let model = dir.join("model.json");
+    let config = dir.join("hotline.toml");
     std::fs::write(&config, "").unwrap_or_else(|e| panic!("{e}"));
     let corpus: Vec<_> =
         std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/corpus"))
@@ -75,6 +89,35 @@ async fn acknowledged_tickets_survive_repeated_kills() {
         format!("[router]\nmodel = {:?}\n", model.display().to_string()),
     )
     .unwrap_or_else(|e| panic!("{e}"));
+    (data, config)
+}
+
+/// Checks a store left by killed processes: every ticket once, counters equal
+/// a recount, every ticket indexed. Returns the external ids stored.
+fn check_store(data: &Path) -> std::collections::HashSet<String> {
+    let store = hotline_store::Store::open(data, hotline_store::StoreConfig::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut seen = std::collections::HashSet::new();
+    for t in store.tickets() {
+        let t = t.unwrap_or_else(|e| panic!("{e}"));
+        let ext = t.external_id.unwrap_or_default();
+        assert!(seen.insert(ext.clone()), "{ext} stored twice");
+    }
+    let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(
+        report.indexed_docs, report.tickets,
+        "every ticket is searchable"
+    );
+    store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_tickets_survive_repeated_kills() {
+    let kills = kills();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (data, config) = prepared(dir.path());
     let created = hotline(&data, &config)
         .args(["token", "create", "--role", "operator"])
         .output();
@@ -139,10 +182,7 @@ async fn acknowledged_tickets_survive_repeated_kills() {
             }));
         }
         // Kill at a pseudo-random moment between 0.2 and 0.8 s of load.
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        tokio::time::sleep(Duration::from_millis(200 + seed % 600)).await;
+        tokio::time::sleep(Duration::from_millis(200 + next(&mut seed) % 600)).await;
         child.kill().unwrap_or_else(|e| panic!("{e}")); // SIGKILL
         let _ = child.wait();
         for w in writers {
@@ -156,33 +196,167 @@ async fn acknowledged_tickets_survive_repeated_kills() {
         "some tickets were acknowledged ({})",
         acked.len()
     );
+    let stored = check_store(&data);
+    for id in &acked {
+        assert!(stored.contains(id), "acknowledged {id} was lost");
+    }
+    eprintln!(
+        "{kills} kills of serve: {} acknowledged, {} stored, all present once",
+        acked.len(),
+        stored.len()
+    );
+}
+
+/// One row of the import file: its own words (`row{i}x`), an outcome, and a
+/// date spread over a year, so that counters and search both have work.
+fn import_row(i: usize) -> String {
+    const TEXTS: [&str; 6] = [
+        "小区楼道里有人飞线给电动车充电，很危险",
+        "楼下饭店油烟直排，窗户都不敢开",
+        "物业费上涨没有开业主大会，物业服务也跟不上",
+        "学校门口早晚高峰家长乱停车，孩子过马路不安全",
+        "健身房办了预付卡突然关门，老板联系不上",
+        "老旧小区的电梯经常困人，维保单位不来修",
+    ];
+    let satisfaction = ["满意", "基本满意", "不满意"][i % 3];
+    serde_json::json!({
+        "external_id": format!("imp-{i}"),
+        "received_at": format!("2024-{:02}-{:02} 09:{:02}:00", 1 + i % 12, 1 + i % 28, i % 60),
+        "text": format!("{} 编号row{i}x", TEXTS[i % TEXTS.len()]),
+        "caller_phone": format!("139{:08}", i),
+        "contacted": "是",
+        "resolved": if i.is_multiple_of(4) { "否" } else { "是" },
+        "satisfaction": satisfaction,
+    })
+    .to_string()
+}
+
+#[test]
+fn an_import_killed_again_and_again_loses_nothing_it_reported() {
+    let kills = kills();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (data, config) = prepared(dir.path());
+    // Each run is killed within a few thousand rows of new progress, so no
+    // run gets to the end of this before its kill.
+    let rows = 100_000;
+    let file = dir.path().join("history.jsonl");
+    let lines: Vec<String> = (0..rows).map(import_row).collect();
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap_or_else(|e| panic!("{e}"));
+    let import = || {
+        let mut c = hotline(&data, &config);
+        c.arg("import")
+            .arg(&file)
+            .arg("--report")
+            .arg(dir.path().join("rejects.tsv"))
+            .args(["--progress-every", "0.1"]);
+        c
+    };
+    let mut seed: u64 = 0x9E3779B97F4A7C15;
+    let mut stored_before = 0;
+    let mut interrupted = 0;
+    for _ in 0..kills {
+        let mut child = import()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        // The progress lines: "N rows stored (R/s)", each counted after the
+        // store acknowledged the rows, in file order.
+        let reported = Arc::new(Mutex::new(0usize));
+        let stderr = child.stderr.take();
+        let reader = {
+            let reported = reported.clone();
+            std::thread::spawn(move || {
+                for line in stderr
+                    .map(BufReader::new)
+                    .into_iter()
+                    .flat_map(|r| r.lines())
+                {
+                    let Ok(line) = line else { break };
+                    if let Some(n) = line
+                        .strip_suffix("/s)")
+                        .and_then(|l| l.split(" rows stored").next())
+                        .and_then(|n| n.parse::<usize>().ok())
+                    {
+                        *reported.lock().unwrap_or_else(|e| e.into_inner()) = n;
+                    }
+                }
+            })
+        };
+        // Kill once the run has stored up to 3,000 new rows (it skips the
+        // rows stored by earlier runs first), then a random 0-50 ms later, so
+        // the kill lands anywhere in the pipeline: reading, analysis, the
+        // journal, sled or the index.
+        let target = stored_before + 1 + (next(&mut seed) % 3_000) as usize;
+        let started = Instant::now();
+        let mut finished = false;
+        while *reported.lock().unwrap_or_else(|e| e.into_inner()) < target {
+            if child.try_wait().ok().flatten().is_some() {
+                finished = true;
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "the import made no progress"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(next(&mut seed) % 50));
+        child.kill().unwrap_or_else(|e| panic!("{e}")); // SIGKILL
+        let _ = child.wait();
+        let _ = reader.join();
+        assert!(
+            !finished,
+            "an import run finished before its kill: make the file larger"
+        );
+        let reported = *reported.lock().unwrap_or_else(|e| e.into_inner());
+        let stored = check_store(&data);
+        // Rows are stored in file order, so the first `reported` rows are in.
+        for i in 0..reported {
+            assert!(
+                stored.contains(&format!("imp-{i}")),
+                "row {i} was reported stored and is lost"
+            );
+        }
+        assert!(stored.len() >= stored_before, "stored tickets went missing");
+        interrupted += usize::from(stored.len() > stored_before);
+        stored_before = stored.len();
+    }
+    assert!(interrupted > 0, "no kill landed during an import");
+
+    // A last run, not killed, finishes the file: every row once.
+    let last = import()
+        .arg("--json")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        last.status.success(),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&last.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(summary["duplicates"].as_u64(), Some(stored_before as u64));
+    assert_eq!(
+        summary["imported"].as_u64(),
+        Some((rows - stored_before) as u64)
+    );
+    let stored = check_store(&data);
+    assert_eq!(stored.len(), rows);
     let store = hotline_store::Store::open(&data, hotline_store::StoreConfig::default())
         .unwrap_or_else(|e| panic!("{e}"));
-    for id in &acked {
-        assert!(
-            store
-                .find_external(id)
-                .unwrap_or_else(|e| panic!("{e}"))
-                .is_some(),
-            "acknowledged {id} was lost"
-        );
-    }
-    let mut seen = std::collections::HashSet::new();
-    for t in store.tickets() {
-        let t = t.unwrap_or_else(|e| panic!("{e}"));
-        let ext = t.external_id.unwrap_or_default();
-        assert!(seen.insert(ext.clone()), "{ext} stored twice");
-    }
-    let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
-    assert!(report.is_ok(), "{report:?}");
-    assert_eq!(
-        report.indexed_docs, report.tickets,
-        "every ticket is searchable"
-    );
-    eprintln!(
-        "{kills} kills: {} acknowledged, {} stored, all present once",
-        acked.len(),
-        report.tickets
-    );
+    let found = store
+        .search(&hotline_store::IndexQuery {
+            // jieba cuts row12345x into row · 12345 · x.
+            words: vec!["row".into(), "12345".into(), "x".into()],
+            all_words: true,
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(found.total, 1, "a row is found by its own word");
     store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "{kills} kills of import: {interrupted} interrupted it mid-file; {rows} rows stored once"
+    );
 }
