@@ -1,13 +1,29 @@
-//! HTTP load on loopback: 64 connections submitting tickets for a fixed time,
-//! then mixed traffic (70 % submit, 20 % search, 10 % stats). Reports
-//! throughput and p50/p95/p99 latency, and how many requests were shed (503).
-//! Every acknowledged ticket is durable (journal fsynced before the 201).
+//! HTTP load on loopback, 64 connections for a fixed time each phase:
 //!
-//!   cargo bench --bench load          HOTLINE_LOAD_SECS (default 10), HOTLINE_LOAD_CONNECTIONS (64),
-//!                                     HOTLINE_BENCH_FILE (tickets to send; default: the import fixture)
+//! - `submit`: tickets as fast as the server answers (closed loop: each
+//!   connection sends its next request when the last is answered), which
+//!   gives the peak throughput;
+//! - `rate`: tickets at a fixed offered rate (HOTLINE_LOAD_RATE, default
+//!   5,000/s) spread over the connections (open loop), which gives the
+//!   latency at that throughput. Latency runs from the moment a request was
+//!   due, not when it was sent, so a stalled server is not flattered by the
+//!   requests it delayed (coordinated omission);
+//! - `mixed`: closed loop, 70 % submit, 20 % search, 10 % stats.
+//!
+//! Reports throughput, p50/p95/p99 latency and how many requests were shed
+//! (503). Every acknowledged ticket is durable (journal fsynced before the
+//! 201). The server runs on its own runtime (as `hotline serve` does) and the
+//! process on mimalloc, like the binary; the client shares the 2 cores.
+//!
+//!   cargo bench --bench load   HOTLINE_LOAD_SECS (default 10), HOTLINE_LOAD_CONNECTIONS (64),
+//!                              HOTLINE_LOAD_RATE (5000),
+//!                              HOTLINE_BENCH_FILE (tickets to send; default: the import fixture)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use hotline_suite::TestServer;
 use serde_json::json;
@@ -28,14 +44,21 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
+/// One phase of load: its name, whether it mixes searches and statistics in,
+/// and its offered rate (None: as fast as answered).
+struct Phase {
+    name: &'static str,
+    mixed: bool,
+    rate: Option<f64>,
+}
+
 async fn phase(
-    name: &str,
+    Phase { name, mixed, rate }: Phase,
     base: &str,
     token: &str,
     texts: Arc<Vec<String>>,
     connections: usize,
     secs: u64,
-    mixed: bool,
 ) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     let started = Instant::now();
@@ -48,7 +71,21 @@ async fn phase(
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();
             let mut n = 0usize;
-            while Instant::now() < deadline {
+            loop {
+                // Open loop: request k of connection c is due at
+                // (k * connections + c) / rate after the start.
+                let due = match rate {
+                    Some(rate) => {
+                        let due =
+                            started + Duration::from_secs_f64((n * connections + c) as f64 / rate);
+                        tokio::time::sleep_until(due.into()).await;
+                        due
+                    }
+                    None => Instant::now(),
+                };
+                if due >= deadline {
+                    break;
+                }
                 n += 1;
                 let pick = (c * 7919 + n * 104_729) % 100;
                 let request = if !mixed || pick < 70 {
@@ -61,7 +98,7 @@ async fn phase(
                 } else {
                     http.get(format!("{base}/stats")).query(&[("by", "topic")])
                 };
-                let t = Instant::now();
+                let t = due;
                 match request.send().await {
                     Ok(r) => {
                         let status = r.status().as_u16();
@@ -92,7 +129,8 @@ async fn phase(
     let elapsed = started.elapsed().as_secs_f64();
     all.latencies_us.sort_unstable();
     println!(
-        "{name:<8} {connections} connections {secs}s: {:>8.0} req/s ok  p50 {:>6.2} ms  p95 {:>6.2} ms  p99 {:>6.2} ms  (ok {}, shed 503 {}, other {})",
+        "{name:<8} {connections} connections {secs}s{}: {:>8.0} req/s ok  p50 {:>6.2} ms  p95 {:>6.2} ms  p99 {:>6.2} ms  (ok {}, shed 503 {}, other {})",
+        rate.map_or(String::new(), |r| format!(" at {r:.0}/s offered")),
         all.ok as f64 / elapsed,
         percentile(&all.latencies_us, 0.50),
         percentile(&all.latencies_us, 0.95),
@@ -132,34 +170,45 @@ fn main() {
         .filter(|t| !t.trim().is_empty())
         .take(5000)
         .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    runtime.block_on(async {
-        let server = TestServer::start().await;
-        let token = server.token("admin", false, None).await;
-        let texts = Arc::new(texts);
-        phase(
-            "submit",
-            &server.base,
-            &token,
-            texts.clone(),
-            connections,
-            secs,
-            false,
-        )
-        .await;
-        phase(
-            "mixed",
-            &server.base,
-            &token,
-            texts,
-            connections,
-            secs,
-            true,
-        )
-        .await;
-        server.stop().await;
+    let rate: f64 = std::env::var("HOTLINE_LOAD_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000.0);
+    let runtime = |threads: usize| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let server_runtime = runtime(cores);
+    let client_runtime = runtime(cores);
+    let server = server_runtime.block_on(TestServer::start());
+    let token = server_runtime.block_on(server.token("admin", false, None));
+    let texts = Arc::new(texts);
+    let base = server.base.clone();
+    client_runtime.block_on(async {
+        let phases = [
+            Phase {
+                name: "submit",
+                mixed: false,
+                rate: None,
+            },
+            Phase {
+                name: "rate",
+                mixed: false,
+                rate: Some(rate),
+            },
+            Phase {
+                name: "mixed",
+                mixed: true,
+                rate: None,
+            },
+        ];
+        for p in phases {
+            phase(p, &base, &token, texts.clone(), connections, secs).await;
+        }
     });
+    server_runtime.block_on(server.stop());
 }

@@ -6,6 +6,10 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 
+// The binary runs on mimalloc; so do its benchmarks, to measure the same thing.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn tickets() -> Vec<(Option<String>, String)> {
     let path = std::env::var("HOTLINE_BENCH_FILE").unwrap_or_else(|_| {
         concat!(

@@ -12,6 +12,10 @@ use hotline_store::{
     TopicAssignment, TopicSource, Urgency,
 };
 
+// The binary runs on mimalloc; so do its benchmarks, to measure the same thing.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TOPICS: [&str; 14] = [
     "ebike_charging",
     "shared_parking",
