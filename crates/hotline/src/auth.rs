@@ -228,11 +228,18 @@ pub async fn require_token(
         return ApiError::unauthorized("a bearer token is required (Authorization: Bearer hl_…)")
             .into_response();
     };
-    let tokens = state.tokens.clone();
-    let record = match tokio::task::spawn_blocking(move || tokens.verify(&secret)).await {
-        Ok(Ok(record)) => record,
-        Ok(Err(e)) => return ApiError::from(e).into_response(),
-        Err(e) => return ApiError::from(e).into_response(),
+    // A token seen before is checked in memory; a new one reads sled, off
+    // the async threads.
+    let record = match state.tokens.verify_cached(&secret) {
+        Some(record) => Some(record),
+        None => {
+            let tokens = state.tokens.clone();
+            match tokio::task::spawn_blocking(move || tokens.verify(&secret)).await {
+                Ok(Ok(record)) => record,
+                Ok(Err(e)) => return ApiError::from(e).into_response(),
+                Err(e) => return ApiError::from(e).into_response(),
+            }
+        }
     };
     let Some(token) = record else {
         tracing::debug!(route = %path, "unknown or revoked token");

@@ -5,6 +5,9 @@
 //! `i` + id → the record (JSON), and `h` + SHA-256(token) → id. Nothing that
 //! could be turned back into the secret is stored.
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -84,10 +87,24 @@ pub struct NewToken {
 }
 
 /// The token tree; a cheap `Clone` handle. Calls block (sled): call them
-/// from a blocking thread, not from async code.
+/// from a blocking thread, not from async code, except
+/// [`verify_cached`](TokenStore::verify_cached).
 #[derive(Debug, Clone)]
 pub struct TokenStore {
     tree: sled::Tree,
+    verified: Arc<RwLock<Verified>>,
+}
+
+/// Tokens verified in this process, by hash, so that every request after a
+/// token's first is checked without IO. Only this process writes the tree
+/// (sled locks the directory), so revoking through this handle is the only
+/// way a cached token can go stale, and revoking clears it.
+#[derive(Debug, Default)]
+struct Verified {
+    by_hash: HashMap<[u8; 32], TokenRecord>,
+    /// Bumped by every revocation: a verification that read the tree before
+    /// one does not cache what it read.
+    generation: u64,
 }
 
 fn key(space: u8, rest: &[u8]) -> Vec<u8> {
@@ -113,6 +130,7 @@ impl TokenStore {
     pub fn open(store: &Store) -> Result<TokenStore> {
         Ok(TokenStore {
             tree: store.db().open_tree("tokens")?,
+            verified: Arc::default(),
         })
     }
 
@@ -184,10 +202,25 @@ impl TokenStore {
                 key: format!("tokens/{id}"),
                 message: e.to_string(),
             })?;
+            let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+            verified.generation += 1;
+            verified.by_hash.retain(|_, r| r.id != id);
             self.tree.insert(&k, json)?;
             self.tree.flush()?;
         }
         Ok(Some(record))
+    }
+
+    /// The record of a live token verified before by this handle (or a clone
+    /// of it), without IO; None when it must be verified with
+    /// [`verify`](TokenStore::verify).
+    pub fn verify_cached(&self, secret: &str) -> Option<TokenRecord> {
+        let secret = secret.trim();
+        if secret.len() != TOKEN_LEN || !secret.starts_with(PREFIX) {
+            return None;
+        }
+        let verified = self.verified.read().unwrap_or_else(|e| e.into_inner());
+        verified.by_hash.get(&hash(secret)).cloned()
     }
 
     /// The record of a live token; None for a malformed, unknown or revoked one.
@@ -196,12 +229,25 @@ impl TokenStore {
         if secret.len() != TOKEN_LEN || !secret.starts_with(PREFIX) {
             return Ok(None);
         }
-        let Some(id) = self.tree.get(key(HASH, &hash(secret)))? else {
+        let hashed = hash(secret);
+        let generation = self
+            .verified
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .generation;
+        let Some(id) = self.tree.get(key(HASH, &hashed))? else {
             return Ok(None);
         };
         let Ok(id) = Uuid::from_slice(&id) else {
             return Ok(None);
         };
-        Ok(self.get(id)?.filter(|r| !r.revoked))
+        let record = self.get(id)?.filter(|r| !r.revoked);
+        if let Some(record) = &record {
+            let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+            if verified.generation == generation {
+                verified.by_hash.insert(hashed, record.clone());
+            }
+        }
+        Ok(record)
     }
 }
