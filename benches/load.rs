@@ -31,6 +31,8 @@ use serde_json::json;
 #[derive(Default)]
 struct Tally {
     latencies_us: Vec<u64>,
+    /// (tenth of a second since the start the request was due, latency µs).
+    timeline: Vec<(u64, u64)>,
     ok: u64,
     shed: u64,
     other: u64,
@@ -60,11 +62,19 @@ async fn phase(
     connections: usize,
     secs: u64,
 ) {
+    // Clients are built and connected before the clock starts: building one
+    // loads the TLS roots, and 64 of them would put the open-loop schedule
+    // behind before the first ticket.
+    let mut clients = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let http = TestServer::client(token);
+        let _ = http.get(format!("{base}/health")).send().await;
+        clients.push(http);
+    }
     let deadline = Instant::now() + Duration::from_secs(secs);
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for c in 0..connections {
-        let http = TestServer::client(token);
+    for (c, http) in clients.into_iter().enumerate() {
         let base = base.to_owned();
         let texts = texts.clone();
         let name = name.to_owned();
@@ -106,7 +116,10 @@ async fn phase(
                         match status {
                             200 | 201 => {
                                 tally.ok += 1;
-                                tally.latencies_us.push(t.elapsed().as_micros() as u64);
+                                let latency = t.elapsed().as_micros() as u64;
+                                tally.latencies_us.push(latency);
+                                let at = t.duration_since(started).as_millis() as u64 / 100;
+                                tally.timeline.push((at, latency));
                             }
                             503 => tally.shed += 1,
                             _ => tally.other += 1,
@@ -122,12 +135,30 @@ async fn phase(
     for t in tasks {
         let t = t.await.unwrap_or_default();
         all.latencies_us.extend(t.latencies_us);
+        all.timeline.extend(t.timeline);
         all.ok += t.ok;
         all.shed += t.shed;
         all.other += t.other;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    if name == "warmup" {
+        return;
+    }
     all.latencies_us.sort_unstable();
+    // HOTLINE_LOAD_TIMELINE=1: the worst latency of each tenth of a second,
+    // to tell a steady queue from stalls.
+    if std::env::var_os("HOTLINE_LOAD_TIMELINE").is_some() {
+        let mut worst: std::collections::BTreeMap<u64, u64> = Default::default();
+        for (at, latency) in &all.timeline {
+            let w = worst.entry(*at).or_default();
+            *w = (*w).max(*latency);
+        }
+        let line: Vec<String> = worst
+            .values()
+            .map(|us| format!("{:.0}", *us as f64 / 1000.0))
+            .collect();
+        println!("{name} worst ms per 0.1 s: {}", line.join(" "));
+    }
     println!(
         "{name:<8} {connections} connections {secs}s{}: {:>8.0} req/s ok  p50 {:>6.2} ms  p95 {:>6.2} ms  p99 {:>6.2} ms  (ok {}, shed 503 {}, other {})",
         rate.map_or(String::new(), |r| format!(" at {r:.0}/s offered")),
@@ -209,6 +240,22 @@ fn main() {
         // HOTLINE_LOAD_PHASES picks some (e.g. "rate"); each phase's
         // backlog (the index catching up) weighs on the next.
         let only = std::env::var("HOTLINE_LOAD_PHASES").unwrap_or_default();
+        // Two seconds of submissions first, not reported: the first requests
+        // of a fresh process page in the binary and the dictionaries, fill
+        // caches and start the blocking threads.
+        phase(
+            Phase {
+                name: "warmup",
+                mixed: false,
+                rate: Some(rate / 2.0),
+            },
+            &base,
+            &token,
+            texts.clone(),
+            connections,
+            2,
+        )
+        .await;
         for p in phases {
             if only.is_empty() || only.split(',').any(|o| o.trim() == p.name) {
                 phase(p, &base, &token, texts.clone(), connections, secs).await;
