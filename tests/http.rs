@@ -362,3 +362,21 @@ async fn hostile_bodies_are_refused_cleanly_and_odd_text_is_kept() {
     assert_eq!(health.status(), 200);
     stop(server).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_learns_the_configured_assessment_month() {
+    // The dashboard names assessment months from this value; a city that
+    // assesses from the 21st must not see periods cut on the 19th.
+    let server = start_with(|c| c.store.rates.assessment_month_start_day = 21).await;
+    let topics: Value = server
+        .client()
+        .get(format!("{}/topics", server.base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(topics["assessment_month_start_day"], 21);
+    stop(server).await;
+}

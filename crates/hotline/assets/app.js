@@ -119,14 +119,15 @@ function isoWeekKey(d) {
   const week = 1 + Math.floor((thursday - Date.UTC(year, 0, 1)) / (7 * 86400000));
   return `${year}-W${pad(week)}`;
 }
-const AMONTH_START_DAY = 19;
+/** The day an assessment month starts on: the server's setting, from /api/v1/topics. */
+let amonthStartDay = 19;
 /** The assessment month a day falls in, named after the month it ends in (19 Mar – 18 Apr is 2024-04). */
 function amonthKey(d) {
-  return d.getUTCDate() >= AMONTH_START_DAY ? ym(monthStart(d.getUTCFullYear(), d.getUTCMonth() + 2)) : ym(d);
+  return d.getUTCDate() >= amonthStartDay ? ym(monthStart(d.getUTCFullYear(), d.getUTCMonth() + 2)) : ym(d);
 }
 function amonthRange(key) {
   const [y, m] = parseYm(key);
-  return [new Date(Date.UTC(y, m - 2, AMONTH_START_DAY)), new Date(Date.UTC(y, m - 1, AMONTH_START_DAY - 1))];
+  return [new Date(Date.UTC(y, m - 2, amonthStartDay)), new Date(Date.UTC(y, m - 1, amonthStartDay - 1))];
 }
 
 /** Every bucket key between two days for a grouping, in order (so empty periods show). */
@@ -231,6 +232,7 @@ const topicName = (slug) => topics.bySlug.get(slug)?.name || (slug === 'other' ?
 
 async function loadTopics() {
   const j = await api('/api/v1/topics');
+  if (Number.isInteger(j.assessment_month_start_day)) amonthStartDay = j.assessment_month_start_day;
   topics.list = j.topics || [];
   topics.bySlug = new Map(topics.list.map((t) => [t.slug, t]));
   const fill = (sel, first) => {

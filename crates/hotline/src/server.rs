@@ -677,9 +677,15 @@ async fn export_search(
     Ok(export::attachment(bytes, format, &stem))
 }
 
+/// This year's topics, and the day the assessment month starts on, which the
+/// dashboard needs to name periods as the statistics do.
 async fn topics(State(state): State<AppState>) -> impl IntoResponse {
     let taxonomy = state.analyzer.taxonomy();
-    Json(json!({ "year": taxonomy.year, "topics": taxonomy.topics() }))
+    Json(json!({
+        "year": taxonomy.year,
+        "topics": taxonomy.topics(),
+        "assessment_month_start_day": state.config.store.rates.assessment_month_start_day,
+    }))
 }
 
 /// Who the token is: the dashboard shows the tabs its role may use.
