@@ -154,25 +154,30 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let writer: IndexWriter = if policy.bulk {
-            // One indexing thread with a large arena: the import's workers
-            // and writer need the other core, and fewer, larger segments
-            // cost less to build than many small ones.
-            let writer = index.writer_with_num_threads(1, 160_000_000)?;
-            writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
-            writer
-        } else {
-            index.writer(96_000_000)?
-        };
         let (sender, receiver) = mpsc::channel();
         let owner_reader: IndexReader = Clone::clone(&reader);
+        let (opened_tx, opened_rx) = mpsc::sync_channel::<Result<()>>(1);
         let handle = std::thread::Builder::new()
             .name("hotline-indexer".into())
-            .spawn(move || run_indexer(writer, owner_reader, fields, receiver, policy, indexed_seq))
+            .spawn(move || {
+                if !policy.bulk {
+                    lower_priority();
+                }
+                let writer = match open_writer(&index, policy.bulk) {
+                    Ok(writer) => writer,
+                    Err(e) => {
+                        let _ = opened_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = opened_tx.send(Ok(()));
+                run_indexer(writer, owner_reader, fields, receiver, policy, indexed_seq)
+            })
             .map_err(|e| Error::Journal {
                 path: "indexer thread".into(),
                 source: e,
             })?;
+        opened_rx.recv().map_err(|_| Error::Closed)??;
         Ok((
             SearchIndex {
                 reader,
@@ -274,6 +279,34 @@ impl SearchIndex {
             }
         }
         Ok((total, hits))
+    }
+}
+
+fn open_writer(index: &Index, bulk: bool) -> Result<IndexWriter> {
+    if bulk {
+        // One indexing thread with a large arena: the import's workers and
+        // writer need the other core, and fewer, larger segments cost less
+        // to build than many small ones.
+        let writer = index.writer_with_num_threads(1, 160_000_000)?;
+        writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        Ok(writer)
+    } else {
+        Ok(index.writer(96_000_000)?)
+    }
+}
+
+/// Indexing is background work: a ticket must be searchable within a
+/// second, not at once. The threads tantivy starts from the indexer thread,
+/// for indexing and for merging segments, inherit its priority (nice 9 on
+/// Linux), so that their bursts wait for the requests being answered rather
+/// than the requests for them. Not being allowed to is no reason to stop.
+fn lower_priority() {
+    use thread_priority::{set_current_thread_priority, ThreadPriority, ThreadPriorityValue};
+    let Ok(value) = ThreadPriorityValue::try_from(25u8) else {
+        return;
+    };
+    if let Err(e) = set_current_thread_priority(ThreadPriority::Crossplatform(value)) {
+        tracing::debug!(error = ?e, "index threads keep the normal priority");
     }
 }
 
