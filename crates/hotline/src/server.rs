@@ -183,8 +183,13 @@ async fn submit(
     body: Result<Json<TicketInput>, JsonRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let Json(input) = body?;
+    let permit = analysis_permit(&state).await?;
     let result = tokio::task::spawn_blocking(move || -> ApiResult<_> {
-        let (ticket, analysis) = prepare(&state, input)?;
+        let prepared = prepare(&state, input);
+        // Waiting for the store's group commit takes no CPU: let the next
+        // request route meanwhile.
+        drop(permit);
+        let (ticket, analysis) = prepared?;
         let submitted = state.store.submit(vec![ticket])?;
         Ok((submitted, analysis))
     })
@@ -297,6 +302,16 @@ struct ClassifyInput {
 }
 
 /// The router's suggestion while the operator types; nothing is stored.
+/// A turn at routing a text (see `AppState::analysis_permits`).
+async fn analysis_permit(state: &AppState) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+    state
+        .analysis_permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::internal("the server is shutting down"))
+}
+
 async fn classify(
     State(state): State<AppState>,
     body: Result<Json<ClassifyInput>, JsonRejection>,
@@ -305,8 +320,11 @@ async fn classify(
     if input.text.chars().count() > state.config.server.max_text_chars {
         return Err(ApiError::invalid("text", "text too long"));
     }
+    let permit = analysis_permit(&state).await?;
     let analysis = tokio::task::spawn_blocking(move || {
-        state.analyzer.analyze(input.title.as_deref(), &input.text)
+        let analysis = state.analyzer.analyze(input.title.as_deref(), &input.text);
+        drop(permit);
+        analysis
     })
     .await?;
     Ok(Json(
