@@ -52,6 +52,20 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // What issue 2 bounds: routing with segmentation, without district detection.
+    group.bench_function("segment_then_route", |b| {
+        b.iter(|| {
+            for (title, text) in &tickets {
+                let full = match title {
+                    Some(t) => format!("{t}\n{text}"),
+                    None => text.clone(),
+                };
+                let seg = analyzer.segmenter().segment(&full);
+                black_box(analyzer.router().route(&seg, &full));
+            }
+        })
+    });
+    // The whole analysis of a submitted ticket: segmentation, routing, district.
     group.bench_function("segment_and_route", |b| {
         b.iter(|| {
             for (title, text) in &tickets {

@@ -247,11 +247,17 @@ impl Model {
                 .filter(|&(c, _)| c > 0.0)
                 .collect();
         }
-        scored.sort_by(|a, b| {
+        let order = |a: &(f32, u32), b: &(f32, u32)| {
             b.0.total_cmp(&a.0).then_with(|| {
                 self.vocab.surface[a.1 as usize].cmp(&self.vocab.surface[b.1 as usize])
             })
-        });
+        };
+        // Only the strongest few are shown: pick them, then sort just those.
+        if most > 0 && scored.len() > most {
+            scored.select_nth_unstable_by(most - 1, order);
+            scored.truncate(most);
+        }
+        scored.sort_by(order);
         scored
             .into_iter()
             .take(most)
