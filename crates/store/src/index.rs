@@ -58,7 +58,9 @@ fn schema() -> (Schema, Fields) {
 #[derive(Debug, Clone)]
 pub struct IndexDoc {
     pub id: String,
-    pub tokens: String,
+    /// The words to index; None: the ticket's stored words, read back by the
+    /// indexer thread (off the writer's path).
+    pub tokens: Option<String>,
     pub topic: String,
     pub district: String,
     pub kind: String,
@@ -132,7 +134,11 @@ impl std::fmt::Debug for SearchIndex {
 impl SearchIndex {
     /// Opens or creates the index; returns it, the sequence number of the
     /// last change it holds (from the commit payload), and its owner thread.
-    pub(crate) fn open(dir: &Path, policy: CommitPolicy) -> Result<(SearchIndex, u64, IndexOwner)> {
+    pub(crate) fn open(
+        dir: &Path,
+        policy: CommitPolicy,
+        stored_words: StoredWords,
+    ) -> Result<(SearchIndex, u64, IndexOwner)> {
         std::fs::create_dir_all(dir).map_err(|e| Error::Journal {
             path: dir.display().to_string(),
             source: e,
@@ -171,7 +177,15 @@ impl SearchIndex {
                     }
                 };
                 let _ = opened_tx.send(Ok(()));
-                run_indexer(writer, owner_reader, fields, receiver, policy, indexed_seq)
+                run_indexer(
+                    writer,
+                    owner_reader,
+                    fields,
+                    receiver,
+                    policy,
+                    indexed_seq,
+                    stored_words,
+                )
             })
             .map_err(|e| Error::Journal {
                 path: "indexer thread".into(),
@@ -310,6 +324,9 @@ fn lower_priority() {
     }
 }
 
+/// Reads a ticket's stored index words, by ticket id.
+pub(crate) type StoredWords = Box<dyn Fn(&str) -> Result<String> + Send>;
+
 fn run_indexer(
     mut writer: IndexWriter,
     reader: IndexReader,
@@ -317,6 +334,7 @@ fn run_indexer(
     receiver: Receiver<IndexMsg>,
     policy: CommitPolicy,
     mut committed_seq: u64,
+    stored_words: StoredWords,
 ) {
     let mut pending = 0usize;
     let mut last_seq = committed_seq;
@@ -335,12 +353,24 @@ fn run_indexer(
         };
         match receiver.recv_timeout(timeout) {
             Ok(IndexMsg::Upsert { seq, doc, replace }) => {
+                let tokens = match doc.tokens {
+                    Some(tokens) => tokens,
+                    None => match stored_words(&doc.id) {
+                        Ok(tokens) => tokens,
+                        Err(e) => {
+                            // The old document stays (with its old status);
+                            // `hotline verify` and `reindex` repair it.
+                            tracing::error!(ticket = %doc.id, error = %e, "index words unreadable; ticket not re-indexed");
+                            continue;
+                        }
+                    },
+                };
                 if replace {
                     writer.delete_term(Term::from_field_text(f.id, &doc.id));
                 }
                 let mut d = doc!(
                     f.id => doc.id,
-                    f.body => doc.tokens,
+                    f.body => tokens,
                     f.topic => doc.topic,
                     f.district => doc.district,
                     f.kind => doc.kind,

@@ -356,7 +356,7 @@ fn read_u64(tree: &sled::Tree, k: &[u8]) -> Result<u64> {
         .unwrap_or(0))
 }
 
-fn index_doc(ticket: &Ticket, tokens: String) -> IndexDoc {
+fn index_doc(ticket: &Ticket, tokens: Option<String>) -> IndexDoc {
     IndexDoc {
         id: ticket.id.to_string(),
         tokens,
@@ -451,7 +451,18 @@ impl Store {
             max_delay: Duration::from_millis(config.index_commit_ms),
             bulk: config.bulk_load,
         };
-        let (index, indexed_seq, owner) = SearchIndex::open(&dir.join("index"), policy)?;
+        let stored_words: crate::index::StoredWords = {
+            let (tree, journal) = (tree.clone(), journal_reader.clone());
+            Box::new(move |id: &str| {
+                let id = Uuid::parse_str(id).map_err(|e| Error::Corrupt {
+                    key: format!("index id {id}"),
+                    message: e.to_string(),
+                })?;
+                load_tokens(&tree, &journal, id)
+            })
+        };
+        let (index, indexed_seq, owner) =
+            SearchIndex::open(&dir.join("index"), policy, stored_words)?;
         let last_seq = read_u64(&tree, META_SEQ)?;
         if indexed_seq < last_seq {
             let mut n = 0u64;
@@ -486,7 +497,6 @@ impl Store {
             window_days: config.repeat_window_days,
             next_seq: last_seq + 1,
             index: index.sender(),
-            journal_reader: journal_reader.clone(),
             counters: CounterCache::default(),
             repeat_facts: HashMap::new(),
         };
@@ -747,7 +757,7 @@ impl Store {
             let seq = ticket.seq;
             self.inner.index.send(IndexMsg::Upsert {
                 seq,
-                doc: index_doc(&ticket, tokens),
+                doc: index_doc(&ticket, Some(tokens)),
                 replace: true,
             })?;
             n += 1;
@@ -846,7 +856,7 @@ fn load_index_doc(
     };
     let ticket = decode_ticket(&k, &v)?;
     let tokens = load_tokens(tree, journal, ticket.id)?;
-    Ok(Some(index_doc(&ticket, tokens)))
+    Ok(Some(index_doc(&ticket, Some(tokens))))
 }
 
 /// A ticket's index words, read back from the record that created it.
@@ -1033,7 +1043,6 @@ struct Writer {
     window_days: u32,
     next_seq: u64,
     index: Sender<IndexMsg>,
-    journal_reader: JournalReader,
     counters: CounterCache,
     repeat_facts: HashMap<Uuid, RepeatFacts>,
 }
@@ -1177,10 +1186,8 @@ impl Writer {
         }
         for e in entries {
             let created = e.tokens.is_some();
-            let tokens = match e.tokens {
-                Some(t) => t,
-                None => load_tokens(&self.tree, &self.journal_reader, e.ticket.id)?,
-            };
+            // A changed ticket's words are read back by the indexer thread.
+            let tokens = e.tokens;
             let _ = self.index.send(IndexMsg::Upsert {
                 seq: e.seq,
                 doc: index_doc(&e.ticket, tokens),
