@@ -3,7 +3,7 @@
 //! Documents carry the ticket's words as segmented once at submission,
 //! joined by spaces; a whitespace tokenizer splits them again at full speed
 //! (no second jieba pass, no pre-tokenized serialisation). Only the id is
-//! stored: texts live in sled, the source of truth.
+//! stored: texts live in the journal.
 
 use std::ops::Bound;
 use std::path::Path;
@@ -71,12 +71,15 @@ pub struct IndexDoc {
 
 pub(crate) enum IndexMsg {
     Upsert {
-        seq: u64,
+        /// The journal offset just past the change this document reflects.
+        journal_end: u64,
         doc: IndexDoc,
         /// The ticket may already be indexed: delete the old document first.
         /// False for new tickets, which saves tantivy a delete per document.
         replace: bool,
     },
+    /// Every change before this journal offset has been sent.
+    UpTo(u64),
     /// Commit now and answer when searchable.
     Commit(Sender<Result<()>>),
     /// Delete every document (before a rebuild).
@@ -125,6 +128,36 @@ pub struct CommitPolicy {
     pub bulk: bool,
 }
 
+/// How far the committed index reaches, from its commit payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IndexedUpTo {
+    /// Every journal record before this offset.
+    Journal(u64),
+    /// Every ticket change up to this sequence number: an index written by
+    /// an earlier version, or (0) a new one.
+    Seq(u64),
+}
+
+impl IndexedUpTo {
+    const PREFIX: &'static str = "journal ";
+
+    fn parse(payload: Option<&str>) -> IndexedUpTo {
+        let Some(payload) = payload else {
+            return IndexedUpTo::Seq(0);
+        };
+        match payload.strip_prefix(Self::PREFIX) {
+            Some(end) => end
+                .parse()
+                .map_or(IndexedUpTo::Seq(0), IndexedUpTo::Journal),
+            None => IndexedUpTo::Seq(payload.parse().unwrap_or(0)),
+        }
+    }
+
+    fn payload(journal_end: u64) -> String {
+        format!("{}{journal_end}", Self::PREFIX)
+    }
+}
+
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SearchIndex").finish_non_exhaustive()
@@ -132,13 +165,13 @@ impl std::fmt::Debug for SearchIndex {
 }
 
 impl SearchIndex {
-    /// Opens or creates the index; returns it, the sequence number of the
-    /// last change it holds (from the commit payload), and its owner thread.
+    /// Opens or creates the index; returns it, how far it reaches (from the
+    /// commit payload), and its owner thread.
     pub(crate) fn open(
         dir: &Path,
         policy: CommitPolicy,
         stored_words: StoredWords,
-    ) -> Result<(SearchIndex, u64, IndexOwner)> {
+    ) -> Result<(SearchIndex, IndexedUpTo, IndexOwner)> {
         std::fs::create_dir_all(dir).map_err(|e| Error::Journal {
             path: dir.display().to_string(),
             source: e,
@@ -151,11 +184,11 @@ impl SearchIndex {
             TOKENIZER,
             TextAnalyzer::from(WhitespaceTokenizer::default()),
         );
-        let indexed_seq = index
-            .load_metas()?
-            .payload
-            .and_then(|p| p.parse::<u64>().ok())
-            .unwrap_or(0);
+        let indexed = IndexedUpTo::parse(index.load_metas()?.payload.as_deref());
+        let committed_end = match indexed {
+            IndexedUpTo::Journal(end) => end,
+            IndexedUpTo::Seq(_) => 0,
+        };
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -183,7 +216,7 @@ impl SearchIndex {
                     fields,
                     receiver,
                     policy,
-                    indexed_seq,
+                    committed_end,
                     stored_words,
                 )
             })
@@ -198,7 +231,7 @@ impl SearchIndex {
                 fields,
                 sender,
             },
-            indexed_seq,
+            indexed,
             IndexOwner { handle },
         ))
     }
@@ -333,15 +366,15 @@ fn run_indexer(
     f: Fields,
     receiver: Receiver<IndexMsg>,
     policy: CommitPolicy,
-    mut committed_seq: u64,
+    mut committed_end: u64,
     stored_words: StoredWords,
 ) {
     let mut pending = 0usize;
-    let mut last_seq = committed_seq;
+    let mut last_end = committed_end;
     let mut first_pending: Option<Instant> = None;
-    let commit = |writer: &mut IndexWriter, last_seq: u64| -> Result<()> {
+    let commit = |writer: &mut IndexWriter, last_end: u64| -> Result<()> {
         let mut prepared = writer.prepare_commit()?;
-        prepared.set_payload(&last_seq.to_string());
+        prepared.set_payload(&IndexedUpTo::payload(last_end));
         prepared.commit()?;
         reader.reload()?;
         Ok(())
@@ -352,7 +385,11 @@ fn run_indexer(
             _ => Duration::from_secs(3600),
         };
         match receiver.recv_timeout(timeout) {
-            Ok(IndexMsg::Upsert { seq, doc, replace }) => {
+            Ok(IndexMsg::Upsert {
+                journal_end,
+                doc,
+                replace,
+            }) => {
                 let tokens = match doc.tokens {
                     Some(tokens) => tokens,
                     None => match stored_words(&doc.id) {
@@ -382,18 +419,22 @@ fn run_indexer(
                 if let Err(e) = writer.add_document(d) {
                     tracing::error!(error = %e, "index add failed");
                 }
-                last_seq = last_seq.max(seq);
+                last_end = last_end.max(journal_end);
                 pending += 1;
                 first_pending.get_or_insert_with(Instant::now);
             }
+            Ok(IndexMsg::UpTo(journal_end)) => {
+                last_end = last_end.max(journal_end);
+                continue;
+            }
             Ok(IndexMsg::Commit(reply)) => {
-                let result = if pending > 0 || last_seq != committed_seq {
-                    commit(&mut writer, last_seq)
+                let result = if pending > 0 || last_end != committed_end {
+                    commit(&mut writer, last_end)
                 } else {
                     Ok(())
                 };
                 if result.is_ok() {
-                    committed_seq = last_seq;
+                    committed_end = last_end;
                     pending = 0;
                     first_pending = None;
                 }
@@ -406,18 +447,18 @@ fn run_indexer(
                     .map(|_| ())
                     .map_err(Error::from)
                     .and_then(|()| {
-                        last_seq = 0;
+                        last_end = 0;
                         commit(&mut writer, 0)
                     });
-                committed_seq = 0;
+                committed_end = 0;
                 pending = 0;
                 first_pending = None;
                 let _ = reply.send(result);
                 continue;
             }
             Ok(IndexMsg::Stop(reply)) => {
-                let result = if pending > 0 {
-                    commit(&mut writer, last_seq)
+                let result = if pending > 0 || last_end != committed_end {
+                    commit(&mut writer, last_end)
                 } else {
                     Ok(())
                 };
@@ -427,8 +468,8 @@ fn run_indexer(
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
-                if pending > 0 {
-                    if let Err(e) = commit(&mut writer, last_seq) {
+                if pending > 0 || last_end != committed_end {
+                    if let Err(e) = commit(&mut writer, last_end) {
                         tracing::error!(error = %e, "final index commit failed");
                     }
                 }
@@ -439,9 +480,9 @@ fn run_indexer(
         let due = first_pending.is_some_and(|t| !policy.bulk && t.elapsed() >= policy.max_delay)
             || pending >= policy.max_docs;
         if due && pending > 0 {
-            match commit(&mut writer, last_seq) {
+            match commit(&mut writer, last_end) {
                 Ok(()) => {
-                    committed_seq = last_seq;
+                    committed_end = last_end;
                     pending = 0;
                     first_pending = None;
                 }

@@ -169,6 +169,34 @@ impl JournalReader {
     }
 }
 
+impl JournalReader {
+    /// The records between two record boundaries, in order, each as (its
+    /// offset, the offset past it, its payload). Stops at the first one that
+    /// cannot be read whole.
+    pub fn records(&self, from: u64, to: u64) -> impl Iterator<Item = Result<PlacedRecord>> + '_ {
+        let mut at = from;
+        std::iter::from_fn(move || {
+            if at >= to {
+                return None;
+            }
+            let start = at;
+            match self.payload_at(start) {
+                Ok(payload) => {
+                    at = start + 8 + payload.len() as u64;
+                    Some(Ok((start, at, payload)))
+                }
+                Err(e) => {
+                    at = to;
+                    Some(Err(e))
+                }
+            }
+        })
+    }
+}
+
+/// A record read in sequence: its offset, the offset past it, its payload.
+pub type PlacedRecord = (u64, u64, Vec<u8>);
+
 /// The offset a record starts at, from the offset just past it.
 pub fn record_start(end: u64, payload_len: usize) -> u64 {
     end - 8 - payload_len as u64

@@ -1,8 +1,9 @@
 //! The ticket store: the product's memory.
 //!
-//! sled is the source of truth (tickets, events, counters), an fsynced
-//! journal makes every acknowledged change survive a power cut, and a tantivy
-//! index, rebuilt from sled when needed, answers full-text search. Only this
+//! An fsynced journal holds every version of every ticket and makes each
+//! acknowledged change survive a power cut; sled holds what is looked up
+//! (where each ticket is in the journal, external ids, repeat keys, counters);
+//! a tantivy index, rebuilt when needed, answers full-text search. Only this
 //! crate touches sled and tantivy.
 
 mod audit;

@@ -1,5 +1,5 @@
-//! The store: one writer thread, sled as the source of truth, the journal for
-//! durability, the index kept up to date from sled.
+//! The store: one writer thread; the journal holds the tickets and makes them
+//! durable, sled finds them and keeps the counters, the index follows both.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::counters::{contribution, day_number, CounterKey, Counts, Deadlines, UNDATED_DAY};
 use crate::error::{Error, Result};
-use crate::index::{CommitPolicy, IndexDoc, IndexMsg, IndexQuery, SearchIndex};
+use crate::index::{CommitPolicy, IndexDoc, IndexMsg, IndexQuery, IndexedUpTo, SearchIndex};
 use crate::journal::{record_start, Journal, JournalReader};
 use crate::model::{Event, EventBody, Kind, NewTicket, Ticket, TopicAssignment, TopicSource};
 use crate::snippet::snippet;
@@ -136,14 +136,18 @@ struct JournalEntry {
     tokens: Option<String>,
     /// Normalised text hash (repeat detection), on creation only.
     text_hash: Option<u64>,
+    /// Whether sled already maps `text_hash` to an earlier ticket, when the
+    /// writer knows (it looked while checking for a repeat); None on replay.
+    /// Not journaled.
+    text_hash_taken: Option<bool>,
 }
 
 /// Journal record: version 1 · seq · text hash (0 = none) · tokens length
-/// (u32::MAX = none) · tokens · the ticket's JSON, which sled stores as is:
-/// the ticket is serialised once per change.
+/// (u32::MAX = none) · tokens · the ticket's JSON. The record is the one copy
+/// of that version of the ticket: sled keeps where it is ([`TicketAt`]).
 const RECORD_VERSION: u8 = 1;
 
-fn encode_entry(entry: &JournalEntry) -> Result<(Vec<u8>, std::ops::Range<usize>)> {
+fn encode_entry(entry: &JournalEntry) -> Result<Vec<u8>> {
     let json = serde_json::to_vec(&entry.ticket).map_err(|e| Error::Corrupt {
         key: entry.ticket.id.to_string(),
         message: e.to_string(),
@@ -155,36 +159,19 @@ fn encode_entry(entry: &JournalEntry) -> Result<(Vec<u8>, std::ops::Range<usize>
     out.extend_from_slice(&entry.text_hash.unwrap_or(0).to_le_bytes());
     out.extend_from_slice(&tokens.map_or(u32::MAX, |t| t.len() as u32).to_le_bytes());
     out.extend_from_slice(tokens.unwrap_or_default());
-    let start = out.len();
     out.extend_from_slice(&json);
-    let end = out.len();
-    Ok((out, start..end))
+    Ok(out)
 }
 
-/// The index words of a record, without decoding its ticket.
-fn decode_tokens(payload: &[u8], at: u64) -> Result<Option<String>> {
-    let corrupt = |message: &str| Error::Corrupt {
-        key: format!("journal@{at}"),
-        message: message.to_owned(),
-    };
-    if payload.first() != Some(&RECORD_VERSION) {
-        return Err(corrupt("unknown record version"));
-    }
-    let len = payload
-        .get(17..21)
-        .and_then(|b| b.try_into().ok())
-        .map(u32::from_le_bytes)
-        .ok_or_else(|| corrupt("short record"))?;
-    if len == u32::MAX {
-        return Ok(None);
-    }
-    let bytes = payload
-        .get(21..21 + len as usize)
-        .ok_or_else(|| corrupt("short record"))?;
-    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
+/// The parts of a record, borrowed from its payload.
+struct RecordParts<'a> {
+    seq: u64,
+    text_hash: u64,
+    tokens: Option<&'a [u8]>,
+    json: &'a [u8],
 }
 
-fn decode_entry(payload: &[u8], at: u64) -> Result<(JournalEntry, std::ops::Range<usize>)> {
+fn record_parts(payload: &[u8], at: u64) -> Result<RecordParts<'_>> {
     let corrupt = |message: &str| Error::Corrupt {
         key: format!("journal@{at}"),
         message: message.to_owned(),
@@ -200,47 +187,148 @@ fn decode_entry(payload: &[u8], at: u64) -> Result<(JournalEntry, std::ops::Rang
     if payload.first() != Some(&RECORD_VERSION) {
         return Err(corrupt("unknown record version"));
     }
-    let seq = u64_at(1)?;
-    let hash = u64_at(9)?;
     let len = u32::from_le_bytes(
         payload
             .get(17..21)
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| corrupt("short record"))?,
     );
-    let (tokens, json_start) = if len == u32::MAX {
-        (None, 21)
+    let (tokens, json) = if len == u32::MAX {
+        (None, &payload[21..])
     } else {
         let end = 21 + len as usize;
-        let bytes = payload
+        let tokens = payload
             .get(21..end)
             .ok_or_else(|| corrupt("short record"))?;
-        (Some(String::from_utf8_lossy(bytes).into_owned()), end)
+        (Some(tokens), &payload[end..])
     };
-    let ticket: Ticket =
-        serde_json::from_slice(&payload[json_start..]).map_err(|e| corrupt(&e.to_string()))?;
-    let entry = JournalEntry {
-        seq,
-        ticket,
+    Ok(RecordParts {
+        seq: u64_at(1)?,
+        text_hash: u64_at(9)?,
         tokens,
-        text_hash: (hash != 0).then_some(hash),
-    };
-    Ok((entry, json_start..payload.len()))
+        json,
+    })
+}
+
+/// The index words of a record, without decoding its ticket.
+fn decode_tokens(payload: &[u8], at: u64) -> Result<Option<String>> {
+    Ok(record_parts(payload, at)?
+        .tokens
+        .map(|t| String::from_utf8_lossy(t).into_owned()))
+}
+
+/// The ticket of a record, without copying its index words.
+fn ticket_of_record(payload: &[u8], at: u64) -> Result<Ticket> {
+    let json = record_parts(payload, at)?.json;
+    serde_json::from_slice(json).map_err(|e| Error::Corrupt {
+        key: format!("journal@{at}"),
+        message: e.to_string(),
+    })
+}
+
+fn decode_entry(payload: &[u8], at: u64) -> Result<JournalEntry> {
+    let parts = record_parts(payload, at)?;
+    let ticket: Ticket = serde_json::from_slice(parts.json).map_err(|e| Error::Corrupt {
+        key: format!("journal@{at}"),
+        message: e.to_string(),
+    })?;
+    Ok(JournalEntry {
+        seq: parts.seq,
+        ticket,
+        tokens: parts
+            .tokens
+            .map(|t| String::from_utf8_lossy(t).into_owned()),
+        text_hash: (parts.text_hash != 0).then_some(parts.text_hash),
+        text_hash_taken: None,
+    })
+}
+
+/// Where a ticket is in the journal; sled's value for a ticket id. The
+/// journal holds every version of a ticket, so sled points at the record of
+/// the latest one instead of keeping a second copy, and at the record that
+/// created the ticket, which holds its index words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TicketAt {
+    latest: u64,
+    created: u64,
+}
+
+impl TicketAt {
+    fn encode(self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(16);
+        v.extend_from_slice(&self.latest.to_be_bytes());
+        v.extend_from_slice(&self.created.to_be_bytes());
+        v
+    }
+
+    fn decode(v: &[u8]) -> Option<TicketAt> {
+        let latest = u64::from_be_bytes(v.get(..8)?.try_into().ok()?);
+        let created = u64::from_be_bytes(v.get(8..16)?.try_into().ok()?);
+        (v.len() == 16).then_some(TicketAt { latest, created })
+    }
+}
+
+/// A ticket's value in sled: where it is in the journal or, in a store
+/// written by an earlier version, its JSON (its index words' position then
+/// under the `k` key).
+enum StoredTicket<'a> {
+    At(TicketAt),
+    Json(&'a [u8]),
+}
+
+fn stored_ticket<'a>(k: &[u8], v: &'a [u8]) -> Result<StoredTicket<'a>> {
+    if v.first() == Some(&b'{') {
+        return Ok(StoredTicket::Json(v));
+    }
+    TicketAt::decode(v)
+        .map(StoredTicket::At)
+        .ok_or_else(|| Error::Corrupt {
+            key: ticket_key_name(k),
+            message: "neither a journal position nor a ticket".into(),
+        })
+}
+
+fn ticket_key_name(k: &[u8]) -> String {
+    match Uuid::from_slice(&k[1..]) {
+        Ok(id) => format!("ticket {id}"),
+        Err(_) => String::from_utf8_lossy(k).into_owned(),
+    }
+}
+
+/// The ticket a sled value stands for.
+fn read_ticket(journal: &JournalReader, k: &[u8], v: &[u8]) -> Result<Ticket> {
+    match stored_ticket(k, v)? {
+        StoredTicket::At(at) => ticket_of_record(&journal.payload_at(at.latest)?, at.latest),
+        StoredTicket::Json(json) => serde_json::from_slice(json).map_err(|e| Error::Corrupt {
+            key: ticket_key_name(k),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// The journal offset of the record that created a ticket (its index words).
+fn created_at(tree: &sled::Tree, k: &[u8], v: &[u8]) -> Result<Option<u64>> {
+    Ok(match stored_ticket(k, v)? {
+        StoredTicket::At(at) => Some(at.created),
+        StoredTicket::Json(_) => tree
+            .get(key(TOKENS, &k[1..]))?
+            .and_then(|v| v.as_ref().try_into().ok())
+            .map(u64::from_be_bytes),
+    })
 }
 
 // Key spaces of the one sled tree (one tree, so a batch is atomic across all);
 // metadata keys start with b'm'.
+/// Ticket id → [`TicketAt`].
 const TICKET: u8 = b't';
-/// Where a ticket's index words are: the journal offset (u64 BE) of the
-/// record that created it. The words themselves stay in the journal, so
-/// sled does not carry a second copy of every text.
+/// Stores written by earlier versions only: ticket id → journal offset (u64
+/// BE) of the record that created it. Now part of [`TicketAt`].
 const TOKENS: u8 = b'k';
 /// Counter rows per day; each key is space · view · day · topic · district · kind.
 const COUNTER: u8 = b'c';
 /// The same counters rolled up per month, so a long range reads few rows.
 const MONTH_COUNTER: u8 = b'n';
 const EXTERNAL: u8 = b'x';
-const SEQ: u8 = b's';
 const PHONE: u8 = b'p';
 const ADDRESS: u8 = b'a';
 const TEXT_HASH: u8 = b'h';
@@ -341,13 +429,6 @@ fn text_hash(text: &str) -> Option<u64> {
     (n >= 10).then_some(hash)
 }
 
-fn decode_ticket(k: &[u8], v: &[u8]) -> Result<Ticket> {
-    serde_json::from_slice(v).map_err(|e| Error::Corrupt {
-        key: String::from_utf8_lossy(k).into_owned(),
-        message: e.to_string(),
-    })
-}
-
 fn read_u64(tree: &sled::Tree, k: &[u8]) -> Result<u64> {
     Ok(tree
         .get(k)?
@@ -418,18 +499,18 @@ impl Store {
 
         let applied = read_u64(&tree, META_JOURNAL)?;
         let (journal, pending) = Journal::open(&dir.join("journal.log"), applied)?;
+        let journal_reader = JournalReader::open(&dir.join("journal.log"))?;
         if !pending.is_empty() {
             tracing::info!(entries = pending.len(), "replaying journal into sled");
             let mut entries = Vec::with_capacity(pending.len());
             for (end, payload) in &pending {
-                entries.push(decode_entry(payload, *end)?);
+                entries.push(decode_entry(payload, record_start(*end, payload.len()))?);
             }
             let refs: Vec<Applied<'_>> = entries
                 .iter()
                 .zip(&pending)
-                .map(|((entry, json), (end, p))| Applied {
+                .map(|(entry, (end, p))| Applied {
                     entry,
-                    json: &p[json.clone()],
                     record_start: record_start(*end, p.len()),
                     // Any of them may have reached sled before the crash.
                     fresh: false,
@@ -438,13 +519,13 @@ impl Store {
             let end = pending.last().map_or(applied, |p| p.0);
             apply(
                 &tree,
+                &journal_reader,
                 &config.deadlines,
                 &refs,
                 end,
                 &mut CounterCache::default(),
             )?;
         }
-        let journal_reader = JournalReader::open(&dir.join("journal.log"))?;
 
         let policy = CommitPolicy {
             max_docs: config.index_commit_docs,
@@ -461,38 +542,59 @@ impl Store {
                 load_tokens(&tree, &journal, id)
             })
         };
-        let (index, indexed_seq, owner) =
-            SearchIndex::open(&dir.join("index"), policy, stored_words)?;
-        let last_seq = read_u64(&tree, META_SEQ)?;
-        if indexed_seq < last_seq {
-            let mut n = 0u64;
-            for item in tree.range(
-                key(SEQ, &(indexed_seq + 1).to_be_bytes())..key(SEQ, &u64::MAX.to_be_bytes()),
-            ) {
-                let (k, id) = item?;
-                let seq = u64::from_be_bytes(k[1..9].try_into().unwrap_or_default());
-                if let Some(doc) = load_index_doc(&tree, &journal_reader, &id)? {
+        let (index, indexed, owner) = SearchIndex::open(&dir.join("index"), policy, stored_words)?;
+        let journal_end = journal.len();
+        match indexed {
+            // Every change after the index's last commit is in the journal,
+            // in order: index them again.
+            IndexedUpTo::Journal(from) if from < journal_end => {
+                let mut n = 0u64;
+                for record in journal_reader.records(from, journal_end) {
+                    let (start, end, payload) = record?;
+                    let entry = decode_entry(&payload, start)?;
                     index.send(IndexMsg::Upsert {
-                        seq,
-                        doc,
+                        journal_end: end,
+                        doc: index_doc(&entry.ticket, entry.tokens),
                         replace: true,
                     })?;
                     n += 1;
                 }
+                tracing::info!(changes = n, from, "index caught up from the journal");
+                index.commit()?;
             }
-            tracing::info!(
-                tickets = n,
-                from_seq = indexed_seq,
-                "index caught up from sled"
-            );
-            index.commit()?;
+            IndexedUpTo::Journal(_) => {}
+            // A new index, or one written by an earlier version: every ticket
+            // changed after the sequence number it holds.
+            IndexedUpTo::Seq(seq) => {
+                let mut n = 0u64;
+                for item in tree.scan_prefix([TICKET]) {
+                    let (k, v) = item?;
+                    let ticket = read_ticket(&journal_reader, &k, &v)?;
+                    if ticket.seq > seq {
+                        let tokens = load_tokens(&tree, &journal_reader, ticket.id)?;
+                        index.send(IndexMsg::Upsert {
+                            journal_end,
+                            doc: index_doc(&ticket, Some(tokens)),
+                            replace: true,
+                        })?;
+                        n += 1;
+                    }
+                }
+                index.send(IndexMsg::UpTo(journal_end))?;
+                if n > 0 {
+                    tracing::info!(tickets = n, from_seq = seq, "index caught up from sled");
+                }
+                index.commit()?;
+            }
         }
+        let last_seq = read_u64(&tree, META_SEQ)?;
 
         let (tx, rx) = mpsc::channel();
         let writer = Writer {
             tree: tree.clone(),
             db: db.clone(),
             journal,
+            reader: journal_reader.clone(),
             deadlines: config.deadlines.clone(),
             window_days: config.repeat_window_days,
             next_seq: last_seq + 1,
@@ -567,7 +669,7 @@ impl Store {
         self.inner
             .tree
             .get(&k)?
-            .map(|v| decode_ticket(&k, &v))
+            .map(|v| read_ticket(&self.inner.journal, &k, &v))
             .transpose()
     }
 
@@ -587,7 +689,7 @@ impl Store {
     pub fn tickets(&self) -> impl Iterator<Item = Result<Ticket>> + '_ {
         self.inner.tree.scan_prefix([TICKET]).map(|item| {
             let (k, v) = item?;
-            decode_ticket(&k, &v)
+            read_ticket(&self.inner.journal, &k, &v)
         })
     }
 
@@ -694,7 +796,7 @@ impl Store {
         let mut recount: HashMap<CounterKey, Counts> = HashMap::new();
         for item in self.inner.tree.scan_prefix([TICKET]) {
             let (k, v) = item?;
-            match decode_ticket(&k, &v) {
+            match read_ticket(&self.inner.journal, &k, &v) {
                 Ok(t) => {
                     report.tickets += 1;
                     let (ck, c) = contribution(&t, &self.inner.config.deadlines);
@@ -749,19 +851,22 @@ impl Store {
         let (tx, rx) = mpsc::channel();
         self.inner.index.send(IndexMsg::Clear(tx))?;
         rx.recv().map_err(|_| Error::Closed)??;
+        // Read after the clear: every change the index was sent before it
+        // (and lost to it) is in sled by now, so the scan below sees it.
+        let applied = read_u64(&self.inner.tree, META_JOURNAL)?;
         let mut n = 0;
         for item in self.inner.tree.scan_prefix([TICKET]) {
             let (k, v) = item?;
-            let ticket = decode_ticket(&k, &v)?;
+            let ticket = read_ticket(&self.inner.journal, &k, &v)?;
             let tokens = load_tokens(&self.inner.tree, &self.inner.journal, ticket.id)?;
-            let seq = ticket.seq;
             self.inner.index.send(IndexMsg::Upsert {
-                seq,
+                journal_end: applied,
                 doc: index_doc(&ticket, Some(tokens)),
                 replace: true,
             })?;
             n += 1;
         }
+        self.inner.index.send(IndexMsg::UpTo(applied))?;
         self.commit_index()?;
         Ok(n)
     }
@@ -845,33 +950,15 @@ fn open_sled(path: &Path) -> Result<sled::Db> {
     }
 }
 
-fn load_index_doc(
-    tree: &sled::Tree,
-    journal: &JournalReader,
-    id: &[u8],
-) -> Result<Option<IndexDoc>> {
-    let k = key(TICKET, id);
-    let Some(v) = tree.get(&k)? else {
-        return Ok(None);
-    };
-    let ticket = decode_ticket(&k, &v)?;
-    let tokens = load_tokens(tree, journal, ticket.id)?;
-    Ok(Some(index_doc(&ticket, Some(tokens))))
-}
-
 /// A ticket's index words, read back from the record that created it.
 fn load_tokens(tree: &sled::Tree, journal: &JournalReader, id: Uuid) -> Result<String> {
-    let Some(at) = tree.get(key(TOKENS, id.as_bytes()))? else {
+    let k = key(TICKET, id.as_bytes());
+    let Some(v) = tree.get(&k)? else {
         return Ok(String::new());
     };
-    let offset = at
-        .as_ref()
-        .try_into()
-        .map(u64::from_be_bytes)
-        .map_err(|_| Error::Corrupt {
-            key: format!("tokens of {id}"),
-            message: "not a journal offset".into(),
-        })?;
+    let Some(offset) = created_at(tree, &k, &v)? else {
+        return Ok(String::new());
+    };
     let payload = journal.payload_at(offset)?;
     Ok(decode_tokens(&payload, offset)?.unwrap_or_default())
 }
@@ -917,8 +1004,6 @@ const REPEAT_FACTS_TICKETS: usize = 200_000;
 /// One journal entry on its way into sled.
 struct Applied<'a> {
     entry: &'a JournalEntry,
-    /// The ticket's JSON, inside the record.
-    json: &'a [u8],
     record_start: u64,
     /// Created by this very commit, so not in sled yet: no need to look.
     fresh: bool,
@@ -928,37 +1013,45 @@ struct Applied<'a> {
 /// (old contribution out, new in), lookup keys and the journal offset.
 fn apply(
     tree: &sled::Tree,
+    journal: &JournalReader,
     deadlines: &Deadlines,
     entries: &[Applied<'_>],
     journal_end: u64,
     counters: &mut CounterCache,
 ) -> Result<()> {
     let mut batch = sled::Batch::default();
-    let mut latest: HashMap<Uuid, &Ticket> = HashMap::new();
+    // The version of each ticket this batch has reached, and where its index words are.
+    let mut latest: HashMap<Uuid, (&Ticket, Option<u64>)> = HashMap::new();
     let mut deltas: HashMap<CounterKey, Counts> = HashMap::new();
     let mut last_seq = read_u64(tree, META_SEQ)?;
     for applied in entries {
-        let (entry, json) = (applied.entry, applied.json);
+        let entry = applied.entry;
         let t = &entry.ticket;
         let id = t.id;
-        let old: Option<Cow<'_, Ticket>> = match latest.get(&id) {
-            Some(old) => Some(Cow::Borrowed(*old)),
+        let k = key(TICKET, id.as_bytes());
+        let old: Option<(Cow<'_, Ticket>, Option<u64>)> = match latest.get(&id) {
+            Some((old, created)) => Some((Cow::Borrowed(*old), *created)),
             None if applied.fresh => None,
-            None => {
-                let k = key(TICKET, id.as_bytes());
-                tree.get(&k)?
-                    .map(|v| decode_ticket(&k, &v))
-                    .transpose()?
-                    .map(Cow::Owned)
-            }
+            None => match tree.get(&k)? {
+                Some(v) => {
+                    if matches!(stored_ticket(&k, &v)?, StoredTicket::Json(_)) {
+                        // Written by an earlier version: its words' position moves into the value.
+                        batch.remove(key(TOKENS, id.as_bytes()));
+                    }
+                    Some((
+                        Cow::Owned(read_ticket(journal, &k, &v)?),
+                        created_at(tree, &k, &v)?,
+                    ))
+                }
+                None => None,
+            },
         };
-        if let Some(old) = &old {
+        if let Some((old, _)) = &old {
             if old.seq >= entry.seq {
                 continue; // already applied (replay after a crash)
             }
             let (ck, c) = contribution(old, deadlines);
             deltas.entry(ck).or_default().sub(&c);
-            batch.remove(key(SEQ, &old.seq.to_be_bytes()));
         } else {
             if let Some(ext) = &t.external_id {
                 batch.insert(key(EXTERNAL, ext.as_bytes()), id.as_bytes().to_vec());
@@ -971,23 +1064,30 @@ fn apply(
             }
             if let Some(h) = entry.text_hash {
                 let hk = key(TEXT_HASH, &h.to_be_bytes());
-                if tree.get(&hk)?.is_none() {
+                let taken = match entry.text_hash_taken {
+                    Some(taken) => taken,
+                    None => tree.get(&hk)?.is_some(),
+                };
+                if !taken {
                     batch.insert(hk, id.as_bytes().to_vec());
                 }
             }
         }
-        if entry.tokens.is_some() {
-            batch.insert(
-                key(TOKENS, id.as_bytes()),
-                applied.record_start.to_be_bytes().to_vec(),
-            );
-        }
         let (ck, c) = contribution(t, deadlines);
         deltas.entry(ck).or_default().add(&c);
-        batch.insert(key(SEQ, &entry.seq.to_be_bytes()), id.as_bytes().to_vec());
-        batch.insert(key(TICKET, id.as_bytes()), json);
+        let created = match &old {
+            _ if entry.tokens.is_some() => Some(applied.record_start),
+            Some((_, created)) => *created,
+            None => None,
+        };
+        let at = TicketAt {
+            latest: applied.record_start,
+            // Without words anywhere (not expected), the latest record, which has none.
+            created: created.unwrap_or(applied.record_start),
+        };
+        batch.insert(k, at.encode());
         last_seq = last_seq.max(entry.seq);
-        latest.insert(id, t);
+        latest.insert(id, (t, created));
     }
     // Every derived row's delta is summed first: two tickets of one month (or
     // one topic) must not both read-modify-write the same row within a batch.
@@ -1039,6 +1139,7 @@ struct Writer {
     tree: sled::Tree,
     db: sled::Db,
     journal: Journal,
+    reader: JournalReader,
     deadlines: Deadlines,
     window_days: u32,
     next_seq: u64,
@@ -1148,29 +1249,25 @@ impl Writer {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut payloads = Vec::with_capacity(entries.len());
-        let mut ranges = Vec::with_capacity(entries.len());
-        for e in &entries {
-            let (payload, json) = encode_entry(e)?;
-            payloads.push(payload);
-            ranges.push(json);
-        }
+        let payloads = entries
+            .iter()
+            .map(encode_entry)
+            .collect::<Result<Vec<_>>>()?;
         let ends = self.journal.append(&payloads)?;
         let end = ends.last().copied().unwrap_or(self.journal.len());
         let applied: Vec<Applied<'_>> = entries
             .iter()
             .zip(&payloads)
-            .zip(&ranges)
             .zip(&ends)
-            .map(|(((entry, p), r), end)| Applied {
+            .map(|((entry, p), end)| Applied {
                 entry,
-                json: &p[r.clone()],
                 record_start: record_start(*end, p.len()),
                 fresh: entry.tokens.is_some(),
             })
             .collect();
         apply(
             &self.tree,
+            &self.reader,
             &self.deadlines,
             &applied,
             end,
@@ -1184,12 +1281,12 @@ impl Writer {
             self.repeat_facts
                 .insert(e.ticket.id, RepeatFacts::of(&e.ticket));
         }
-        for e in entries {
+        for (e, end) in entries.into_iter().zip(ends) {
             let created = e.tokens.is_some();
             // A changed ticket's words are read back by the indexer thread.
             let tokens = e.tokens;
             let _ = self.index.send(IndexMsg::Upsert {
-                seq: e.seq,
+                journal_end: end,
                 doc: index_doc(&e.ticket, tokens),
                 replace: !created,
             });
@@ -1204,7 +1301,7 @@ impl Writer {
         let k = key(TICKET, id.as_bytes());
         self.tree
             .get(&k)?
-            .map(|v| decode_ticket(&k, &v))
+            .map(|v| read_ticket(&self.reader, &k, &v))
             .transpose()
     }
 
@@ -1239,7 +1336,7 @@ impl Writer {
             let id = Uuid::now_v7();
             let now = Utc::now();
             let hash = text_hash(&new.text);
-            let repeat_of = self.find_repeat(&new, hash, pending)?;
+            let (repeat_of, hash_taken) = self.find_repeat(&new, hash, pending)?;
             let seq = self.seq();
             let events = new
                 .history
@@ -1289,6 +1386,7 @@ impl Writer {
                 ticket: ticket.clone(),
                 tokens: Some(new.index_tokens),
                 text_hash: hash,
+                text_hash_taken: Some(hash_taken),
             });
             pending.tickets.insert(id, ticket);
             out.push(Ok(id));
@@ -1296,13 +1394,14 @@ impl Writer {
         Ok(out)
     }
 
-    /// The earlier open ticket this one repeats, if any (its root, when it is a repeat itself).
+    /// The earlier open ticket this one repeats, if any (its root, when it
+    /// is a repeat itself), and whether an earlier ticket has the same text hash.
     fn find_repeat(
         &self,
         new: &NewTicket,
         hash: Option<u64>,
         pending: &Pending,
-    ) -> Result<Option<Uuid>> {
+    ) -> Result<(Option<Uuid>, bool)> {
         let window = chrono::Duration::days(i64::from(self.window_days));
         let when = new.received_at.unwrap_or_else(|| Utc::now().naive_utc());
         let in_window = |f: &RepeatFacts| f.at <= when && when - f.at <= window;
@@ -1326,6 +1425,7 @@ impl Writer {
                 }
             }
         }
+        let mut hash_taken = false;
         if let Some(h) = hash {
             let found = match pending.by_hash.get(&h) {
                 Some(id) => Some(*id),
@@ -1334,6 +1434,7 @@ impl Writer {
                     .get(key(TEXT_HASH, &h.to_be_bytes()))?
                     .and_then(|v| Uuid::from_slice(&v).ok()),
             };
+            hash_taken = found.is_some();
             candidates.extend(found.map(|id| (id, false)));
         }
         let mut seen = HashSet::new();
@@ -1345,10 +1446,10 @@ impl Writer {
                 continue;
             };
             if f.open && in_window(&f) && (!same_topic || f.topic == new.topic.slug) {
-                return Ok(Some(f.root));
+                return Ok((Some(f.root), hash_taken));
             }
         }
-        Ok(None)
+        Ok((None, hash_taken))
     }
 
     fn repeat_facts_of(&self, id: Uuid, pending: &Pending) -> Result<Option<RepeatFacts>> {
@@ -1410,6 +1511,7 @@ impl Writer {
             ticket: ticket.clone(),
             tokens: None,
             text_hash: None,
+            text_hash_taken: None,
         });
         pending.tickets.insert(ticket.id, ticket);
     }
@@ -1449,5 +1551,127 @@ impl Writer {
         ticket.department = department;
         self.record_change(ticket, pending, entries);
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{TopicSource, Urgency};
+
+    fn new_ticket(text: &str, words: &str) -> NewTicket {
+        NewTicket {
+            external_id: Some(format!("ext-{text}")),
+            received_at: NaiveDate::from_ymd_opt(2024, 5, 6).and_then(|d| d.and_hms_opt(9, 0, 0)),
+            channel: "phone".into(),
+            kind: Kind::Complaint,
+            urgency: Urgency::default(),
+            title: None,
+            text: text.into(),
+            caller_name: None,
+            caller_phone: None,
+            address: None,
+            district: Some("朝阳区".into()),
+            topic: TopicAssignment {
+                slug: "other".into(),
+                source: TopicSource::Router,
+                confidence: Some(0.5),
+            },
+            department: "区政府".into(),
+            deciding_words: vec![],
+            index_tokens: words.into(),
+            history: vec![],
+        }
+    }
+
+    fn found(store: &Store, word: &str, status: Option<&str>) -> usize {
+        let query = IndexQuery {
+            words: vec![word.into()],
+            status: status.map(Into::into),
+            limit: 10,
+            ..Default::default()
+        };
+        store.search(&query).map_or(0, |page| page.hits.len())
+    }
+
+    /// A store written before sled pointed into the journal kept each
+    /// ticket's JSON in sled and its words' position under `k`: it still
+    /// reads, searches and takes events, and a changed ticket moves over.
+    #[test]
+    fn a_store_of_the_earlier_layout_still_works_and_moves_over() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        let created = store
+            .submit(vec![new_ticket(
+                "楼道里飞线充电很危险",
+                "楼道 飞线充电 飞线 充电 危险",
+            )])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let Some(Submitted::Created(ticket)) = created.into_iter().next() else {
+            panic!("not created");
+        };
+        let id = ticket.id;
+        // Rewrite its sled entry the way earlier versions stored it.
+        let tree = &store.inner.tree;
+        let k = key(TICKET, id.as_bytes());
+        let v = tree
+            .get(&k)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no ticket"));
+        let at = TicketAt::decode(&v).unwrap_or_else(|| panic!("not a position"));
+        let json = serde_json::to_vec(&*ticket).unwrap_or_else(|e| panic!("{e}"));
+        tree.insert(&k, json).unwrap_or_else(|e| panic!("{e}"));
+        tree.insert(
+            key(TOKENS, id.as_bytes()),
+            at.created.to_be_bytes().to_vec(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        drop(store);
+
+        let store =
+            Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            store
+                .get(id)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .map(|t| t.text),
+            Some(ticket.text.clone())
+        );
+        assert_eq!(found(&store, "充电", None), 1);
+        store
+            .add_event(
+                id,
+                NewEvent {
+                    id: None,
+                    at: None,
+                    body: EventBody::Dispatched {
+                        department: "街道".into(),
+                    },
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let v = store
+            .inner
+            .tree
+            .get(&k)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("gone"));
+        let moved = TicketAt::decode(&v).unwrap_or_else(|| panic!("not moved over"));
+        assert_eq!(moved.created, at.created);
+        assert!(moved.latest > at.latest);
+        assert!(store
+            .inner
+            .tree
+            .get(key(TOKENS, id.as_bytes()))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none());
+        store.commit_index().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found(&store, "飞线", Some("dispatched")), 1);
+        let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!(store.reindex().unwrap_or_else(|e| panic!("{e}")), 1);
+        assert_eq!(found(&store, "危险", Some("dispatched")), 1);
     }
 }
