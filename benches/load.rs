@@ -217,16 +217,18 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5000.0);
-    let runtime = |threads: usize| {
+    let runtime = |threads: usize, name: &str| {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
+            .thread_name(name)
             .enable_all()
             .build()
             .unwrap_or_else(|e| panic!("{e}"))
     };
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let server_runtime = runtime(cores);
-    let client_runtime = runtime(cores);
+    let server_runtime = runtime(cores, "server");
+    // Named, so that a profile tells the client's threads from the server's.
+    let client_runtime = runtime(cores, "load-client");
     let server = server_runtime.block_on(TestServer::start());
     let token = server_runtime.block_on(server.token("admin", false, None));
     let texts = Arc::new(texts);

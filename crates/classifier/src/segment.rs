@@ -104,6 +104,19 @@ impl Segmenter {
     pub fn segment(&self, text: &str) -> Segmented {
         let mut tokens = Vec::with_capacity(text.len() / 4);
         let mut words = String::with_capacity(text.len() + text.len() / 3);
+        for (offset, chunk) in chunks(text) {
+            self.segment_chunk(chunk, offset, &mut words, &mut tokens);
+        }
+        Segmented { words, tokens }
+    }
+
+    fn segment_chunk(
+        &self,
+        text: &str,
+        offset: usize,
+        words: &mut String,
+        tokens: &mut Vec<Token>,
+    ) {
         for piece in self.jieba.cut(text, self.hmm) {
             // CJK first: the general test takes a slow path for it.
             if !piece
@@ -121,13 +134,12 @@ impl Segmenter {
             words[at..].make_ascii_lowercase();
             let stop = self.stopwords.contains(&words[at..]);
             tokens.push(Token {
-                start: piece.byte_start,
+                start: offset + piece.byte_start,
                 stop,
                 at: at as u32,
                 len: (words.len() - at) as u32,
             });
         }
-        Segmented { words, tokens }
     }
 
     /// The words the search index takes: every word but stopwords, and inside a compound
@@ -164,5 +176,99 @@ impl Segmenter {
 
     pub fn is_stopword(&self, word: &str) -> bool {
         self.stopwords.contains(word)
+    }
+}
+
+/// Pieces of about `CHUNK_BYTES`, each ending just after a character jieba
+/// never joins to a word (punctuation, spaces), so that the words are those
+/// of the whole text: jieba cuts each run of word characters on its own.
+///
+/// Why: `Jieba::cut` reserves its output for the worst case, half a token
+/// per byte at 48 bytes a token. For a whole ticket that is a block of tens
+/// or hundreds of kilobytes, which the allocator serves from fresh pages,
+/// zeroed by the kernel, on every call from a server thread; for a sentence
+/// it is a few kilobytes, reused from call to call.
+fn chunks(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    const CHUNK_BYTES: usize = 256;
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= text.len() {
+            return None;
+        }
+        let rest = &text[start..];
+        let end = rest
+            .char_indices()
+            .skip_while(|&(i, _)| i < CHUNK_BYTES)
+            .find(|&(_, c)| !joins_words(c))
+            .map_or(rest.len(), |(i, c)| i + c.len_utf8());
+        let chunk = (start, &rest[..end]);
+        start += end;
+        Some(chunk)
+    })
+}
+
+/// jieba's class of word characters (its `RE_HAN_DEFAULT`: CJK ideographs,
+/// ASCII letters and digits, `+#&._%-`), or a little more: a chunk may end
+/// only where jieba would split anyway, and not splitting is always safe.
+fn joins_words(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric() || matches!(c, '+' | '#' | '&' | '.' | '_' | '%' | '-')
+    } else {
+        matches!(c,
+            '\u{3400}'..='\u{4DBF}'
+            | '\u{4E00}'..='\u{9FFF}'
+            | '\u{F900}'..='\u{FAFF}'
+            | '\u{20000}'..='\u{2FA1F}')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn segmenter() -> &'static Segmenter {
+        static SEGMENTER: OnceLock<Segmenter> = OnceLock::new();
+        SEGMENTER.get_or_init(|| {
+            Segmenter::new("飞线充电 100 n\n", "的\n了\n", true).unwrap_or_else(|e| panic!("{e}"))
+        })
+    }
+
+    /// The text cut by jieba in one piece.
+    fn whole(text: &str) -> Segmented {
+        let (mut words, mut tokens) = (String::new(), Vec::new());
+        segmenter().segment_chunk(text, 0, &mut words, &mut tokens);
+        Segmented { words, tokens }
+    }
+
+    #[test]
+    fn a_long_ticket_cut_in_chunks_has_the_words_of_the_whole() {
+        let sentence = "小区楼下有人飞线充电，电动自行车停在楼道里！物业说管不了。Tel:13800138000 \
+                        地址：朝阳区望京街道10号楼2单元\r\n";
+        let run = "电梯".repeat(200); // longer than a chunk, with nowhere to cut
+        let text = format!("{}{run}{}", sentence.repeat(12), sentence.repeat(3));
+        assert!(chunks(&text).count() > 4);
+        let chunked = segmenter().segment(&text);
+        assert_eq!(chunked, whole(&text));
+        assert!(chunked.words().any(|w| w == "飞线充电"));
+    }
+
+    proptest! {
+        #[test]
+        fn chunks_never_change_the_words(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just("充电桩"), Just("电动自行车"), Just("，"), Just("。"), Just(" "),
+                    Just("\r\n"), Just("a1"), Just("B-2.5%"), Just("#"), Just("😀"),
+                    Just("\u{20021}"), Just("\u{2A6E0}"), Just("豈"), Just("㐀"), Just("一"),
+                    Just("物业"), Just("x"), Just("!"), Just("\u{200F}"), Just("楼道"),
+                ],
+                0..400,
+            )
+        ) {
+            let text: String = parts.concat();
+            prop_assert_eq!(segmenter().segment(&text), whole(&text));
+        }
     }
 }
