@@ -1021,8 +1021,8 @@ fn apply(
 ) -> Result<()> {
     let mut batch = sled::Batch::default();
     // The version of each ticket this batch has reached, and where its index words are.
-    let mut latest: HashMap<Uuid, (&Ticket, Option<u64>)> = HashMap::new();
-    let mut deltas: HashMap<CounterKey, Counts> = HashMap::new();
+    let mut latest: HashMap<Uuid, (&Ticket, Option<u64>)> = HashMap::with_capacity(entries.len());
+    let mut deltas: HashMap<CounterKey, Counts> = HashMap::with_capacity(entries.len());
     let mut last_seq = read_u64(tree, META_SEQ)?;
     for applied in entries {
         let entry = applied.entry;
@@ -1091,7 +1091,7 @@ fn apply(
     }
     // Every derived row's delta is summed first: two tickets of one month (or
     // one topic) must not both read-modify-write the same row within a batch.
-    let mut row_deltas: HashMap<Vec<u8>, Counts> = HashMap::new();
+    let mut row_deltas: HashMap<Vec<u8>, Counts> = HashMap::with_capacity(deltas.len() * 6);
     for (ck, delta) in &deltas {
         for (space, view, row) in counter_rows(ck) {
             row_deltas
@@ -1151,11 +1151,31 @@ struct Writer {
 /// Decisions taken in the current group but not yet in sled.
 #[derive(Default)]
 struct Pending {
-    tickets: HashMap<Uuid, Ticket>,
+    /// The group's changes, in order; each holds the ticket as it left it.
+    entries: Vec<JournalEntry>,
+    /// Where in `entries` each changed ticket's latest version is: the
+    /// tickets stay in their entries rather than being copied here.
+    latest: HashMap<Uuid, usize>,
+    /// Tickets the group asked for but did not change (a replayed event).
+    unchanged: HashMap<Uuid, Ticket>,
     external: HashMap<String, Uuid>,
     by_phone: HashMap<String, Vec<Uuid>>,
     by_address: HashMap<String, Vec<Uuid>>,
     by_hash: HashMap<u64, Uuid>,
+}
+
+impl Pending {
+    fn ticket(&self, id: &Uuid) -> Option<&Ticket> {
+        match self.latest.get(id) {
+            Some(&i) => self.entries.get(i).map(|e| &e.ticket),
+            None => self.unchanged.get(id),
+        }
+    }
+
+    fn push(&mut self, entry: JournalEntry) {
+        self.latest.insert(entry.ticket.id, self.entries.len());
+        self.entries.push(entry);
+    }
 }
 
 type Reply = Box<dyn FnOnce(&Result<()>, &Pending)>;
@@ -1173,24 +1193,21 @@ impl Writer {
             }
             let mut shutdown = None;
             let mut pending = Pending::default();
-            let mut entries: Vec<JournalEntry> = Vec::new();
             let mut replies: Vec<Reply> = Vec::new();
             for request in group {
                 match request {
                     Request::Shutdown(reply) => shutdown = Some(reply),
                     Request::Create(tickets, reply) => {
-                        let outcome = self.create(tickets, &mut pending, &mut entries);
+                        let outcome = self.create(tickets, &mut pending);
                         replies.push(Box::new(move |result, pending| {
                             let _ = reply.send(match (result, outcome) {
                                 (Ok(()), Ok(out)) => Ok(out
                                     .into_iter()
                                     .map(|s| match s {
                                         Ok(id) => pending
-                                            .tickets
-                                            .get(&id)
-                                            .cloned()
+                                            .ticket(&id)
                                             .map_or(Submitted::Duplicate(id), |t| {
-                                                Submitted::Created(Box::new(t))
+                                                Submitted::Created(Box::new(t.clone()))
                                             }),
                                         Err(id) => Submitted::Duplicate(id),
                                     })
@@ -1201,7 +1218,7 @@ impl Writer {
                         }));
                     }
                     Request::Event(id, event, reply) => {
-                        let outcome = self.event(id, event, &mut pending, &mut entries);
+                        let outcome = self.event(id, event, &mut pending);
                         replies.push(Self::ticket_reply(outcome, reply));
                     }
                     Request::SetTopic {
@@ -1211,19 +1228,12 @@ impl Writer {
                         reason,
                         reply,
                     } => {
-                        let outcome = self.set_topic(
-                            id,
-                            topic,
-                            department,
-                            reason,
-                            &mut pending,
-                            &mut entries,
-                        );
+                        let outcome = self.set_topic(id, topic, department, reason, &mut pending);
                         replies.push(Self::ticket_reply(outcome, reply));
                     }
                 }
             }
-            let result = self.commit(entries);
+            let result = self.commit(&mut pending.entries);
             for reply in replies {
                 reply(&result, &pending);
             }
@@ -1237,7 +1247,7 @@ impl Writer {
     fn ticket_reply(outcome: Result<Uuid>, reply: Sender<Result<Ticket>>) -> Reply {
         Box::new(move |result, pending| {
             let _ = reply.send(match (result, outcome) {
-                (Ok(()), Ok(id)) => pending.tickets.get(&id).cloned().ok_or(Error::Closed),
+                (Ok(()), Ok(id)) => pending.ticket(&id).cloned().ok_or(Error::Closed),
                 (Err(e), _) => Err(Error::Conflict(format!("not stored: {e}"))),
                 (_, Err(e)) => Err(e),
             });
@@ -1245,7 +1255,7 @@ impl Writer {
     }
 
     /// Journal (fsync), then sled, then the index.
-    fn commit(&mut self, entries: Vec<JournalEntry>) -> Result<()> {
+    fn commit(&mut self, entries: &mut [JournalEntry]) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -1277,14 +1287,14 @@ impl Writer {
         if self.repeat_facts.len() + entries.len() > REPEAT_FACTS_TICKETS {
             self.repeat_facts.clear();
         }
-        for e in &entries {
+        for e in entries.iter() {
             self.repeat_facts
                 .insert(e.ticket.id, RepeatFacts::of(&e.ticket));
         }
-        for (e, end) in entries.into_iter().zip(ends) {
+        for (e, end) in entries.iter_mut().zip(ends) {
             let created = e.tokens.is_some();
             // A changed ticket's words are read back by the indexer thread.
-            let tokens = e.tokens;
+            let tokens = e.tokens.take();
             let _ = self.index.send(IndexMsg::Upsert {
                 journal_end: end,
                 doc: index_doc(&e.ticket, tokens),
@@ -1295,7 +1305,7 @@ impl Writer {
     }
 
     fn load(&self, id: Uuid, pending: &Pending) -> Result<Option<Ticket>> {
-        if let Some(t) = pending.tickets.get(&id) {
+        if let Some(t) = pending.ticket(&id) {
             return Ok(Some(t.clone()));
         }
         let k = key(TICKET, id.as_bytes());
@@ -1316,9 +1326,12 @@ impl Writer {
         &mut self,
         tickets: Vec<NewTicket>,
         pending: &mut Pending,
-        entries: &mut Vec<JournalEntry>,
     ) -> Result<Vec<Result<Uuid, Uuid>>> {
         let mut out = Vec::with_capacity(tickets.len());
+        pending.entries.reserve(tickets.len());
+        pending.latest.reserve(tickets.len());
+        pending.external.reserve(tickets.len());
+        pending.by_hash.reserve(tickets.len());
         for new in tickets {
             if let Some(ext) = &new.external_id {
                 let existing = match pending.external.get(ext) {
@@ -1381,14 +1394,13 @@ impl Writer {
             if let Some(h) = hash {
                 pending.by_hash.entry(h).or_insert(id);
             }
-            entries.push(JournalEntry {
+            pending.push(JournalEntry {
                 seq,
-                ticket: ticket.clone(),
+                ticket,
                 tokens: Some(new.index_tokens),
                 text_hash: hash,
                 text_hash_taken: Some(hash_taken),
             });
-            pending.tickets.insert(id, ticket);
             out.push(Ok(id));
         }
         Ok(out)
@@ -1453,7 +1465,7 @@ impl Writer {
     }
 
     fn repeat_facts_of(&self, id: Uuid, pending: &Pending) -> Result<Option<RepeatFacts>> {
-        if let Some(t) = pending.tickets.get(&id) {
+        if let Some(t) = pending.ticket(&id) {
             return Ok(Some(RepeatFacts::of(t)));
         }
         if let Some(f) = self.repeat_facts.get(&id) {
@@ -1462,19 +1474,15 @@ impl Writer {
         Ok(self.load(id, pending)?.as_ref().map(RepeatFacts::of))
     }
 
-    fn event(
-        &mut self,
-        id: Uuid,
-        event: NewEvent,
-        pending: &mut Pending,
-        entries: &mut Vec<JournalEntry>,
-    ) -> Result<Uuid> {
+    fn event(&mut self, id: Uuid, event: NewEvent, pending: &mut Pending) -> Result<Uuid> {
         let mut ticket = self
             .load(id, pending)?
             .ok_or_else(|| Error::NotFound(id.to_string()))?;
         if let Some(eid) = event.id {
             if ticket.events.iter().any(|e| e.id == eid) {
-                pending.tickets.insert(id, ticket);
+                if !pending.latest.contains_key(&id) {
+                    pending.unchanged.insert(id, ticket);
+                }
                 return Ok(id); // already recorded: replaying it changes nothing
             }
         }
@@ -1494,26 +1502,21 @@ impl Writer {
             recorded_at: now,
             body: event.body,
         });
-        self.record_change(ticket, pending, entries);
+        self.record_change(ticket, pending);
         Ok(id)
     }
 
     /// A changed ticket gets the next sequence number and a journal entry.
-    fn record_change(
-        &mut self,
-        mut ticket: Ticket,
-        pending: &mut Pending,
-        entries: &mut Vec<JournalEntry>,
-    ) {
+    fn record_change(&mut self, mut ticket: Ticket, pending: &mut Pending) {
         ticket.seq = self.seq();
-        entries.push(JournalEntry {
+        pending.unchanged.remove(&ticket.id);
+        pending.push(JournalEntry {
             seq: ticket.seq,
-            ticket: ticket.clone(),
+            ticket,
             tokens: None,
             text_hash: None,
             text_hash_taken: None,
         });
-        pending.tickets.insert(ticket.id, ticket);
     }
 
     fn set_topic(
@@ -1523,13 +1526,14 @@ impl Writer {
         department: String,
         reason: Option<String>,
         pending: &mut Pending,
-        entries: &mut Vec<JournalEntry>,
     ) -> Result<Uuid> {
         let mut ticket = self
             .load(id, pending)?
             .ok_or_else(|| Error::NotFound(id.to_string()))?;
         if ticket.topic.slug == topic && ticket.topic.source == TopicSource::Operator {
-            pending.tickets.insert(id, ticket);
+            if !pending.latest.contains_key(&id) {
+                pending.unchanged.insert(id, ticket);
+            }
             return Ok(id);
         }
         let now = Utc::now();
@@ -1549,7 +1553,7 @@ impl Writer {
             confidence: None,
         };
         ticket.department = department;
-        self.record_change(ticket, pending, entries);
+        self.record_change(ticket, pending);
         Ok(id)
     }
 }
