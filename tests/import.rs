@@ -103,3 +103,31 @@ fn an_interrupted_import_run_again_loses_nothing_and_doubles_nothing() {
         .unwrap_or_else(|e| panic!("{e}"))
         .is_ok());
 }
+
+/// Into an empty store the import does not look rows up before analysing
+/// them; a row repeated within the file (or in a second file of the same
+/// run) is still stored once.
+#[test]
+fn rows_repeated_within_a_first_import_are_stored_once() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = state_in(&dir.path().join("data"));
+    let file = dir.path().join("twice.jsonl");
+    let row = |id: &str, text: &str| format!(r#"{{"external_id":"{id}","text":"{text}"}}"#);
+    let lines = [
+        row("A-1", "小区门口的电动自行车充电桩坏了"),
+        row("A-2", "公园厕所无人打扫"),
+        row("A-1", "小区门口的电动自行车充电桩坏了"),
+    ];
+    std::fs::write(&file, lines.join("\n")).unwrap_or_else(|e| panic!("{e}"));
+    let options = ImportOptions {
+        files: vec![file.clone(), file],
+        format: None,
+        map: FieldMap::new(),
+        report: dir.path().join("rejects.tsv"),
+        quiet: true,
+        progress_every: std::time::Duration::from_secs(5),
+    };
+    let summary = run(&state, &options).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!((summary.imported, summary.duplicates), (2, 4));
+    assert_eq!(state.store.ticket_count(), 2);
+}

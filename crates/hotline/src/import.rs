@@ -58,10 +58,12 @@ enum Prepared {
 /// Rows already stored (a file imported again, or an interrupted import run
 /// again) are recognised by their external id before any analysis, so
 /// resuming a long import skips its done part at the speed of a lookup. The
-/// writer still decides duplicates for the rows that pass here.
-fn prepare_row(state: &AppState, mut row: ImportRow) -> Prepared {
+/// writer still decides duplicates for the rows that pass here, so the
+/// lookup is skipped when the store was empty when the run started: only
+/// this run can have stored them.
+fn prepare_row(state: &AppState, mut row: ImportRow, look_up_stored: bool) -> Prepared {
     let external_id = row.external_id.take().unwrap_or_else(|| content_id(&row));
-    if matches!(state.store.find_external(&external_id), Ok(Some(_))) {
+    if look_up_stored && matches!(state.store.find_external(&external_id), Ok(Some(_))) {
         return Prepared::Known;
     }
     row.external_id = Some(external_id);
@@ -151,10 +153,19 @@ pub fn run(state: &AppState, opts: &ImportOptions) -> Result<ImportSummary> {
     );
     writeln!(report, "file\tline\tfield\treason")?;
     let progress = Progress::new(opts.quiet, opts.progress_every);
+    let look_up_stored = !state.store.is_empty()?;
     for path in &opts.files {
         let reader = Reader::open(path, opts.format, &opts.map)
             .with_context(|| format!("cannot import {}", path.display()))?;
-        import_file(state, reader, path, &mut summary, &mut report, &progress)?;
+        import_file(
+            state,
+            reader,
+            path,
+            &mut summary,
+            &mut report,
+            &progress,
+            look_up_stored,
+        )?;
     }
     report.flush()?;
     state.store.commit_index()?;
@@ -172,6 +183,7 @@ fn import_file(
     summary: &mut ImportSummary,
     report: &mut impl Write,
     progress: &Progress,
+    look_up_stored: bool,
 ) -> Result<()> {
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -186,7 +198,10 @@ fn import_file(
             let (out_tx, out_rx) = sync_channel::<Vec<Prepared>>(2);
             scope.spawn(move || {
                 while let Ok(rows) = in_rx.recv() {
-                    let tickets = rows.into_iter().map(|r| prepare_row(state, r)).collect();
+                    let tickets = rows
+                        .into_iter()
+                        .map(|r| prepare_row(state, r, look_up_stored))
+                        .collect();
                     if out_tx.send(tickets).is_err() {
                         return;
                     }

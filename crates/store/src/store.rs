@@ -681,6 +681,17 @@ impl Store {
             .and_then(|v| Uuid::from_slice(&v).ok()))
     }
 
+    /// No ticket stored yet; cheap, unlike counting them.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self
+            .inner
+            .tree
+            .scan_prefix([TICKET])
+            .next()
+            .transpose()?
+            .is_none())
+    }
+
     pub fn ticket_count(&self) -> usize {
         self.inner.tree.scan_prefix([TICKET]).count()
     }
