@@ -355,6 +355,17 @@ async fn hostile_bodies_are_refused_cleanly_and_odd_text_is_kept() {
     assert_eq!(r.status(), 201);
     let body: Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(body["topic"]["slug"], "ebike_charging");
+    // A long ticket (routed off the runtime's threads) is stored and routed too.
+    let long = "小区楼道里每天都有人飞线充电，电动自行车停满了楼道。".repeat(300);
+    let r = http
+        .post(&url)
+        .json(&json!({ "text": long }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(body["topic"]["slug"], "ebike_charging");
     // The server is still healthy afterwards.
     let health = http
         .get(format!("{}/health", server.base))

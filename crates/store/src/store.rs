@@ -89,8 +89,11 @@ pub struct NewEvent {
     pub body: EventBody,
 }
 
+/// Called by the writer thread with the outcome of a submission.
+type OnStored = Box<dyn FnOnce(Result<Vec<Submitted>>) + Send>;
+
 enum Request {
-    Create(Vec<NewTicket>, Sender<Result<Vec<Submitted>>>),
+    Create(Vec<NewTicket>, OnStored),
     Event(Uuid, NewEvent, Sender<Result<Ticket>>),
     SetTopic {
         id: Uuid,
@@ -640,7 +643,30 @@ impl Store {
         if tickets.is_empty() {
             return Ok(Vec::new());
         }
-        self.request(|tx| Request::Create(tickets, tx))
+        self.request(|tx| {
+            Request::Create(
+                tickets,
+                Box::new(move |outcome| {
+                    let _ = tx.send(outcome);
+                }),
+            )
+        })
+    }
+
+    /// Like [`Store::submit`] without waiting: `on_stored` is called on the
+    /// writer thread once the tickets are durable (or were refused). For
+    /// async callers, which need no thread parked per submission; it must
+    /// return at once (send on a channel), since the writer waits for it.
+    pub fn submit_then(
+        &self,
+        tickets: Vec<NewTicket>,
+        on_stored: impl FnOnce(Result<Vec<Submitted>>) + Send + 'static,
+    ) -> Result<()> {
+        let guard = self.inner.requests.lock().map_err(|_| Error::Closed)?;
+        let sender = guard.as_ref().ok_or(Error::Closed)?;
+        sender
+            .send(Request::Create(tickets, Box::new(on_stored)))
+            .map_err(|_| Error::Closed)
     }
 
     pub fn add_event(&self, id: Uuid, event: NewEvent) -> Result<Ticket> {
@@ -1211,7 +1237,7 @@ impl Writer {
                     Request::Create(tickets, reply) => {
                         let outcome = self.create(tickets, &mut pending);
                         replies.push(Box::new(move |result, pending| {
-                            let _ = reply.send(match (result, outcome) {
+                            reply(match (result, outcome) {
                                 (Ok(()), Ok(out)) => Ok(out
                                     .into_iter()
                                     .map(|s| match s {
