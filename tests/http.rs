@@ -393,3 +393,27 @@ async fn the_dashboard_learns_the_configured_assessment_month() {
     assert_eq!(topics["assessment_month_start_day"], 21);
     stop(server).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classify_suggests_a_topic_for_short_and_long_texts_and_stores_nothing() {
+    let server = start().await;
+    let http = server.client();
+    let url = format!("{}/classify", server.base);
+    let short = "朝阳区某小区楼道里有人飞线充电，很危险";
+    // Long enough to be routed off the runtime's threads.
+    let long = short.repeat(200);
+    for text in [short, long.as_str()] {
+        let r = http
+            .post(&url)
+            .json(&json!({ "text": text }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(body["routing"]["topic"], "ebike_charging", "{body}");
+        assert_eq!(body["district"]["district"], "朝阳区", "{body}");
+    }
+    assert_eq!(server.inner.state.store.ticket_count(), 0);
+    stop(server).await;
+}

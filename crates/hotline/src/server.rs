@@ -335,13 +335,16 @@ async fn classify(
     if input.text.chars().count() > state.config.server.max_text_chars {
         return Err(ApiError::invalid("text", "text too long"));
     }
-    let permit = analysis_permit(&state).await?;
-    let analysis = tokio::task::spawn_blocking(move || {
-        let analysis = state.analyzer.analyze(input.title.as_deref(), &input.text);
-        drop(permit);
-        analysis
-    })
-    .await?;
+    let _permit = analysis_permit(&state).await?;
+    let size = input.text.len() + input.title.as_ref().map_or(0, String::len);
+    let analysis = if size <= INLINE_ANALYSIS_BYTES {
+        state.analyzer.analyze(input.title.as_deref(), &input.text)
+    } else {
+        tokio::task::spawn_blocking(move || {
+            state.analyzer.analyze(input.title.as_deref(), &input.text)
+        })
+        .await?
+    };
     Ok(Json(
         json!({ "routing": analysis.routing, "district": analysis.district }),
     ))
