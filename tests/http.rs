@@ -42,6 +42,18 @@ impl Server {
     }
 }
 
+/// POSTs a JSON body; the status and the JSON answer.
+async fn post_json(http: &reqwest::Client, url: &str, body: Value) -> (u16, Value) {
+    let r = http
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or_else(|e| panic!("{e}")))
+}
+
 async fn stop(server: Server) {
     server.inner.stop().await;
 }
@@ -344,28 +356,16 @@ async fn hostile_bodies_are_refused_cleanly_and_odd_text_is_kept() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(r.status().is_client_error(), "{}", r.status());
-    // Control characters and right-to-left marks are kept and routed, not fatal.
+    // Control characters and right-to-left marks are kept and routed, not
+    // fatal; a long ticket (routed off the runtime's threads) is stored and
+    // routed too.
     let odd = "\u{202e}小区没有\u{0007}电动车充电桩\u{200f}，大家只能飞线充电\u{0000}";
-    let r = http
-        .post(&url)
-        .json(&json!({ "text": odd }))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(r.status(), 201);
-    let body: Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(body["topic"]["slug"], "ebike_charging");
-    // A long ticket (routed off the runtime's threads) is stored and routed too.
     let long = "小区楼道里每天都有人飞线充电，电动自行车停满了楼道。".repeat(300);
-    let r = http
-        .post(&url)
-        .json(&json!({ "text": long }))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(r.status(), 201);
-    let body: Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(body["topic"]["slug"], "ebike_charging");
+    for text in [odd, long.as_str()] {
+        let (status, body) = post_json(&http, &url, json!({ "text": text })).await;
+        assert_eq!(status, 201);
+        assert_eq!(body["topic"]["slug"], "ebike_charging");
+    }
     // The server is still healthy afterwards.
     let health = http
         .get(format!("{}/health", server.base))
@@ -403,14 +403,8 @@ async fn classify_suggests_a_topic_for_short_and_long_texts_and_stores_nothing()
     // Long enough to be routed off the runtime's threads.
     let long = short.repeat(200);
     for text in [short, long.as_str()] {
-        let r = http
-            .post(&url)
-            .json(&json!({ "text": text }))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(r.status(), 200);
-        let body: Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
+        let (status, body) = post_json(&http, &url, json!({ "text": text })).await;
+        assert_eq!(status, 200);
         assert_eq!(body["routing"]["topic"], "ebike_charging", "{body}");
         assert_eq!(body["district"]["district"], "朝阳区", "{body}");
     }
