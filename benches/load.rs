@@ -8,7 +8,9 @@
 //!   latency at that throughput. Latency runs from the moment a request was
 //!   due, not when it was sent, so a stalled server is not flattered by the
 //!   requests it delayed (coordinated omission);
-//! - `mixed`: closed loop, 70 % submit, 20 % search, 10 % stats.
+//! - `mixed`: closed loop, 70 % submit, 20 % search, 10 % stats;
+//! - `classify`: `POST /classify` (the suggestion an operator sees while
+//!   typing; nothing stored) at the offered rate, open loop.
 //!
 //! Reports throughput, p50/p95/p99 latency and how many requests were shed
 //! (503). Every acknowledged ticket is durable (journal fsynced before the
@@ -16,7 +18,7 @@
 //! process on mimalloc, like the binary; the client shares the 2 cores.
 //!
 //!   cargo bench --bench load   HOTLINE_LOAD_SECS (default 10), HOTLINE_LOAD_CONNECTIONS (64),
-//!                              HOTLINE_LOAD_RATE (5000), HOTLINE_LOAD_PHASES (submit,rate,mixed),
+//!                              HOTLINE_LOAD_RATE (5000), HOTLINE_LOAD_PHASES (submit,rate,mixed,classify),
 //!                              HOTLINE_BENCH_FILE (tickets to send; default: the import fixture)
 
 use std::sync::Arc;
@@ -45,16 +47,31 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
-/// One phase of load: its name, whether it mixes searches and statistics in,
-/// and its offered rate (None: as fast as answered).
+/// What a phase sends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Traffic {
+    /// `POST /tickets` only.
+    Submit,
+    /// 70 % submit, 20 % search, 10 % stats.
+    Mixed,
+    /// `POST /classify` only: the suggestion an operator sees while typing.
+    Classify,
+}
+
+/// One phase of load: its name, what it sends, and its offered rate (None:
+/// as fast as answered).
 struct Phase {
     name: &'static str,
-    mixed: bool,
+    traffic: Traffic,
     rate: Option<f64>,
 }
 
 async fn phase(
-    Phase { name, mixed, rate }: Phase,
+    Phase {
+        name,
+        traffic,
+        rate,
+    }: Phase,
     base: &str,
     token: &str,
     texts: Arc<Vec<String>>,
@@ -76,14 +93,19 @@ async fn phase(
     let url = |path: &str| {
         reqwest::Url::parse(&format!("{base}{path}")).unwrap_or_else(|e| panic!("{e}"))
     };
-    let (tickets_url, search_url, stats_url) = (
+    let (tickets_url, classify_url, search_url, stats_url) = (
         url("/tickets"),
+        url("/classify"),
         url("/search?q=%E5%B0%8F%E5%8C%BA+%E7%89%A9%E4%B8%9A&per_page=10"),
         url("/stats?by=topic"),
     );
     for (c, http) in clients.into_iter().enumerate() {
-        let (tickets_url, search_url, stats_url) =
-            (tickets_url.clone(), search_url.clone(), stats_url.clone());
+        let (tickets_url, classify_url, search_url, stats_url) = (
+            tickets_url.clone(),
+            classify_url.clone(),
+            search_url.clone(),
+            stats_url.clone(),
+        );
         let texts = texts.clone();
         let name = name.to_owned();
         tasks.push(tokio::spawn(async move {
@@ -106,18 +128,22 @@ async fn phase(
                 }
                 n += 1;
                 let pick = (c * 7919 + n * 104_729) % 100;
-                let request = if !mixed || pick < 70 {
-                    // The texts are JSON-quoted once, up front: the client's
-                    // work per request stays small beside the server's.
-                    let text = &texts[(c + n * connections) % texts.len()];
-                    let body = format!(r#"{{"text":{text},"external_id":"{name}-{c}-{n}"}}"#);
-                    http.post(tickets_url.clone())
+                // The texts are JSON-quoted once, up front: the client's
+                // work per request stays small beside the server's.
+                let text = &texts[(c + n * connections) % texts.len()];
+                let request = match traffic {
+                    Traffic::Classify => http
+                        .post(classify_url.clone())
                         .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .body(body)
-                } else if pick < 90 {
-                    http.get(search_url.clone())
-                } else {
-                    http.get(stats_url.clone())
+                        .body(format!(r#"{{"text":{text}}}"#)),
+                    Traffic::Mixed if pick >= 90 => http.get(stats_url.clone()),
+                    Traffic::Mixed if pick >= 70 => http.get(search_url.clone()),
+                    Traffic::Submit | Traffic::Mixed => {
+                        let body = format!(r#"{{"text":{text},"external_id":"{name}-{c}-{n}"}}"#);
+                        http.post(tickets_url.clone())
+                            .header(reqwest::header::CONTENT_TYPE, "application/json")
+                            .body(body)
+                    }
                 };
                 let t = due;
                 match request.send().await {
@@ -237,18 +263,23 @@ fn main() {
         let phases = [
             Phase {
                 name: "submit",
-                mixed: false,
+                traffic: Traffic::Submit,
                 rate: None,
             },
             Phase {
                 name: "rate",
-                mixed: false,
+                traffic: Traffic::Submit,
                 rate: Some(rate),
             },
             Phase {
                 name: "mixed",
-                mixed: true,
+                traffic: Traffic::Mixed,
                 rate: None,
+            },
+            Phase {
+                name: "classify",
+                traffic: Traffic::Classify,
+                rate: Some(rate),
             },
         ];
         // HOTLINE_LOAD_PHASES picks some (e.g. "rate"); each phase's
@@ -260,7 +291,7 @@ fn main() {
         phase(
             Phase {
                 name: "warmup",
-                mixed: false,
+                traffic: Traffic::Submit,
                 rate: Some(rate / 2.0),
             },
             &base,

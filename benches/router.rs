@@ -35,9 +35,32 @@ fn tickets() -> Vec<(Option<String>, String)> {
     rows
 }
 
+/// The latency of one ticket's whole analysis (what `POST /classify`
+/// computes), per call over five passes, which criterion's means do not show.
+fn analysis_latency(analyzer: &hotline_classifier::Analyzer, tickets: &[(Option<String>, String)]) {
+    let mut micros: Vec<f64> = Vec::with_capacity(tickets.len() * 5);
+    for _ in 0..5 {
+        for (title, text) in tickets {
+            let started = std::time::Instant::now();
+            black_box(analyzer.analyze(title.as_deref(), text));
+            micros.push(started.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    micros.sort_by(f64::total_cmp);
+    let at = |p: f64| micros[((micros.len() - 1) as f64 * p) as usize];
+    println!(
+        "analysis latency per ticket ({} calls): p50 {:.0} µs  p99 {:.0} µs  max {:.0} µs",
+        micros.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let analyzer = hotline_suite::analyzer();
     let tickets = tickets();
+    analysis_latency(&analyzer, &tickets);
     let mut group = c.benchmark_group("route");
     group.throughput(Throughput::Elements(tickets.len() as u64));
     group.sample_size(10);
