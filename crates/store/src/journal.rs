@@ -151,21 +151,31 @@ impl JournalReader {
             path: self.path.display().to_string(),
             source,
         };
-        let mut header = [0u8; 8];
-        self.file.read_exact_at(&mut header, offset).map_err(io)?;
-        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
-        let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        // Most records are a few kilobytes: one read takes the header and
+        // the payload together, and only a longer record needs a second.
+        let mut buf = vec![0u8; FIRST_READ];
+        let got = read_some_at(&self.file, &mut buf, offset).map_err(io)?;
+        if got < 8 {
+            return Err(corrupt("short record header".into()));
+        }
+        let len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
+        let crc = u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]);
         if len > MAX_RECORD {
             return Err(corrupt(format!("record length {len} is too large")));
         }
-        let mut payload = vec![0u8; len as usize];
-        self.file
-            .read_exact_at(&mut payload, offset + 8)
-            .map_err(io)?;
-        if crc32fast::hash(&payload) != crc {
+        let end = 8 + len as usize;
+        if end > got {
+            buf.resize(end, 0);
+            self.file
+                .read_exact_at(&mut buf[got..], offset + got as u64)
+                .map_err(io)?;
+        }
+        buf.truncate(end);
+        buf.drain(..8);
+        if crc32fast::hash(&buf) != crc {
             return Err(corrupt("checksum mismatch".into()));
         }
-        Ok(payload)
+        Ok(buf)
     }
 }
 
@@ -196,6 +206,23 @@ impl JournalReader {
 
 /// A record read in sequence: its offset, the offset past it, its payload.
 pub type PlacedRecord = (u64, u64, Vec<u8>);
+
+/// How much of a record is read at first: most tickets' records fit.
+pub(crate) const FIRST_READ: usize = 8 << 10;
+
+/// Reads at `offset` until `buf` is full or the file ends; how much was read.
+fn read_some_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
 
 /// The offset a record starts at, from the offset just past it.
 pub fn record_start(end: u64, payload_len: usize) -> u64 {

@@ -1598,6 +1598,7 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::FIRST_READ;
     use crate::model::{TopicSource, Urgency};
 
     fn new_ticket(text: &str, words: &str) -> NewTicket {
@@ -1633,6 +1634,30 @@ mod tests {
             ..Default::default()
         };
         store.search(&query).map_or(0, |page| page.hits.len())
+    }
+
+    /// A ticket's record may be longer than the first read of the journal
+    /// takes: it reads back whole, after a reopen too.
+    #[test]
+    fn a_long_ticket_reads_back_whole_from_the_journal() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let text = "楼道里有人飞线充电，电动自行车停满了楼道。".repeat(1_000);
+        assert!(text.len() > 2 * FIRST_READ);
+        let store =
+            Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        let created = store
+            .submit(vec![new_ticket(&text, "楼道 飞线充电 充电")])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let Some(Submitted::Created(ticket)) = created.into_iter().next() else {
+            panic!("not created");
+        };
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        drop(store);
+        let store =
+            Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        let read = store.get(ticket.id).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read.map(|t| t.text), Some(text));
+        assert_eq!(found(&store, "飞线充电", None), 1);
     }
 
     /// A store written before sled pointed into the journal kept each
