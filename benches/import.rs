@@ -80,11 +80,7 @@ fn main() {
             }
             let title = obj.get("title").and_then(|t| t.as_str()).unwrap_or("");
             let text = obj.get("text").and_then(|t| t.as_str()).unwrap_or("");
-            texts.push(if title.is_empty() {
-                text.to_owned()
-            } else {
-                format!("{title}\n{text}")
-            });
+            texts.push(hotline_classifier::full_text(Some(title), text));
         }
         serde_json::to_writer(&mut out, &row).unwrap_or_else(|e| panic!("{e}"));
         out.write_all(b"\n").unwrap_or_else(|e| panic!("{e}"));

@@ -4,6 +4,7 @@
 //! messages in ../shared/data/real/messages.jsonl.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use hotline_classifier::full_text;
 use std::hint::black_box;
 
 // The binary runs on mimalloc; so do its benchmarks, to measure the same thing.
@@ -67,10 +68,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("segment_only", |b| {
         b.iter(|| {
             for (title, text) in &tickets {
-                let full = match title {
-                    Some(t) => format!("{t}\n{text}"),
-                    None => text.clone(),
-                };
+                let full = full_text(title.as_deref(), text);
                 black_box(analyzer.segmenter().segment(&full));
             }
         })
@@ -79,10 +77,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("segment_then_route", |b| {
         b.iter(|| {
             for (title, text) in &tickets {
-                let full = match title {
-                    Some(t) => format!("{t}\n{text}"),
-                    None => text.clone(),
-                };
+                let full = full_text(title.as_deref(), text);
                 let seg = analyzer.segmenter().segment(&full);
                 black_box(analyzer.router().route(&seg, &full));
             }
@@ -100,10 +95,7 @@ fn bench(c: &mut Criterion) {
     let prepared: Vec<(String, hotline_classifier::Segmented)> = tickets
         .iter()
         .map(|(title, text)| {
-            let full = match title {
-                Some(t) => format!("{t}\n{text}"),
-                None => text.clone(),
-            };
+            let full = full_text(title.as_deref(), text);
             let seg = analyzer.segmenter().segment(&full);
             (full, seg)
         })

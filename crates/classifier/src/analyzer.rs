@@ -105,13 +105,9 @@ impl Analyzer {
         self.router.taxonomy()
     }
 
-    /// Segments the ticket once and routes it. The title, when there is one,
-    /// is read before the text, as a supervisor would.
+    /// Segments the ticket once and routes it.
     pub fn analyze(&self, title: Option<&str>, text: &str) -> Analysis {
-        let full_text = match title.map(str::trim).filter(|t| !t.is_empty()) {
-            Some(title) => format!("{title}\n{text}"),
-            None => text.to_owned(),
-        };
+        let full_text = full_text(title, text);
         let segmented = self.segmenter.segment(&full_text);
         let routing = self.router.route(&segmented, &full_text);
         let district = self.gazetteer.detect(&full_text);
@@ -121,5 +117,14 @@ impl Analyzer {
             routing,
             district,
         }
+    }
+}
+
+/// What is analysed of a ticket: the title, when there is one, read before
+/// the text, as a supervisor would.
+pub fn full_text(title: Option<&str>, text: &str) -> String {
+    match title.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(title) => format!("{title}\n{text}"),
+        None => text.to_owned(),
     }
 }

@@ -30,17 +30,8 @@ fn present<'de, D: serde::Deserializer<'de>>(
 
 impl LabelledRow {
     pub fn example(&self) -> Example {
-        let text = match self
-            .title
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            Some(title) => format!("{title}\n{}", self.text),
-            None => self.text.clone(),
-        };
         Example {
-            text,
+            text: crate::full_text(self.title.as_deref(), &self.text),
             topic: self.topic.clone(),
         }
     }

@@ -19,7 +19,7 @@ mod taxonomy;
 /// probed for every word of every ticket.
 pub type WordSet = rustc_hash::FxHashSet<String>;
 
-pub use analyzer::{prepare, Analysis, Analyzer, AnalyzerSources};
+pub use analyzer::{full_text, prepare, Analysis, Analyzer, AnalyzerSources};
 pub use district::{DistrictMatch, Gazetteer, MatchKind};
 pub use error::{Error, Result};
 pub use eval::{evaluate, parse_labelled, EvalReport, LabelledRow, TopicScore};
