@@ -184,8 +184,7 @@ async fn submit(
 ) -> ApiResult<impl IntoResponse> {
     let Json(input) = body?;
     let permit = analysis_permit(&state).await?;
-    let size = input.text.len() + input.title.as_ref().map_or(0, String::len);
-    let prepared = if size <= INLINE_ANALYSIS_BYTES {
+    let prepared = if routes_inline(input.title.as_deref(), &input.text) {
         prepare(&state, input)
     } else {
         let state = state.clone();
@@ -316,6 +315,10 @@ struct ClassifyInput {
 /// runtime thread is held for milliseconds.
 const INLINE_ANALYSIS_BYTES: usize = 3_000;
 
+fn routes_inline(title: Option<&str>, text: &str) -> bool {
+    title.map_or(0, str::len) + text.len() <= INLINE_ANALYSIS_BYTES
+}
+
 /// A turn at routing a text (see `AppState::analysis_permits`).
 async fn analysis_permit(state: &AppState) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
     state
@@ -336,8 +339,7 @@ async fn classify(
         return Err(ApiError::invalid("text", "text too long"));
     }
     let _permit = analysis_permit(&state).await?;
-    let size = input.text.len() + input.title.as_ref().map_or(0, String::len);
-    let analysis = if size <= INLINE_ANALYSIS_BYTES {
+    let analysis = if routes_inline(input.title.as_deref(), &input.text) {
         state.analyzer.analyze(input.title.as_deref(), &input.text)
     } else {
         tokio::task::spawn_blocking(move || {

@@ -177,12 +177,10 @@ impl JournalReader {
         }
         Ok(buf)
     }
-}
 
-impl JournalReader {
     /// The records between two record boundaries, in order, each as (its
-    /// offset, the offset past it, its payload). Stops at the first one that
-    /// cannot be read whole.
+    /// offset, the offset past it, its payload). A record that cannot be
+    /// read whole is given as an error, and ends the sequence.
     pub fn records(&self, from: u64, to: u64) -> impl Iterator<Item = Result<PlacedRecord>> + '_ {
         let mut at = from;
         std::iter::from_fn(move || {

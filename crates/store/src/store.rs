@@ -627,13 +627,15 @@ impl Store {
         &self.inner.config
     }
 
+    fn send(&self, request: Request) -> Result<()> {
+        let guard = self.inner.requests.lock().map_err(|_| Error::Closed)?;
+        let sender = guard.as_ref().ok_or(Error::Closed)?;
+        sender.send(request).map_err(|_| Error::Closed)
+    }
+
     fn request<T>(&self, make: impl FnOnce(Sender<Result<T>>) -> Request) -> Result<T> {
         let (tx, rx) = mpsc::channel();
-        {
-            let guard = self.inner.requests.lock().map_err(|_| Error::Closed)?;
-            let sender = guard.as_ref().ok_or(Error::Closed)?;
-            sender.send(make(tx)).map_err(|_| Error::Closed)?;
-        }
+        self.send(make(tx))?;
         rx.recv().map_err(|_| Error::Closed)?
     }
 
@@ -643,14 +645,11 @@ impl Store {
         if tickets.is_empty() {
             return Ok(Vec::new());
         }
-        self.request(|tx| {
-            Request::Create(
-                tickets,
-                Box::new(move |outcome| {
-                    let _ = tx.send(outcome);
-                }),
-            )
-        })
+        let (tx, rx) = mpsc::channel();
+        self.submit_then(tickets, move |outcome| {
+            let _ = tx.send(outcome);
+        })?;
+        rx.recv().map_err(|_| Error::Closed)?
     }
 
     /// Like [`Store::submit`] without waiting: `on_stored` is called on the
@@ -662,11 +661,7 @@ impl Store {
         tickets: Vec<NewTicket>,
         on_stored: impl FnOnce(Result<Vec<Submitted>>) + Send + 'static,
     ) -> Result<()> {
-        let guard = self.inner.requests.lock().map_err(|_| Error::Closed)?;
-        let sender = guard.as_ref().ok_or(Error::Closed)?;
-        sender
-            .send(Request::Create(tickets, Box::new(on_stored)))
-            .map_err(|_| Error::Closed)
+        self.send(Request::Create(tickets, Box::new(on_stored)))
     }
 
     pub fn add_event(&self, id: Uuid, event: NewEvent) -> Result<Ticket> {
