@@ -1,5 +1,7 @@
-//! The HTTP API under /api/v1. Handlers never block: routing and every store
-//! call run on tokio's blocking pool.
+//! The HTTP API under /api/v1. Handlers never block: a typical ticket is
+//! routed on the request's own task (a long one on tokio's blocking pool), a
+//! submission waits for the writer on a channel, and the other store calls
+//! run on the blocking pool.
 
 use std::net::SocketAddr;
 
