@@ -160,3 +160,29 @@ fn a_broken_domain_dictionary_is_an_error_not_a_panic() {
     // A frequency that is not a number.
     assert!(Segmenter::new("飞线充电 notanumber n\n", "", true).is_err());
 }
+
+/// A model saved by `hotline train` and loaded back (`router.model`) routes
+/// and explains exactly as the model it was saved from.
+#[test]
+fn a_saved_model_routes_and_explains_as_the_trained_one() {
+    let trained = analyzer();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("model.json");
+    std::fs::write(&path, trained.router().model().to_json()).unwrap_or_else(|e| panic!("{e}"));
+    let mut config = hotline::config::Config::load(None).unwrap_or_else(|e| panic!("{e:#}"));
+    config.router.model = path;
+    let loaded = hotline::engine::build_analyzer(&config).unwrap_or_else(|e| panic!("{e:#}"));
+    for text in [
+        "小区没有电动车充电桩，大家只能飞线充电",
+        "楼下烧烤店的油烟直接排到我家窗户，呛得没法开窗",
+        "我们楼的电梯用了二十多年，这个月已经困人三次了",
+        "健身房老板跑路了，办的年卡没法退",
+        "充电装坏了好几天没人修",
+        "请问社保卡补办需要带什么材料",
+    ] {
+        let a = trained.analyze(None, text).routing;
+        let b = loaded.analyze(None, text).routing;
+        assert_eq!(a, b, "{text}");
+        assert!(!b.deciding_words.is_empty(), "{text}: {b:?}");
+    }
+}

@@ -61,6 +61,11 @@ pub(crate) struct Vocabulary {
     pub surface: Vec<String>,
     pub is_bigram: Vec<bool>,
     pub idf: Vec<f32>,
+    /// For each word feature, the bigram features inside it (as ranges of
+    /// `inner`): explanations credit a word with its bigrams' evidence, and
+    /// this saves a hash lookup per character pair of every word shown.
+    inner_of: Vec<(u32, u32)>,
+    inner: Vec<u32>,
 }
 
 impl Vocabulary {
@@ -78,6 +83,32 @@ impl Vocabulary {
         self.surface.push(term.to_owned());
         self.is_bigram.push(bigram);
         self.idf.push(idf);
+    }
+
+    /// Links each word to the bigram features inside it; called once the
+    /// vocabulary is complete.
+    pub fn link_words(&mut self) {
+        self.inner_of.clear();
+        self.inner.clear();
+        for (surface, &bigram) in self.surface.iter().zip(&self.is_bigram) {
+            let start = self.inner.len() as u32;
+            if !bigram {
+                let pairs = surface.chars().zip(surface.chars().skip(1));
+                for (a, b) in pairs {
+                    let key = (u64::from(a) << 32) | u64::from(b);
+                    if let Some(&f) = self.bigrams.get(&key) {
+                        self.inner.push(f);
+                    }
+                }
+            }
+            self.inner_of.push((start, self.inner.len() as u32 - start));
+        }
+    }
+
+    /// The bigram features inside a word feature (none for a bigram).
+    pub fn inner_bigrams(&self, feature: u32) -> &[u32] {
+        let (start, len) = self.inner_of[feature as usize];
+        &self.inner[start as usize..(start + len) as usize]
     }
 
     /// The tf-idf vector of a text, L2-normalised, as (feature, value) pairs

@@ -222,19 +222,12 @@ impl Model {
             .iter()
             .filter(|(f, _)| !self.vocab.is_bigram[*f as usize])
             .map(|&(f, v)| {
-                let word = self.vocab.surface[f as usize].as_str();
-                let mut inside = 0.0;
-                let mut chars = word.chars();
-                let mut prev = chars.next();
-                for c in chars {
-                    if let Some(p) = prev {
-                        let key = (u64::from(p) << 32) | u64::from(c);
-                        if let Some(&b) = self.vocab.bigrams.get(&key) {
-                            inside += value_of(b).map_or(0.0, |bv| contribution(b, bv));
-                        }
-                    }
-                    prev = Some(c);
-                }
+                let inside: f32 = self
+                    .vocab
+                    .inner_bigrams(f)
+                    .iter()
+                    .filter_map(|&b| value_of(b).map(|bv| contribution(b, bv)))
+                    .sum();
                 (contribution(f, v) + inside, f)
             })
             .filter(|&(c, _)| c > 0.0)
@@ -314,6 +307,7 @@ impl Model {
         for (term, bigram, idf) in &file.features {
             vocab.push(term, *bigram, *idf);
         }
+        vocab.link_words();
         Ok(Model {
             classes: file.classes,
             vocab,
@@ -365,6 +359,7 @@ fn fit(
             vocab.push(b, true, idf(*df));
         }
     }
+    vocab.link_words();
     let docs: Vec<Doc> = subset
         .iter()
         .map(|&d| Doc {
