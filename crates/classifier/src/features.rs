@@ -66,6 +66,17 @@ pub(crate) struct Vocabulary {
     /// this saves a hash lookup per character pair of every word shown.
     inner_of: Vec<(u32, u32)>,
     inner: Vec<u32>,
+    /// One bit per hash of a bigram key, set for the vocabulary's bigrams:
+    /// about half of a text's bigrams are not features, and this 32 KB
+    /// filter (in cache, unlike the map) turns most of them away.
+    bigram_filter: Vec<u64>,
+}
+
+const FILTER_BITS: u32 = 18;
+
+fn filter_slot(key: u64) -> (usize, u64) {
+    let h = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FILTER_BITS)) as usize;
+    (h / 64, 1 << (h % 64))
 }
 
 impl Vocabulary {
@@ -85,11 +96,17 @@ impl Vocabulary {
         self.idf.push(idf);
     }
 
-    /// Links each word to the bigram features inside it; called once the
-    /// vocabulary is complete.
-    pub fn link_words(&mut self) {
+    /// Builds what is derived from the complete vocabulary: the bigram
+    /// filter, and each word's list of the bigram features inside it. Called
+    /// once, after the last `push`.
+    pub fn finish(&mut self) {
         self.inner_of.clear();
         self.inner.clear();
+        self.bigram_filter = vec![0; (1 << FILTER_BITS) / 64];
+        for &key in self.bigrams.keys() {
+            let (word, bit) = filter_slot(key);
+            self.bigram_filter[word] |= bit;
+        }
         for (surface, &bigram) in self.surface.iter().zip(&self.is_bigram) {
             let start = self.inner.len() as u32;
             if !bigram {
@@ -118,7 +135,13 @@ impl Vocabulary {
         let mut hits: Vec<u32> = Vec::with_capacity(text.len() / 2);
         for_each_term(seg, text, None, |t, bigram| {
             let found = if bigram {
-                self.bigrams.get(&bigram_key(t))
+                let key = bigram_key(t);
+                let (word, bit) = filter_slot(key);
+                if self.bigram_filter[word] & bit == 0 {
+                    None
+                } else {
+                    self.bigrams.get(&key)
+                }
             } else {
                 self.words.get(t)
             };
@@ -147,5 +170,31 @@ impl Vocabulary {
             }
         }
         vector
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The filter in front of the bigram map may let a non-feature through,
+    /// never stop a feature: every bigram of a large vocabulary is still found.
+    #[test]
+    fn every_vocabulary_bigram_is_found_through_the_filter() {
+        let mut vocab = Vocabulary::default();
+        let mut text = String::new();
+        // 20,000 distinct pairs of CJK characters, a larger vocabulary than the shipped one's.
+        for i in 0..20_000u32 {
+            let a = char::from_u32(0x4E00 + (i * 7919) % 20_000).unwrap_or('一');
+            let b = char::from_u32(0x4E00 + i % 20_000).unwrap_or('一');
+            let bigram: String = [a, b].iter().collect();
+            vocab.push(&bigram, true, 1.0);
+            text.push_str(&bigram);
+            text.push('，');
+        }
+        vocab.finish();
+        let vector = vocab.vectorize(&Segmented::default(), &text);
+        assert_eq!(vector.len(), 20_000);
+        assert!(vector.iter().enumerate().all(|(i, &(f, _))| f == i as u32));
     }
 }

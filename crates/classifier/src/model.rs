@@ -307,7 +307,7 @@ impl Model {
         for (term, bigram, idf) in &file.features {
             vocab.push(term, *bigram, *idf);
         }
-        vocab.link_words();
+        vocab.finish();
         Ok(Model {
             classes: file.classes,
             vocab,
@@ -359,7 +359,7 @@ fn fit(
             vocab.push(b, true, idf(*df));
         }
     }
-    vocab.link_words();
+    vocab.finish();
     let docs: Vec<Doc> = subset
         .iter()
         .map(|&d| Doc {
