@@ -27,6 +27,18 @@ fn peak_rss_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// Texts per second when `work` is applied to each, split over `threads`.
+fn rate_on_all_cores(texts: &[String], threads: usize, work: impl Fn(&str) + Sync) -> f64 {
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for chunk in texts.chunks(texts.len().div_ceil(threads)) {
+            let work = &work;
+            s.spawn(move || chunk.iter().for_each(|t| work(t)));
+        }
+    });
+    texts.len() as f64 / started.elapsed().as_secs_f64()
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing useful: run small then.
     let quick = !std::env::args().any(|a| a == "--bench");
@@ -93,35 +105,15 @@ fn main() {
     let analyzer = state.analyzer.clone();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
 
-    // Segmentation alone, on all cores, same texts.
-    let started = Instant::now();
-    std::thread::scope(|s| {
-        for chunk in texts.chunks(texts.len().div_ceil(threads)) {
-            let analyzer = &analyzer;
-            s.spawn(move || {
-                for t in chunk {
-                    std::hint::black_box(analyzer.segmenter().segment(t));
-                }
-            });
-        }
+    // Segmentation alone, then the workers' whole analysis (segmentation,
+    // routing, district): what the import would reach if reading, storing and
+    // indexing cost nothing. All cores, same texts.
+    let segment_rate = rate_on_all_cores(&texts, threads, |t| {
+        std::hint::black_box(analyzer.segmenter().segment(t));
     });
-    let segment_rate = n as f64 / started.elapsed().as_secs_f64();
-
-    // The workers' whole analysis (segmentation, routing, district), on all
-    // cores, same texts: what the import would reach if reading, storing and
-    // indexing cost nothing.
-    let started = Instant::now();
-    std::thread::scope(|s| {
-        for chunk in texts.chunks(texts.len().div_ceil(threads)) {
-            let analyzer = &analyzer;
-            s.spawn(move || {
-                for t in chunk {
-                    std::hint::black_box(analyzer.analyze(None, t));
-                }
-            });
-        }
+    let analysis_rate = rate_on_all_cores(&texts, threads, |t| {
+        std::hint::black_box(analyzer.analyze(None, t));
     });
-    let analysis_rate = n as f64 / started.elapsed().as_secs_f64();
 
     let options = ImportOptions {
         files: vec![file],
