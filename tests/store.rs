@@ -430,3 +430,155 @@ fn ranges_across_months_count_each_ticket_once() {
         .unwrap_or_else(|e| panic!("{e}"))
         .is_ok());
 }
+
+/// `hotline compact` keeps every ticket as it was (events, status, topic),
+/// finds the same tickets in search under their latest status, keeps the
+/// counts, and leaves one record per ticket; the store then goes on taking
+/// tickets and events, and can be compacted again.
+#[test]
+fn compaction_keeps_every_ticket_and_drops_the_old_versions() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = state_in(dir.path());
+    let texts = [
+        "朝阳区小区没有电动车充电桩，只能飞线充电",
+        "海淀区楼下烧烤店油烟太大，窗户都不能开",
+        "西城区邻居遛狗不牵绳，孩子被吓哭了",
+        "东城区小区电梯经常困人，物业不修",
+        "丰台区快递不送上门，放驿站也不通知",
+        "朝阳区物业费上涨不公示收支",
+    ];
+    let tickets: Vec<Ticket> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| submit(&state, t, &format!("2024-03-0{} 09:00:00", i + 1), None))
+        .collect();
+    for (i, t) in tickets.iter().enumerate() {
+        let department = EventBody::Dispatched {
+            department: "区城管委".into(),
+        };
+        event(&state, t, 10, department);
+        event(&state, t, 11, EventBody::Contacted { note: None });
+        if i % 2 == 0 {
+            event(&state, t, 12, callback(true, Satisfaction::Satisfied));
+        }
+    }
+    state
+        .store
+        .set_topic(
+            tickets[5].id,
+            "property_management",
+            "市住房城乡建设委",
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let as_json = |state: &hotline::AppState| -> Vec<serde_json::Value> {
+        tickets
+            .iter()
+            .map(|t| {
+                let stored = state.store.get(t.id).unwrap_or_else(|e| panic!("{e}"));
+                serde_json::to_value(stored).unwrap_or_else(|e| panic!("{e}"))
+            })
+            .collect()
+    };
+    let stats = |state: &hotline::AppState| {
+        let rows = state
+            .store
+            .stats(&StatsQuery {
+                group_by: GroupBy::Topic,
+                ..Default::default()
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        serde_json::to_string(&rows).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let found = |state: &hotline::AppState, status: &str| -> Vec<String> {
+        state.store.commit_index().unwrap_or_else(|e| panic!("{e}"));
+        let page = state
+            .store
+            .search(&hotline_store::IndexQuery {
+                words: vec!["朝阳区".into()],
+                status: Some(status.into()),
+                limit: 20,
+                ..Default::default()
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut ids: Vec<String> = page.hits.iter().map(|h| h.ticket.id.to_string()).collect();
+        ids.sort();
+        ids
+    };
+    let tickets_before = as_json(&state);
+    let stats_before = stats(&state);
+    let called_back_before = found(&state, "called_back");
+    let contacted_before = found(&state, "contacted");
+    assert_eq!(
+        (called_back_before.len(), contacted_before.len()),
+        (1, 1),
+        "the two 朝阳区 tickets, one called back"
+    );
+    state.store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    drop(state);
+
+    let config = hotline::config::Config::load(None).unwrap_or_else(|e| panic!("{e:#}"));
+    let report = hotline_store::Store::compact(dir.path(), config.store.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.tickets, 6);
+    // Three or four versions per ticket before, one after.
+    assert!(
+        report.journal_bytes_after * 2 < report.journal_bytes_before,
+        "{report:?}"
+    );
+    assert!(!dir.path().join("journal.log").exists());
+    let live = dir.path().join("journal.1.log");
+    assert_eq!(
+        std::fs::metadata(&live).map(|m| m.len()).ok(),
+        Some(report.journal_bytes_after)
+    );
+
+    let state = state_in(dir.path());
+    assert_eq!(as_json(&state), tickets_before);
+    assert_eq!(stats(&state), stats_before);
+    assert_eq!(found(&state, "called_back"), called_back_before);
+    assert_eq!(found(&state, "contacted"), contacted_before);
+    assert!(state
+        .store
+        .verify()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_ok());
+
+    // The store goes on: a new ticket, and an event on a compacted one.
+    let new = submit(
+        &state,
+        "朝阳区公园的路灯坏了一个月",
+        "2024-03-09 09:00:00",
+        None,
+    );
+    event(
+        &state,
+        &tickets[1],
+        13,
+        callback(false, Satisfaction::Unsatisfied),
+    );
+    let after_events = as_json(&state);
+    state.store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    drop(state);
+
+    let report =
+        hotline_store::Store::compact(dir.path(), config.store).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.tickets, 7);
+    assert!(!live.exists());
+    assert!(dir.path().join("journal.2.log").exists());
+    let state = state_in(dir.path());
+    assert_eq!(as_json(&state), after_events);
+    assert!(state
+        .store
+        .get(new.id)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_some());
+    assert!(found(&state, "received").contains(&new.id.to_string()));
+    assert_eq!(found(&state, "called_back").len(), 1);
+    assert!(state
+        .store
+        .verify()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_ok());
+}

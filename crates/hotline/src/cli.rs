@@ -145,6 +145,12 @@ pub enum Command {
     },
     /// Rebuild the search index from the store.
     Reindex,
+    /// Rewrite the journal with one record per ticket (its latest version),
+    /// dropping the older versions; the server must be stopped.
+    Compact {
+        #[arg(long)]
+        json: bool,
+    },
     /// Score the router on a labelled JSONL file.
     Eval {
         #[arg(long)]
@@ -368,6 +374,18 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             if !json {
                 println!("ok: counters equal a recount and every ticket is indexed");
+            }
+        }
+        Command::Compact { json } => {
+            let report = hotline_store::Store::compact(&data_dir, config.store.clone())
+                .with_context(|| format!("compacting the store in {}", data_dir.display()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "compacted {} tickets: journal {} → {} bytes",
+                    report.tickets, report.journal_bytes_before, report.journal_bytes_after
+                );
             }
         }
         Command::Reindex => {

@@ -140,22 +140,66 @@ pub(crate) enum IndexedUpTo {
 
 impl IndexedUpTo {
     const PREFIX: &'static str = "journal ";
+    const GENERATION: &'static str = " gen ";
 
-    fn parse(payload: Option<&str>) -> IndexedUpTo {
+    /// How far an index committed with `payload` reaches in the journal of
+    /// `generation`. Offsets into another generation's journal (a compaction
+    /// stopped before it told the index) mean nothing here: such an index
+    /// is caught up from sled, like a new one.
+    fn parse(payload: Option<&str>, generation: u64) -> IndexedUpTo {
         let Some(payload) = payload else {
             return IndexedUpTo::Seq(0);
         };
         match payload.strip_prefix(Self::PREFIX) {
-            Some(end) => end
-                .parse()
-                .map_or(IndexedUpTo::Seq(0), IndexedUpTo::Journal),
+            Some(rest) => {
+                let (end, written_for) = match rest.split_once(Self::GENERATION) {
+                    Some((end, g)) => (end, g.parse::<u64>().ok()),
+                    None => (rest, Some(0)),
+                };
+                match end.parse() {
+                    Ok(end) if written_for == Some(generation) => IndexedUpTo::Journal(end),
+                    _ => IndexedUpTo::Seq(0),
+                }
+            }
             None => IndexedUpTo::Seq(payload.parse().unwrap_or(0)),
         }
     }
 
-    fn payload(journal_end: u64) -> String {
-        format!("{}{journal_end}", Self::PREFIX)
+    /// Generation 0 (never compacted) keeps the payload earlier versions wrote.
+    fn payload(journal_end: u64, generation: u64) -> String {
+        if generation == 0 {
+            format!("{}{journal_end}", Self::PREFIX)
+        } else {
+            format!(
+                "{}{journal_end}{}{generation}",
+                Self::PREFIX,
+                Self::GENERATION
+            )
+        }
     }
+}
+
+/// Marks a complete index as reaching `journal_end` of the journal of
+/// `generation`, without touching its documents: after a compaction, which
+/// moves every record but changes no ticket.
+pub(crate) fn rebase(dir: &Path, journal_end: u64, generation: u64) -> Result<()> {
+    let (schema, _) = schema();
+    let directory =
+        tantivy::directory::MmapDirectory::open(dir).map_err(|e| Error::Index(e.into()))?;
+    let index = Index::open_or_create(directory, schema)?;
+    let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000)?;
+    let mut prepared = writer.prepare_commit()?;
+    prepared.set_payload(&IndexedUpTo::payload(journal_end, generation));
+    prepared.commit()?;
+    writer.wait_merging_threads()?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn committed_payload(dir: &Path) -> Result<Option<String>> {
+    let directory =
+        tantivy::directory::MmapDirectory::open(dir).map_err(|e| Error::Index(e.into()))?;
+    Ok(Index::open(directory)?.load_metas()?.payload)
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -171,6 +215,7 @@ impl SearchIndex {
         dir: &Path,
         policy: CommitPolicy,
         stored_words: StoredWords,
+        generation: u64,
     ) -> Result<(SearchIndex, IndexedUpTo, IndexOwner)> {
         std::fs::create_dir_all(dir).map_err(|e| Error::Journal {
             path: dir.display().to_string(),
@@ -184,7 +229,7 @@ impl SearchIndex {
             TOKENIZER,
             TextAnalyzer::from(WhitespaceTokenizer::default()),
         );
-        let indexed = IndexedUpTo::parse(index.load_metas()?.payload.as_deref());
+        let indexed = IndexedUpTo::parse(index.load_metas()?.payload.as_deref(), generation);
         let committed_end = match indexed {
             IndexedUpTo::Journal(end) => end,
             IndexedUpTo::Seq(_) => 0,
@@ -216,7 +261,10 @@ impl SearchIndex {
                     fields,
                     receiver,
                     policy,
-                    committed_end,
+                    Committed {
+                        journal_end: committed_end,
+                        generation,
+                    },
                     stored_words,
                 )
             })
@@ -360,6 +408,12 @@ fn lower_priority() {
     }
 }
 
+/// How far the last commit reached, in which journal generation.
+struct Committed {
+    journal_end: u64,
+    generation: u64,
+}
+
 /// Reads a ticket's stored index words, by ticket id.
 pub(crate) type StoredWords = Box<dyn Fn(&str) -> Result<String> + Send>;
 
@@ -369,15 +423,19 @@ fn run_indexer(
     f: Fields,
     receiver: Receiver<IndexMsg>,
     policy: CommitPolicy,
-    mut committed_end: u64,
+    committed: Committed,
     stored_words: StoredWords,
 ) {
+    let Committed {
+        journal_end: mut committed_end,
+        generation,
+    } = committed;
     let mut pending = 0usize;
     let mut last_end = committed_end;
     let mut first_pending: Option<Instant> = None;
     let commit = |writer: &mut IndexWriter, last_end: u64| -> Result<()> {
         let mut prepared = writer.prepare_commit()?;
-        prepared.set_payload(&IndexedUpTo::payload(last_end));
+        prepared.set_payload(&IndexedUpTo::payload(last_end, generation));
         prepared.commit()?;
         reader.reload()?;
         Ok(())

@@ -24,5 +24,7 @@ pub use index::IndexQuery;
 pub use model::*;
 pub use snippet::snippet;
 pub use stats::{GroupBy, RateConfig, StatsQuery, StatsRow};
-pub use store::{NewEvent, SearchHit, SearchPage, Store, StoreConfig, Submitted, VerifyReport};
+pub use store::{
+    CompactReport, NewEvent, SearchHit, SearchPage, Store, StoreConfig, Submitted, VerifyReport,
+};
 pub use tokens::{NewToken, Role, TokenRecord, TokenStore};

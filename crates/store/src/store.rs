@@ -155,15 +155,23 @@ fn encode_entry(entry: &JournalEntry) -> Result<Vec<u8>> {
         key: entry.ticket.id.to_string(),
         message: e.to_string(),
     })?;
-    let tokens = entry.tokens.as_deref().map(str::as_bytes);
+    Ok(encode_record(
+        entry.seq,
+        entry.text_hash.unwrap_or(0),
+        entry.tokens.as_deref().map(str::as_bytes),
+        &json,
+    ))
+}
+
+fn encode_record(seq: u64, text_hash: u64, tokens: Option<&[u8]>, json: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(25 + tokens.map_or(0, <[u8]>::len) + json.len());
     out.push(RECORD_VERSION);
-    out.extend_from_slice(&entry.seq.to_le_bytes());
-    out.extend_from_slice(&entry.text_hash.unwrap_or(0).to_le_bytes());
+    out.extend_from_slice(&seq.to_le_bytes());
+    out.extend_from_slice(&text_hash.to_le_bytes());
     out.extend_from_slice(&tokens.map_or(u32::MAX, |t| t.len() as u32).to_le_bytes());
     out.extend_from_slice(tokens.unwrap_or_default());
-    out.extend_from_slice(&json);
-    Ok(out)
+    out.extend_from_slice(json);
+    out
 }
 
 /// The parts of a record, borrowed from its payload.
@@ -337,6 +345,123 @@ const ADDRESS: u8 = b'a';
 const TEXT_HASH: u8 = b'h';
 const META_JOURNAL: &[u8] = b"mjournal_offset";
 const META_SEQ: &[u8] = b"mlast_seq";
+/// Which journal file is live: 0 (`journal.log`) until the first compaction.
+const META_JOURNAL_GENERATION: &[u8] = b"mjournal_generation";
+
+/// The journal file of a generation.
+fn journal_path(dir: &Path, generation: u64) -> PathBuf {
+    if generation == 0 {
+        dir.join("journal.log")
+    } else {
+        dir.join(format!("journal.{generation}.log"))
+    }
+}
+
+/// Removes the journal files of other generations than the live one: the
+/// new file of a compaction that stopped before sled switched to it, or the
+/// old file of one that stopped after. Neither holds anything sled points at.
+fn remove_other_journals(dir: &Path, generation: u64) -> Result<()> {
+    let io = |source| Error::Journal {
+        path: dir.display().to_string(),
+        source,
+    };
+    let live = journal_path(dir, generation);
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let is_journal = name == "journal.log"
+            || name
+                .strip_prefix("journal.")
+                .and_then(|n| n.strip_suffix(".log"))
+                .is_some_and(|g| g.parse::<u64>().is_ok());
+        if is_journal && path != live {
+            tracing::info!(file = %path.display(), "removing the journal of an interrupted compaction");
+            std::fs::remove_file(&path).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// fsyncs a directory (a file created or removed in it) or a file.
+fn sync_path(path: &Path) -> Result<()> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|source| Error::Journal {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+/// fsyncs every file and directory under sled's directory: sled 0.34's
+/// flush writes but does not fsync (see journal.rs), and a compaction must
+/// know that sled's switch to the new journal is on disk before it deletes
+/// the old one.
+fn sync_tree(dir: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Journal {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    for entry in entries {
+        let path = entry
+            .map_err(|source| Error::Journal {
+                path: dir.display().to_string(),
+                source,
+            })?
+            .path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            sync_path(&path)?;
+        }
+    }
+    sync_path(dir)
+}
+
+/// A ticket's one record after compaction: its latest version, with the
+/// index words of the record that created it.
+fn compacted_record(
+    tree: &sled::Tree,
+    journal: &JournalReader,
+    k: &[u8],
+    v: &[u8],
+) -> Result<Vec<u8>> {
+    match stored_ticket(k, v)? {
+        StoredTicket::At(at) => {
+            let latest = journal.payload_at(at.latest)?;
+            if at.created == at.latest {
+                return Ok(latest);
+            }
+            let created = journal.payload_at(at.created)?;
+            let latest_parts = record_parts(&latest, at.latest)?;
+            let created_parts = record_parts(&created, at.created)?;
+            Ok(encode_record(
+                latest_parts.seq,
+                created_parts.text_hash,
+                created_parts.tokens,
+                latest_parts.json,
+            ))
+        }
+        StoredTicket::Json(_) => {
+            let ticket = read_ticket(journal, k, v)?;
+            let tokens = load_tokens(tree, journal, ticket.id)?;
+            encode_entry(&JournalEntry {
+                seq: ticket.seq,
+                ticket,
+                tokens: Some(tokens),
+                text_hash: None,
+                text_hash_taken: None,
+            })
+        }
+    }
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CompactReport {
+    pub tickets: u64,
+    pub journal_bytes_before: u64,
+    pub journal_bytes_after: u64,
+}
 
 /// The counters are kept three times, each at day and month grain: in full
 /// (topic × district × kind) and rolled up by topic and by district (kind
@@ -501,8 +626,11 @@ impl Store {
         let tree = db.open_tree("hotline")?;
 
         let applied = read_u64(&tree, META_JOURNAL)?;
-        let (journal, pending) = Journal::open(&dir.join("journal.log"), applied)?;
-        let journal_reader = JournalReader::open(&dir.join("journal.log"))?;
+        let generation = read_u64(&tree, META_JOURNAL_GENERATION)?;
+        remove_other_journals(dir, generation)?;
+        let journal_path = journal_path(dir, generation);
+        let (journal, pending) = Journal::open(&journal_path, applied)?;
+        let journal_reader = JournalReader::open(&journal_path)?;
         if !pending.is_empty() {
             tracing::info!(entries = pending.len(), "replaying journal into sled");
             let mut entries = Vec::with_capacity(pending.len());
@@ -545,7 +673,8 @@ impl Store {
                 load_tokens(&tree, &journal, id)
             })
         };
-        let (index, indexed, owner) = SearchIndex::open(&dir.join("index"), policy, stored_words)?;
+        let (index, indexed, owner) =
+            SearchIndex::open(&dir.join("index"), policy, stored_words, generation)?;
         let journal_end = journal.len();
         match indexed {
             // Every change after the index's last commit is in the journal,
@@ -901,6 +1030,119 @@ impl Store {
         self.inner.index.send(IndexMsg::UpTo(applied))?;
         self.commit_index()?;
         Ok(n)
+    }
+
+    /// Rewrites the journal with one record per ticket, its latest version
+    /// with its index words, dropping the versions nothing reads any more
+    /// (every event and topic change wrote a whole new version). Offline:
+    /// sled's lock keeps a server or an import out meanwhile.
+    ///
+    /// Safe to interrupt at any point. The new journal is a new file, made
+    /// durable before one atomic sled batch moves every ticket's position and
+    /// the live generation to it; sled's files are fsynced before the old
+    /// journal is deleted. Until then the old journal is live; after it, an
+    /// opening removes whichever file is not (see `remove_other_journals`),
+    /// and an index not yet told of the new generation is caught up from sled.
+    pub fn compact(dir: &Path, config: StoreConfig) -> Result<CompactReport> {
+        // Opening replays into sled whatever the journal holds past it and
+        // brings the index up to date; shutting down commits both.
+        let store = Store::open(dir, config)?;
+        store.commit_index()?;
+        store.shutdown()?;
+        drop(store);
+
+        let db = open_sled(&dir.join("sled"))?;
+        let tree = db.open_tree("hotline")?;
+        let generation = read_u64(&tree, META_JOURNAL_GENERATION)?;
+        let old_path = journal_path(dir, generation);
+        let old = JournalReader::open(&old_path)?;
+        let old_len = std::fs::metadata(&old_path)
+            .map_err(|source| Error::Journal {
+                path: old_path.display().to_string(),
+                source,
+            })?
+            .len();
+        let applied = read_u64(&tree, META_JOURNAL)?;
+        if applied != old_len {
+            return Err(Error::Conflict(format!(
+                "the journal reaches {old_len} but sled has applied it up to {applied}; open the store once and retry"
+            )));
+        }
+        let new_path = journal_path(dir, generation + 1);
+        if new_path.exists() {
+            std::fs::remove_file(&new_path).map_err(|source| Error::Journal {
+                path: new_path.display().to_string(),
+                source,
+            })?;
+        }
+        let (mut journal, _) = Journal::open(&new_path, 0)?;
+        sync_path(dir)?;
+
+        const GROUP: usize = 4096;
+        let mut report = CompactReport {
+            journal_bytes_before: old_len,
+            ..CompactReport::default()
+        };
+        let mut batch = sled::Batch::default();
+        let mut keys: Vec<sled::IVec> = Vec::with_capacity(GROUP);
+        let mut payloads: Vec<Vec<u8>> = Vec::with_capacity(GROUP);
+        let mut write_group = |keys: &mut Vec<sled::IVec>,
+                               payloads: &mut Vec<Vec<u8>>,
+                               batch: &mut sled::Batch|
+         -> Result<()> {
+            let ends = journal.append(payloads)?;
+            for ((k, payload), end) in keys.drain(..).zip(payloads.drain(..)).zip(ends) {
+                let start = record_start(end, payload.len());
+                let at = TicketAt {
+                    latest: start,
+                    created: start,
+                };
+                batch.insert(k, at.encode());
+            }
+            Ok(())
+        };
+        for item in tree.scan_prefix([TICKET]) {
+            let (k, v) = item?;
+            payloads.push(compacted_record(&tree, &old, &k, &v)?);
+            if matches!(stored_ticket(&k, &v)?, StoredTicket::Json(_)) {
+                batch.remove(key(TOKENS, &k[1..]));
+            }
+            keys.push(k);
+            report.tickets += 1;
+            if payloads.len() == GROUP {
+                write_group(&mut keys, &mut payloads, &mut batch)?;
+            }
+        }
+        write_group(&mut keys, &mut payloads, &mut batch)?;
+        let new_end = journal.len();
+        drop(journal);
+
+        batch.insert(META_JOURNAL, new_end.to_be_bytes().to_vec());
+        batch.insert(
+            META_JOURNAL_GENERATION,
+            (generation + 1).to_be_bytes().to_vec(),
+        );
+        tree.apply_batch(batch)?;
+        db.flush()?;
+        sync_tree(&dir.join("sled"))?;
+        // The switch is on disk: the old journal is dead from here on.
+        crate::index::rebase(&dir.join("index"), new_end, generation + 1)?;
+        drop(tree);
+        drop(db);
+        std::fs::remove_file(&old_path).map_err(|source| Error::Journal {
+            path: old_path.display().to_string(),
+            source,
+        })?;
+        sync_path(dir)?;
+        report.journal_bytes_after = new_end;
+        tracing::info!(
+            tickets = report.tickets,
+            before = report.journal_bytes_before,
+            after = report.journal_bytes_after,
+            generation = generation + 1,
+            "journal compacted"
+        );
+        Ok(report)
     }
 
     /// Stops the writer, commits the index and flushes sled. Later calls fail with `Closed`.
@@ -1734,5 +1976,123 @@ mod tests {
         assert!(report.is_ok(), "{report:?}");
         assert_eq!(store.reindex().unwrap_or_else(|e| panic!("{e}")), 1);
         assert_eq!(found(&store, "危险", Some("dispatched")), 1);
+    }
+
+    fn dispatch(store: &Store, id: Uuid) {
+        store
+            .add_event(
+                id,
+                NewEvent {
+                    id: None,
+                    at: None,
+                    body: EventBody::Dispatched {
+                        department: "街道".into(),
+                    },
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Every state an interrupted compaction can leave opens to the same
+    /// tickets and search: a new journal sled never switched to, an old one
+    /// not yet deleted, and an index still naming the old generation. A
+    /// ticket still in the earlier layout (its JSON in sled) is compacted
+    /// too, and moves to the new one.
+    #[test]
+    fn an_interrupted_compaction_leaves_a_working_store() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut ids = Vec::new();
+        for (text, words) in [
+            ("楼道里飞线充电很危险", "楼道 飞线充电 飞线 充电 危险"),
+            ("公园厕所没人打扫", "公园 厕所 打扫"),
+        ] {
+            let created = store
+                .submit(vec![new_ticket(text, words)])
+                .unwrap_or_else(|e| panic!("{e}"));
+            let Some(Submitted::Created(ticket)) = created.into_iter().next() else {
+                panic!("not created");
+            };
+            dispatch(&store, ticket.id);
+            ids.push(ticket.id);
+        }
+        // The second ticket as earlier versions stored it: JSON in sled, words' position under `k`.
+        let tree = &store.inner.tree;
+        let k = key(TICKET, ids[1].as_bytes());
+        let v = tree
+            .get(&k)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no ticket"));
+        let at = TicketAt::decode(&v).unwrap_or_else(|| panic!("not a position"));
+        let ticket = read_ticket(&store.inner.journal, &k, &v).unwrap_or_else(|e| panic!("{e}"));
+        let json = serde_json::to_vec(&ticket).unwrap_or_else(|e| panic!("{e}"));
+        tree.insert(&k, json).unwrap_or_else(|e| panic!("{e}"));
+        tree.insert(
+            key(TOKENS, ids[1].as_bytes()),
+            at.created.to_be_bytes().to_vec(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let before: Vec<Option<Ticket>> = ids
+            .iter()
+            .map(|id| store.get(*id).unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        drop(store);
+
+        // A compaction that stopped while writing its new journal.
+        std::fs::write(dir.path().join("journal.1.log"), b"half a record")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let report =
+            Store::compact(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(report.tickets, 2);
+        assert!(report.journal_bytes_after < report.journal_bytes_before);
+        let payload = crate::index::committed_payload(&dir.path().join("index"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            payload.as_deref(),
+            Some(format!("journal {} gen 1", report.journal_bytes_after).as_str())
+        );
+
+        // One that stopped after sled's switch: the old journal is still
+        // there, and the index still names it.
+        std::fs::write(dir.path().join("journal.log"), b"the old journal")
+            .unwrap_or_else(|e| panic!("{e}"));
+        crate::index::rebase(&dir.path().join("index"), 1 << 40, 0)
+            .unwrap_or_else(|e| panic!("{e}"));
+
+        let store =
+            Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!dir.path().join("journal.log").exists());
+        assert!(dir.path().join("journal.1.log").exists());
+        let after: Vec<Option<Ticket>> = ids
+            .iter()
+            .map(|id| store.get(*id).unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        assert_eq!(
+            serde_json::to_value(&after).ok(),
+            serde_json::to_value(&before).ok()
+        );
+        assert!(store
+            .inner
+            .tree
+            .get(key(TOKENS, ids[1].as_bytes()))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none());
+        assert_eq!(found(&store, "飞线", Some("dispatched")), 1);
+        assert_eq!(found(&store, "厕所", Some("dispatched")), 1);
+        let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.is_ok(), "{report:?}");
+        // Caught up from sled, the index names the live journal again.
+        dispatch(&store, ids[0]);
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        drop(store);
+        let payload = crate::index::committed_payload(&dir.path().join("index"))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_default();
+        let live_len = std::fs::metadata(dir.path().join("journal.1.log"))
+            .map(|m| m.len())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(payload, format!("journal {live_len} gen 1"));
     }
 }
