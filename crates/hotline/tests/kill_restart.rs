@@ -3,6 +3,8 @@
 //! and counted once (counters equal a recount, the index holds every ticket).
 //! The same for `hotline import`: every row its progress lines reported as
 //! stored is there after each kill, and the runs together store the file once.
+//! And for `hotline compact`: whenever it is killed, every ticket is there as
+//! it was, with its events, searchable, and one journal file is left.
 //!
 //! HOTLINE_KILLS sets the number of kills of each (default 20; the long run
 //! uses more).
@@ -359,5 +361,183 @@ fn an_import_killed_again_and_again_loses_nothing_it_reported() {
     store.shutdown().unwrap_or_else(|e| panic!("{e}"));
     eprintln!(
         "{kills} kills of import: {interrupted} interrupted it mid-file; {rows} rows stored once"
+    );
+}
+
+/// The tickets of a store, each as JSON, by id.
+fn snapshot(data: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let store = hotline_store::Store::open(data, hotline_store::StoreConfig::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tickets = store
+        .tickets()
+        .map(|t| {
+            let t = t.unwrap_or_else(|e| panic!("{e}"));
+            let json = serde_json::to_value(&t).unwrap_or_else(|e| panic!("{e}"));
+            (t.id.to_string(), json)
+        })
+        .collect();
+    store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    tickets
+}
+
+fn journal_files(data: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(data)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("journal") && n.ends_with(".log"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_compaction_killed_again_and_again_loses_nothing() {
+    let kills = kills();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (data, config) = prepared(dir.path());
+    // Small enough that the steps after sled's switch (fsyncing sled,
+    // telling the index, deleting the old journal) are a good part of a run.
+    let rows = 3_000;
+    let file = dir.path().join("history.jsonl");
+    let lines: Vec<String> = (0..rows).map(import_row).collect();
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap_or_else(|e| panic!("{e}"));
+    let imported = hotline(&data, &config)
+        .arg("import")
+        .arg(&file)
+        .arg("--report")
+        .arg(dir.path().join("rejects.tsv"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(imported.status.success(), "{imported:?}");
+
+    // Later versions of every tenth ticket (rows ending in 5): what compaction drops.
+    let changed_row = {
+        let store = hotline_store::Store::open(&data, hotline_store::StoreConfig::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tickets: Vec<hotline_store::Ticket> = store
+            .tickets()
+            .map(|t| t.unwrap_or_else(|e| panic!("{e}")))
+            .filter(|t| t.external_id.as_deref().is_some_and(|e| e.ends_with('5')))
+            .collect();
+        let ids: Vec<uuid::Uuid> = tickets.iter().map(|t| t.id).collect();
+        std::thread::scope(|s| {
+            for part in ids.chunks(ids.len().div_ceil(8)) {
+                let store = &store;
+                s.spawn(move || {
+                    for id in part {
+                        for body in [
+                            hotline_store::EventBody::Dispatched {
+                                department: "街道办事处".into(),
+                            },
+                            hotline_store::EventBody::Contacted { note: None },
+                        ] {
+                            let event = hotline_store::NewEvent {
+                                id: None,
+                                at: None,
+                                body,
+                            };
+                            store
+                                .add_event(*id, event)
+                                .unwrap_or_else(|e| panic!("{e}"));
+                        }
+                    }
+                });
+            }
+        });
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        tickets
+            .iter()
+            .find(|t| t.external_id.as_deref() == Some("imp-2345"))
+            .map(|t| t.id)
+            .unwrap_or_else(|| panic!("row 2345 was changed"))
+    };
+    let expected = snapshot(&data);
+    assert_eq!(expected.len(), rows);
+
+    let compact = || {
+        let mut c = hotline(&data, &config);
+        c.arg("compact").stdout(Stdio::null()).stderr(Stdio::null());
+        c
+    };
+    // One run to the end, to learn how long a run takes.
+    let started = Instant::now();
+    let status = compact().status().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success());
+    let whole = started.elapsed();
+    assert_eq!(journal_files(&data), vec!["journal.1.log".to_owned()]);
+
+    let mut seed: u64 = 0xD1B54A32D192ED03;
+    let mut interrupted = 0;
+    // Kills of a run that had switched sled to its new journal but not
+    // finished: before or after deleting the old one, telling the index or not.
+    let mut after_switch = 0;
+    for round in 0..kills {
+        let live_before = journal_files(&data);
+        let mut child = compact().spawn().unwrap_or_else(|e| panic!("{e}"));
+        // Anywhere in a run (opening, writing the new journal, sled's
+        // switch, telling the index, deleting the old journal); every other
+        // kill in its last quarter, where the switch is.
+        let millis = (whole.as_millis() as u64).max(4);
+        let at = if round % 2 == 0 {
+            next(&mut seed) % millis
+        } else {
+            millis * 3 / 4 + next(&mut seed) % (millis / 4)
+        };
+        std::thread::sleep(Duration::from_millis(at));
+        let running = child.try_wait().ok().flatten().is_none();
+        child.kill().unwrap_or_else(|e| panic!("{e}")); // SIGKILL
+        let _ = child.wait();
+        interrupted += usize::from(running);
+
+        assert_eq!(
+            snapshot(&data),
+            expected,
+            "a ticket changed or went missing"
+        );
+        after_switch += usize::from(running && journal_files(&data) != live_before);
+        // The opening above removed whichever journal was not live.
+        assert_eq!(journal_files(&data).len(), 1, "{:?}", journal_files(&data));
+        check_store(&data);
+    }
+    assert!(interrupted > 0, "no kill landed during a compaction");
+    // The index holds every ticket under its latest status: per status, a
+    // search for a word of the elevator tickets finds as many as the store holds.
+    let store = hotline_store::Store::open(&data, hotline_store::StoreConfig::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let changed = store
+        .get(changed_row)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the changed ticket"));
+    assert!(
+        matches!(
+            changed.events.last().map(|e| &e.body),
+            Some(hotline_store::EventBody::Contacted { .. })
+        ),
+        "the changed ticket ends with the event added last: {:?}",
+        changed.events
+    );
+    let mut by_status = std::collections::BTreeMap::<&str, usize>::new();
+    for t in store.tickets() {
+        let t = t.unwrap_or_else(|e| panic!("{e}"));
+        if t.text.contains("电梯") {
+            *by_status.entry(t.status().as_str()).or_default() += 1;
+        }
+    }
+    assert!(by_status.len() >= 2, "{by_status:?}");
+    for (status, count) in &by_status {
+        let found = store
+            .search(&hotline_store::IndexQuery {
+                words: vec!["电梯".into()],
+                status: Some((*status).to_owned()),
+                limit: 1,
+                ..Default::default()
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found.total, *count, "elevator tickets {status}");
+    }
+    store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "{kills} kills of compact ({} ms a run): {interrupted} interrupted it, {after_switch} of them after sled's switch; {rows} tickets unchanged, searchable under their status {by_status:?}",
+        whole.as_millis()
     );
 }
