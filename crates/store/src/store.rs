@@ -1863,6 +1863,42 @@ mod tests {
         }
     }
 
+    /// Rewrites a ticket's sled entry the way earlier versions stored it:
+    /// its JSON, and its words' position under `k`. Returns where it was.
+    fn to_earlier_layout(store: &Store, id: Uuid) -> TicketAt {
+        let tree = &store.inner.tree;
+        let k = key(TICKET, id.as_bytes());
+        let v = tree
+            .get(&k)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no ticket"));
+        let at = TicketAt::decode(&v).unwrap_or_else(|| panic!("not a position"));
+        let ticket = read_ticket(&store.inner.journal, &k, &v).unwrap_or_else(|e| panic!("{e}"));
+        let json = serde_json::to_vec(&ticket).unwrap_or_else(|e| panic!("{e}"));
+        tree.insert(&k, json).unwrap_or_else(|e| panic!("{e}"));
+        tree.insert(
+            key(TOKENS, id.as_bytes()),
+            at.created.to_be_bytes().to_vec(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        at
+    }
+
+    fn dispatch(store: &Store, id: Uuid) {
+        store
+            .add_event(
+                id,
+                NewEvent {
+                    id: None,
+                    at: None,
+                    body: EventBody::Dispatched {
+                        department: "街道".into(),
+                    },
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
     fn found(store: &Store, word: &str, status: Option<&str>) -> usize {
         let query = IndexQuery {
             words: vec![word.into()],
@@ -1915,21 +1951,8 @@ mod tests {
             panic!("not created");
         };
         let id = ticket.id;
-        // Rewrite its sled entry the way earlier versions stored it.
-        let tree = &store.inner.tree;
         let k = key(TICKET, id.as_bytes());
-        let v = tree
-            .get(&k)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|| panic!("no ticket"));
-        let at = TicketAt::decode(&v).unwrap_or_else(|| panic!("not a position"));
-        let json = serde_json::to_vec(&*ticket).unwrap_or_else(|e| panic!("{e}"));
-        tree.insert(&k, json).unwrap_or_else(|e| panic!("{e}"));
-        tree.insert(
-            key(TOKENS, id.as_bytes()),
-            at.created.to_be_bytes().to_vec(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let at = to_earlier_layout(&store, id);
         store.shutdown().unwrap_or_else(|e| panic!("{e}"));
         drop(store);
 
@@ -1943,18 +1966,7 @@ mod tests {
             Some(ticket.text.clone())
         );
         assert_eq!(found(&store, "充电", None), 1);
-        store
-            .add_event(
-                id,
-                NewEvent {
-                    id: None,
-                    at: None,
-                    body: EventBody::Dispatched {
-                        department: "街道".into(),
-                    },
-                },
-            )
-            .unwrap_or_else(|e| panic!("{e}"));
+        dispatch(&store, id);
         let v = store
             .inner
             .tree
@@ -1976,21 +1988,6 @@ mod tests {
         assert!(report.is_ok(), "{report:?}");
         assert_eq!(store.reindex().unwrap_or_else(|e| panic!("{e}")), 1);
         assert_eq!(found(&store, "危险", Some("dispatched")), 1);
-    }
-
-    fn dispatch(store: &Store, id: Uuid) {
-        store
-            .add_event(
-                id,
-                NewEvent {
-                    id: None,
-                    at: None,
-                    body: EventBody::Dispatched {
-                        department: "街道".into(),
-                    },
-                },
-            )
-            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Every state an interrupted compaction can leave opens to the same
@@ -2017,22 +2014,8 @@ mod tests {
             dispatch(&store, ticket.id);
             ids.push(ticket.id);
         }
-        // The second ticket as earlier versions stored it: JSON in sled, words' position under `k`.
-        let tree = &store.inner.tree;
-        let k = key(TICKET, ids[1].as_bytes());
-        let v = tree
-            .get(&k)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|| panic!("no ticket"));
-        let at = TicketAt::decode(&v).unwrap_or_else(|| panic!("not a position"));
-        let ticket = read_ticket(&store.inner.journal, &k, &v).unwrap_or_else(|e| panic!("{e}"));
-        let json = serde_json::to_vec(&ticket).unwrap_or_else(|e| panic!("{e}"));
-        tree.insert(&k, json).unwrap_or_else(|e| panic!("{e}"));
-        tree.insert(
-            key(TOKENS, ids[1].as_bytes()),
-            at.created.to_be_bytes().to_vec(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        // The second ticket as earlier versions stored it.
+        to_earlier_layout(&store, ids[1]);
         let before: Vec<Option<Ticket>> = ids
             .iter()
             .map(|id| store.get(*id).unwrap_or_else(|e| panic!("{e}")))
