@@ -131,7 +131,7 @@ fn main() {
     let before = journal_bytes(&data);
 
     let started = Instant::now();
-    let report = Store::compact(&data, config.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let report = Store::compact(&data, config.clone(), |_| {}).unwrap_or_else(|e| panic!("{e}"));
     let seconds = started.elapsed().as_secs_f64();
     let after = journal_bytes(&data);
     assert_eq!(report.tickets, n);

@@ -519,7 +519,7 @@ fn compaction_keeps_every_ticket_and_drops_the_old_versions() {
     drop(state);
 
     let config = hotline::config::Config::load(None).unwrap_or_else(|e| panic!("{e:#}"));
-    let report = hotline_store::Store::compact(dir.path(), config.store.clone())
+    let report = hotline_store::Store::compact(dir.path(), config.store.clone(), |_| {})
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.tickets, 6);
     // Three or four versions per ticket before, one after.
@@ -562,8 +562,8 @@ fn compaction_keeps_every_ticket_and_drops_the_old_versions() {
     state.store.shutdown().unwrap_or_else(|e| panic!("{e}"));
     drop(state);
 
-    let report =
-        hotline_store::Store::compact(dir.path(), config.store).unwrap_or_else(|e| panic!("{e}"));
+    let report = hotline_store::Store::compact(dir.path(), config.store, |_| {})
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.tickets, 7);
     assert!(!live.exists());
     assert!(dir.path().join("journal.2.log").exists());

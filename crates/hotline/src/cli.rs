@@ -377,8 +377,15 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Compact { json } => {
-            let report = hotline_store::Store::compact(&data_dir, config.store.clone())
-                .with_context(|| format!("compacting the store in {}", data_dir.display()))?;
+            let progress = crate::import::Progress::new(
+                json,
+                std::time::Duration::from_secs(5),
+                "tickets rewritten",
+            );
+            let report =
+                hotline_store::Store::compact(&data_dir, config.store.clone(), |n| progress.set(n))
+                    .with_context(|| format!("compacting the store in {}", data_dir.display()))?;
+            progress.finish();
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

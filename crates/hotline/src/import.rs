@@ -152,7 +152,8 @@ pub fn run(state: &AppState, opts: &ImportOptions) -> Result<ImportSummary> {
             .with_context(|| format!("cannot write the report {}", opts.report.display()))?,
     );
     writeln!(report, "file\tline\tfield\treason")?;
-    let progress = Progress::new(opts.quiet, opts.progress_every);
+    // "rows stored": the import kill test reads these lines.
+    let progress = Progress::new(opts.quiet, opts.progress_every, "rows stored");
     let look_up_stored = !state.store.is_empty()?;
     for path in &opts.files {
         let reader = Reader::open(path, opts.format, &opts.map)
@@ -300,16 +301,18 @@ fn import_file(
 }
 
 /// A progress bar on a terminal, a plain line every few seconds otherwise.
-struct Progress {
+pub(crate) struct Progress {
     bar: Option<indicatif::ProgressBar>,
     started: Instant,
     last_line: std::sync::Mutex<Instant>,
     every: Duration,
     quiet: bool,
+    /// What the count is of, in the plain line: "rows stored".
+    counted: &'static str,
 }
 
 impl Progress {
-    fn new(quiet: bool, every: Duration) -> Progress {
+    pub(crate) fn new(quiet: bool, every: Duration, counted: &'static str) -> Progress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
@@ -327,10 +330,11 @@ impl Progress {
             last_line: std::sync::Mutex::new(Instant::now()),
             every,
             quiet,
+            counted,
         }
     }
 
-    fn set(&self, n: u64) {
+    pub(crate) fn set(&self, n: u64) {
         if let Some(bar) = &self.bar {
             bar.set_position(n);
         } else if !self.quiet {
@@ -338,15 +342,15 @@ impl Progress {
                 if last.elapsed() >= self.every {
                     *last = Instant::now();
                     let rate = n as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-                    // Counted after the store acknowledged them: these rows
-                    // are durable, whatever happens to the process next.
-                    eprintln!("{n} rows stored ({rate:.0}/s)");
+                    // An import counts rows after the store acknowledged
+                    // them: durable, whatever happens to the process next.
+                    eprintln!("{n} {} ({rate:.0}/s)", self.counted);
                 }
             }
         }
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

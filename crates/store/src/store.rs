@@ -1043,7 +1043,13 @@ impl Store {
     /// journal is deleted. Until then the old journal is live; after it, an
     /// opening removes whichever file is not (see `remove_other_journals`),
     /// and an index not yet told of the new generation is caught up from sled.
-    pub fn compact(dir: &Path, config: StoreConfig) -> Result<CompactReport> {
+    ///
+    /// `progress` is called with the number of tickets rewritten so far.
+    pub fn compact(
+        dir: &Path,
+        config: StoreConfig,
+        mut progress: impl FnMut(u64),
+    ) -> Result<CompactReport> {
         // Opening replays into sled whatever the journal holds past it and
         // brings the index up to date; shutting down commits both.
         let store = Store::open(dir, config)?;
@@ -1111,9 +1117,11 @@ impl Store {
             report.tickets += 1;
             if payloads.len() == GROUP {
                 write_group(&mut keys, &mut payloads, &mut batch)?;
+                progress(report.tickets);
             }
         }
         write_group(&mut keys, &mut payloads, &mut batch)?;
+        progress(report.tickets);
         let new_end = journal.len();
         drop(journal);
 
@@ -2026,8 +2034,8 @@ mod tests {
         // A compaction that stopped while writing its new journal.
         std::fs::write(dir.path().join("journal.1.log"), b"half a record")
             .unwrap_or_else(|e| panic!("{e}"));
-        let report =
-            Store::compact(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        let report = Store::compact(dir.path(), StoreConfig::default(), |_| {})
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(report.tickets, 2);
         assert!(report.journal_bytes_after < report.journal_bytes_before);
         let payload = crate::index::committed_payload(&dir.path().join("index"))
