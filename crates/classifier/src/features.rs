@@ -46,9 +46,13 @@ pub(crate) fn for_each_term<'a>(
 /// Two characters as one integer.
 pub(crate) fn bigram_key(bigram: &str) -> u64 {
     let mut chars = bigram.chars();
-    let a = chars.next().map_or(0, u64::from);
-    let b = chars.next().map_or(0, u64::from);
-    (a << 32) | b
+    let a = chars.next().unwrap_or('\0');
+    let b = chars.next().unwrap_or('\0');
+    pair_key(a, b)
+}
+
+fn pair_key(a: char, b: char) -> u64 {
+    (u64::from(a) << 32) | u64::from(b)
 }
 
 /// Vocabulary and inverse document frequencies learnt from the training set.
@@ -112,8 +116,7 @@ impl Vocabulary {
             if !bigram {
                 let pairs = surface.chars().zip(surface.chars().skip(1));
                 for (a, b) in pairs {
-                    let key = (u64::from(a) << 32) | u64::from(b);
-                    if let Some(&f) = self.bigrams.get(&key) {
+                    if let Some(&f) = self.bigrams.get(&pair_key(a, b)) {
                         self.inner.push(f);
                     }
                 }

@@ -377,7 +377,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Compact { json } => {
-            let progress = crate::import::Progress::new(
+            let progress = crate::progress::Progress::new(
                 json,
                 std::time::Duration::from_secs(5),
                 "tickets rewritten",

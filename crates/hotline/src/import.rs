@@ -4,7 +4,7 @@
 //! and routes them; the store's writer journals and applies each batch with
 //! one fsync. Bounded channels keep memory constant whatever the file size.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
@@ -15,6 +15,7 @@ use hotline_store::{Kind, NewTicket, Submitted, TopicAssignment, TopicSource, Ur
 use serde::Serialize;
 
 use crate::app::{history_of, AppState};
+use crate::progress::Progress;
 
 const BATCH: usize = 512;
 
@@ -152,7 +153,8 @@ pub fn run(state: &AppState, opts: &ImportOptions) -> Result<ImportSummary> {
             .with_context(|| format!("cannot write the report {}", opts.report.display()))?,
     );
     writeln!(report, "file\tline\tfield\treason")?;
-    // "rows stored": the import kill test reads these lines.
+    // Rows are counted once the store acknowledged them: durable, whatever
+    // happens to the process next. The import kill test reads these lines.
     let progress = Progress::new(opts.quiet, opts.progress_every, "rows stored");
     let look_up_stored = !state.store.is_empty()?;
     for path in &opts.files {
@@ -298,61 +300,4 @@ fn import_file(
         summary.duplicates += duplicates;
         Ok(())
     })
-}
-
-/// A progress bar on a terminal, a plain line every few seconds otherwise.
-pub(crate) struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    started: Instant,
-    last_line: std::sync::Mutex<Instant>,
-    every: Duration,
-    quiet: bool,
-    /// What the count is of, in the plain line: "rows stored".
-    counted: &'static str,
-}
-
-impl Progress {
-    pub(crate) fn new(quiet: bool, every: Duration, counted: &'static str) -> Progress {
-        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} {pos} tickets  {per_sec}  {elapsed}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-            );
-            bar.enable_steady_tick(Duration::from_millis(200));
-            bar
-        });
-        Progress {
-            bar,
-            started: Instant::now(),
-            last_line: std::sync::Mutex::new(Instant::now()),
-            every,
-            quiet,
-            counted,
-        }
-    }
-
-    pub(crate) fn set(&self, n: u64) {
-        if let Some(bar) = &self.bar {
-            bar.set_position(n);
-        } else if !self.quiet {
-            if let Ok(mut last) = self.last_line.lock() {
-                if last.elapsed() >= self.every {
-                    *last = Instant::now();
-                    let rate = n as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-                    // An import counts rows after the store acknowledged
-                    // them: durable, whatever happens to the process next.
-                    eprintln!("{n} {} ({rate:.0}/s)", self.counted);
-                }
-            }
-        }
-    }
-
-    pub(crate) fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
 }

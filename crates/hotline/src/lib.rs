@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod pii;
+pub mod progress;
 pub mod server;
 
 pub use app::AppState;

@@ -29,6 +29,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// Maps an I/O error on a store file to an error naming that file.
+    pub(crate) fn io_at(path: &std::path::Path) -> impl Fn(std::io::Error) -> Error + Copy + '_ {
+        move |source| Error::Journal {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Error::Invalid {
             field,

@@ -217,10 +217,7 @@ impl SearchIndex {
         stored_words: StoredWords,
         generation: u64,
     ) -> Result<(SearchIndex, IndexedUpTo, IndexOwner)> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Journal {
-            path: dir.display().to_string(),
-            source: e,
-        })?;
+        std::fs::create_dir_all(dir).map_err(Error::io_at(dir))?;
         let (schema, fields) = schema();
         let directory =
             tantivy::directory::MmapDirectory::open(dir).map_err(|e| Error::Index(e.into()))?;

@@ -42,10 +42,7 @@ impl Journal {
     /// `from_offset`, each with the offset just past it. A damaged tail is
     /// truncated.
     pub fn open(path: &Path, from_offset: u64) -> Result<(Journal, Vec<Record>)> {
-        let io = |source| Error::Journal {
-            path: path.display().to_string(),
-            source,
-        };
+        let io = Error::io_at(path);
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -96,10 +93,7 @@ impl Journal {
 
     /// Appends records and makes them durable. Returns the offset past each.
     pub fn append(&mut self, payloads: &[Vec<u8>]) -> Result<Vec<u64>> {
-        let io = |source| Error::Journal {
-            path: self.path.display().to_string(),
-            source,
-        };
+        let io = Error::io_at(&self.path);
         let mut buf = Vec::with_capacity(payloads.iter().map(|p| p.len() + 8).sum());
         let mut ends = Vec::with_capacity(payloads.len());
         let mut end = self.len;
@@ -131,10 +125,7 @@ pub struct JournalReader {
 
 impl JournalReader {
     pub fn open(path: &Path) -> Result<JournalReader> {
-        let file = File::open(path).map_err(|source| Error::Journal {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let file = File::open(path).map_err(Error::io_at(path))?;
         Ok(JournalReader {
             path: Arc::new(path.to_owned()),
             file: Arc::new(file),
@@ -147,10 +138,7 @@ impl JournalReader {
             key: format!("journal@{offset}"),
             message,
         };
-        let io = |source| Error::Journal {
-            path: self.path.display().to_string(),
-            source,
-        };
+        let io = Error::io_at(&self.path);
         // Most records are a few kilobytes: one read takes the header and
         // the payload together, and only a longer record needs a second.
         let mut buf = vec![0u8; FIRST_READ];

@@ -361,10 +361,7 @@ fn journal_path(dir: &Path, generation: u64) -> PathBuf {
 /// new file of a compaction that stopped before sled switched to it, or the
 /// old file of one that stopped after. Neither holds anything sled points at.
 fn remove_other_journals(dir: &Path, generation: u64) -> Result<()> {
-    let io = |source| Error::Journal {
-        path: dir.display().to_string(),
-        source,
-    };
+    let io = Error::io_at(dir);
     let live = journal_path(dir, generation);
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
@@ -386,10 +383,7 @@ fn remove_other_journals(dir: &Path, generation: u64) -> Result<()> {
 fn sync_path(path: &Path) -> Result<()> {
     std::fs::File::open(path)
         .and_then(|f| f.sync_all())
-        .map_err(|source| Error::Journal {
-            path: path.display().to_string(),
-            source,
-        })
+        .map_err(Error::io_at(path))
 }
 
 /// fsyncs every file and directory under sled's directory: sled 0.34's
@@ -397,17 +391,8 @@ fn sync_path(path: &Path) -> Result<()> {
 /// know that sled's switch to the new journal is on disk before it deletes
 /// the old one.
 fn sync_tree(dir: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|source| Error::Journal {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    for entry in entries {
-        let path = entry
-            .map_err(|source| Error::Journal {
-                path: dir.display().to_string(),
-                source,
-            })?
-            .path();
+    for entry in std::fs::read_dir(dir).map_err(Error::io_at(dir))? {
+        let path = entry.map_err(Error::io_at(dir))?.path();
         if path.is_dir() {
             sync_tree(&path)?;
         } else {
@@ -617,10 +602,7 @@ impl Store {
     /// sled and brings the index up to date.
     pub fn open(dir: &Path, config: StoreConfig) -> Result<Store> {
         config.validate().map_err(|m| Error::invalid("config", m))?;
-        let io = |source| Error::Journal {
-            path: dir.display().to_string(),
-            source,
-        };
+        let io = Error::io_at(dir);
         std::fs::create_dir_all(dir).map_err(io)?;
         let db = open_sled(&dir.join("sled"))?;
         let tree = db.open_tree("hotline")?;
@@ -1063,10 +1045,7 @@ impl Store {
         let old_path = journal_path(dir, generation);
         let old = JournalReader::open(&old_path)?;
         let old_len = std::fs::metadata(&old_path)
-            .map_err(|source| Error::Journal {
-                path: old_path.display().to_string(),
-                source,
-            })?
+            .map_err(Error::io_at(&old_path))?
             .len();
         let applied = read_u64(&tree, META_JOURNAL)?;
         if applied != old_len {
@@ -1076,10 +1055,7 @@ impl Store {
         }
         let new_path = journal_path(dir, generation + 1);
         if new_path.exists() {
-            std::fs::remove_file(&new_path).map_err(|source| Error::Journal {
-                path: new_path.display().to_string(),
-                source,
-            })?;
+            std::fs::remove_file(&new_path).map_err(Error::io_at(&new_path))?;
         }
         let (mut journal, _) = Journal::open(&new_path, 0)?;
         sync_path(dir)?;
@@ -1089,12 +1065,11 @@ impl Store {
             journal_bytes_before: old_len,
             ..CompactReport::default()
         };
-        let mut batch = sled::Batch::default();
-        let mut keys: Vec<sled::IVec> = Vec::with_capacity(GROUP);
-        let mut payloads: Vec<Vec<u8>> = Vec::with_capacity(GROUP);
-        let mut write_group = |keys: &mut Vec<sled::IVec>,
-                               payloads: &mut Vec<Vec<u8>>,
-                               batch: &mut sled::Batch|
+        // Appends a group of records and points each ticket at its new one.
+        let write_group = |journal: &mut Journal,
+                           keys: &mut Vec<sled::IVec>,
+                           payloads: &mut Vec<Vec<u8>>,
+                           batch: &mut sled::Batch|
          -> Result<()> {
             let ends = journal.append(payloads)?;
             for ((k, payload), end) in keys.drain(..).zip(payloads.drain(..)).zip(ends) {
@@ -1107,6 +1082,9 @@ impl Store {
             }
             Ok(())
         };
+        let mut batch = sled::Batch::default();
+        let mut keys: Vec<sled::IVec> = Vec::with_capacity(GROUP);
+        let mut payloads: Vec<Vec<u8>> = Vec::with_capacity(GROUP);
         for item in tree.scan_prefix([TICKET]) {
             let (k, v) = item?;
             payloads.push(compacted_record(&tree, &old, &k, &v)?);
@@ -1116,11 +1094,11 @@ impl Store {
             keys.push(k);
             report.tickets += 1;
             if payloads.len() == GROUP {
-                write_group(&mut keys, &mut payloads, &mut batch)?;
+                write_group(&mut journal, &mut keys, &mut payloads, &mut batch)?;
                 progress(report.tickets);
             }
         }
-        write_group(&mut keys, &mut payloads, &mut batch)?;
+        write_group(&mut journal, &mut keys, &mut payloads, &mut batch)?;
         progress(report.tickets);
         let new_end = journal.len();
         drop(journal);
@@ -1137,10 +1115,7 @@ impl Store {
         crate::index::rebase(&dir.join("index"), new_end, generation + 1)?;
         drop(tree);
         drop(db);
-        std::fs::remove_file(&old_path).map_err(|source| Error::Journal {
-            path: old_path.display().to_string(),
-            source,
-        })?;
+        std::fs::remove_file(&old_path).map_err(Error::io_at(&old_path))?;
         sync_path(dir)?;
         report.journal_bytes_after = new_end;
         tracing::info!(
