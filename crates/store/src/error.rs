@@ -22,6 +22,14 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
+    /// A journal that cannot be trusted as it is: a record that fails its
+    /// checksum, or a file shorter than sled has applied.
+    #[error("journal {path} is damaged at byte {offset}: {message}")]
+    Damaged {
+        path: String,
+        offset: u64,
+        message: String,
+    },
     #[error("corrupt record {key}: {message}")]
     Corrupt { key: String, message: String },
     #[error("the store is shutting down")]
@@ -42,6 +50,13 @@ impl Error {
             field,
             message: message.into(),
         }
+    }
+
+    /// True when a stored record cannot be read (a damaged journal or a
+    /// record that does not decode): one ticket is lost to the reader, not
+    /// the store.
+    pub fn is_unreadable(&self) -> bool {
+        matches!(self, Error::Damaged { .. } | Error::Corrupt { .. })
     }
 
     /// True when the caller can fix the request; false for our failures.

@@ -1,4 +1,4 @@
-//! An fsynced append-only journal of every accepted change.
+//! The fsynced append-only journal of every accepted change, and how damage to it is told apart from a torn append.
 //!
 //! sled 0.34's flush does not fsync on Linux (sled issue #1452), so sled alone
 //! cannot promise that an acknowledged ticket survives a power cut. Every
@@ -7,9 +7,16 @@
 //! journal offset it has applied in the same atomic batch as the change; on
 //! open, whatever the journal holds past that offset is applied again.
 //!
-//! Record layout: payload length (u32 LE) · CRC-32 of the payload (u32 LE) ·
-//! payload. A torn or corrupt record can only be at the tail (a crash during
-//! an append that was never acknowledged); it is cut off on open.
+//! Record layout: payload length (u32 LE, never 0) · CRC-32 of the payload
+//! (u32 LE) · payload. An append interrupted by a crash was never
+//! acknowledged, and leaves a *torn tail*: the file ends inside the last
+//! record, or its last record is followed by zeros. Only that is cut off on
+//! open. Anything else that fails its checksum is *damage*: a bad record with
+//! readable records after it, a complete last record that fails its checksum,
+//! a last record whose checksum matches the bytes to the end of the file (its
+//! length was damaged), or a journal shorter than sled has applied. Opening
+//! refuses all of them, naming the file and the offset, and changes nothing;
+//! `Store::salvage` keeps every readable record and says what was lost.
 //!
 //! The journal is also where a ticket's index words live: sled keeps only the
 //! offset of the record that created the ticket, and [`JournalReader`] reads
@@ -22,10 +29,18 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde::Serialize;
+
 use crate::error::{Error, Result};
 
 /// Largest record accepted on replay; anything bigger is a corrupt length.
 const MAX_RECORD: u32 = 64 << 20;
+
+/// The first byte of every payload: the store's record format version (see
+/// store.rs). The search for the next readable record after a damaged one
+/// only checks the CRC of candidates that start with it, so a stretch of
+/// garbage does not cost a checksum of up to `MAX_RECORD` bytes per byte.
+pub(crate) const RECORD_VERSION: u8 = 1;
 
 /// A journal record: the offset just past it, and its payload.
 pub type Record = (u64, Vec<u8>);
@@ -37,43 +52,315 @@ pub struct Journal {
     len: u64,
 }
 
+/// What is wrong with a stretch of a journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DamageKind {
+    /// An interrupted append at the very end: never acknowledged.
+    TornTail,
+    /// Bytes that were once a readable record, or records, are not.
+    Corrupt,
+}
+
+/// A stretch of a journal that holds no readable record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Damage {
+    pub kind: DamageKind,
+    /// Where the first unreadable record starts.
+    pub offset: u64,
+    /// How many bytes up to the next readable record (or the end).
+    pub bytes: u64,
+    pub message: String,
+}
+
+/// What a walk over a journal's records found.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scanned {
+    /// The file's length.
+    pub len: u64,
+    /// Readable records.
+    pub records: u64,
+    pub damage: Vec<Damage>,
+}
+
+/// Why the record at an offset cannot be read.
+#[derive(Debug, Clone, Copy)]
+enum Bad {
+    /// Fewer than 8 bytes left for its header.
+    ShortHeader,
+    /// A length of 0 (never written) or above `MAX_RECORD`.
+    Length(u32),
+    /// The payload would run past the end of the file.
+    PastEnd {
+        crc: u32,
+    },
+    Checksum,
+}
+
+impl Bad {
+    fn describe(self) -> String {
+        match self {
+            Bad::ShortHeader => "an incomplete record header".into(),
+            Bad::Length(n) => format!("an impossible record length {n}"),
+            Bad::PastEnd { .. } => "a record that runs past the end of the file".into(),
+            Bad::Checksum => "a record that fails its checksum".into(),
+        }
+    }
+}
+
+/// Reads at `offset` until `buf` is full or the file ends; how much was read.
+fn read_some_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// Checks a record header against the file's length: the payload's length and CRC.
+fn check_header(header: &[u8], at: u64, len: u64) -> std::result::Result<(u32, u32), Bad> {
+    if header.len() < 8 || len - at < 8 {
+        return Err(Bad::ShortHeader);
+    }
+    let n = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+    let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    if n == 0 || n > MAX_RECORD {
+        return Err(Bad::Length(n));
+    }
+    if 8 + u64::from(n) > len - at {
+        return Err(Bad::PastEnd { crc });
+    }
+    Ok((n, crc))
+}
+
+/// The payload of the record at `at` of a file `len` bytes long.
+fn record_at(file: &File, at: u64, len: u64) -> std::io::Result<std::result::Result<Vec<u8>, Bad>> {
+    let mut header = [0u8; 8];
+    let got = read_some_at(file, &mut header, at)?;
+    let (n, crc) = match check_header(&header[..got], at, len) {
+        Ok(h) => h,
+        Err(bad) => return Ok(Err(bad)),
+    };
+    let mut payload = vec![0u8; n as usize];
+    file.read_exact_at(&mut payload, at + 8)?;
+    Ok(if crc32fast::hash(&payload) == crc {
+        Ok(payload)
+    } else {
+        Err(Bad::Checksum)
+    })
+}
+
+/// The first offset after `from` where a readable record starts, if any:
+/// a record that fails its checksum has a length nobody can trust, so the
+/// next one is looked for byte by byte (a false match needs a CRC-32 collision).
+fn next_readable(file: &File, from: u64, len: u64) -> std::io::Result<Option<u64>> {
+    const WINDOW: usize = 1 << 20;
+    let mut buf = vec![0u8; WINDOW + 8];
+    let mut base = from;
+    while base + 8 <= len {
+        let got = read_some_at(file, &mut buf, base)?;
+        let last = got.saturating_sub(7).min(WINDOW);
+        for i in 0..last {
+            let at = base + i as u64;
+            let version = buf.get(i + 8).copied().unwrap_or(RECORD_VERSION);
+            if version == RECORD_VERSION
+                && check_header(&buf[i..i + 8], at, len).is_ok()
+                && matches!(record_at(file, at, len)?, Ok(_))
+            {
+                return Ok(Some(at));
+            }
+        }
+        base += WINDOW as u64;
+    }
+    Ok(None)
+}
+
+/// Whether an unreadable last record, starting at `at`, is what an
+/// interrupted append leaves: the file ends inside it (and its checksum does
+/// not match what is there, which would mean only its length was damaged),
+/// or it ends in zeros that start after the byte before it (a record never
+/// ends in a zero byte: its payload ends with its JSON).
+fn is_torn(file: &File, at: u64, len: u64, bad: Bad) -> std::io::Result<bool> {
+    let io_len = usize::try_from(len - at).unwrap_or(usize::MAX);
+    match bad {
+        Bad::ShortHeader => Ok(true),
+        Bad::PastEnd { crc } => {
+            let mut rest = vec![0u8; io_len.saturating_sub(8)];
+            file.read_exact_at(&mut rest, at + 8)?;
+            Ok(crc32fast::hash(&rest) != crc)
+        }
+        Bad::Length(_) | Bad::Checksum => {
+            // The zeros at the end must be more than chance, and must not
+            // reach back into the record before this one.
+            let tail_len = io_len.min(1 << 20);
+            let mut tail = vec![0u8; tail_len];
+            file.read_exact_at(&mut tail, len - tail_len as u64)?;
+            let zeros = tail.iter().rev().take_while(|b| **b == 0).count();
+            if zeros < 8 {
+                return Ok(false);
+            }
+            if zeros == io_len && at > 0 {
+                let mut before = [0u8; 1];
+                file.read_exact_at(&mut before, at - 1)?;
+                return Ok(before[0] != 0);
+            }
+            Ok(true)
+        }
+    }
+}
+
+/// Walks the records of the journal at `path` from `from` (a record boundary)
+/// to its end, without writing: calls `each` with every readable record's
+/// offset and payload, and lists the damage, resuming after each damaged
+/// stretch at the next readable record.
+pub(crate) fn scan(
+    path: &Path,
+    file: &File,
+    from: u64,
+    mut each: impl FnMut(u64, Vec<u8>) -> Result<()>,
+) -> Result<Scanned> {
+    let io = Error::io_at(path);
+    let len = file.metadata().map_err(io)?.len();
+    let mut out = Scanned {
+        len,
+        ..Scanned::default()
+    };
+    let mut at = from.min(len);
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    reader.seek(SeekFrom::Start(at)).map_err(io)?;
+    while at < len {
+        let mut header = [0u8; 8];
+        let got = read_full(&mut reader, &mut header).map_err(io)?;
+        let bad = match check_header(&header[..got], at, len) {
+            Ok((n, crc)) => {
+                let mut payload = vec![0u8; n as usize];
+                reader.read_exact(&mut payload).map_err(io)?;
+                if crc32fast::hash(&payload) == crc {
+                    let start = at;
+                    at += 8 + u64::from(n);
+                    out.records += 1;
+                    each(start, payload)?;
+                    continue;
+                }
+                Bad::Checksum
+            }
+            Err(bad) => bad,
+        };
+        match next_readable(file, at + 1, len).map_err(io)? {
+            Some(next) => {
+                out.damage.push(Damage {
+                    kind: DamageKind::Corrupt,
+                    offset: at,
+                    bytes: next - at,
+                    message: format!(
+                        "{}, and readable records follow at byte {next}",
+                        bad.describe()
+                    ),
+                });
+                at = next;
+                reader.seek(SeekFrom::Start(at)).map_err(io)?;
+            }
+            None => {
+                let torn = is_torn(file, at, len, bad).map_err(io)?;
+                out.damage.push(Damage {
+                    kind: if torn {
+                        DamageKind::TornTail
+                    } else {
+                        DamageKind::Corrupt
+                    },
+                    offset: at,
+                    bytes: len - at,
+                    message: if torn {
+                        format!("{} at the end: an interrupted append", bad.describe())
+                    } else {
+                        format!(
+                            "{} at the end, which an interrupted append does not leave",
+                            bad.describe()
+                        )
+                    },
+                });
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads until `buf` is full or the reader ends; how much was read.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// The error that refuses a damaged journal.
+pub(crate) fn damaged(path: &Path, offset: u64, message: impl Into<String>) -> Error {
+    Error::Damaged {
+        path: path.display().to_string(),
+        offset,
+        message: message.into(),
+    }
+}
+
 impl Journal {
     /// Opens (or creates) the journal and returns the records stored after
-    /// `from_offset`, each with the offset just past it. A damaged tail is
-    /// truncated.
-    pub fn open(path: &Path, from_offset: u64) -> Result<(Journal, Vec<Record>)> {
+    /// `applied` (the offset sled has applied), each with the offset just
+    /// past it. A torn tail is cut off. A journal shorter than `applied`, or
+    /// damaged past it, is refused and left as it is.
+    pub fn open(path: &Path, applied: u64) -> Result<(Journal, Vec<Record>)> {
         let io = Error::io_at(path);
-        let mut file = OpenOptions::new()
+        if applied > 0 && !path.exists() {
+            return Err(damaged(
+                path,
+                0,
+                format!("the journal is missing, but sled has applied it up to byte {applied}; nothing was changed: run `hotline salvage`"),
+            ));
+        }
+        let file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(path)
             .map_err(io)?;
         let file_len = file.metadata().map_err(io)?.len();
-        let mut records = Vec::new();
-        let mut good_end = from_offset.min(file_len);
-        file.seek(SeekFrom::Start(good_end)).map_err(io)?;
-        let mut reader = BufReader::new(&mut file);
-        loop {
-            let mut header = [0u8; 8];
-            if reader.read_exact(&mut header).is_err() {
-                break;
-            }
-            let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
-            let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-            if len > MAX_RECORD {
-                break;
-            }
-            let mut payload = vec![0u8; len as usize];
-            if reader.read_exact(&mut payload).is_err() || crc32fast::hash(&payload) != crc {
-                break;
-            }
-            good_end += 8 + u64::from(len);
-            records.push((good_end, payload));
+        if file_len < applied {
+            return Err(damaged(
+                path,
+                file_len,
+                format!("the journal ends at byte {file_len}, but sled has applied it up to byte {applied} ({} bytes are gone); nothing was changed: run `hotline salvage`", applied - file_len),
+            ));
         }
-        drop(reader);
+        let mut records = Vec::new();
+        let scanned = scan(path, &file, applied, |start, payload| {
+            records.push((start + 8 + payload.len() as u64, payload));
+            Ok(())
+        })?;
+        let mut good_end = file_len;
+        if let Some(d) = scanned.damage.first() {
+            if d.kind == DamageKind::Corrupt {
+                return Err(damaged(
+                    path,
+                    d.offset,
+                    format!("{}; nothing was changed: run `hotline salvage`", d.message),
+                ));
+            }
+            good_end = d.offset;
+        }
         if good_end < file_len {
             tracing::warn!(
+                file = %path.display(),
                 kept = good_end,
                 dropped = file_len - good_end,
                 "journal tail was torn; truncated"
@@ -132,36 +419,38 @@ impl JournalReader {
         })
     }
 
-    /// The payload of the record that starts at `offset`, checked against its CRC.
+    /// The payload of the record that starts at `offset`, checked against its
+    /// CRC; a record that cannot be read is `Error::Damaged`, naming the file.
     pub fn payload_at(&self, offset: u64) -> Result<Vec<u8>> {
-        let corrupt = |message: String| Error::Corrupt {
-            key: format!("journal@{offset}"),
-            message,
-        };
+        let bad = |message: String| damaged(&self.path, offset, message);
         let io = Error::io_at(&self.path);
         // Most records are a few kilobytes: one read takes the header and
         // the payload together, and only a longer record needs a second.
         let mut buf = vec![0u8; FIRST_READ];
         let got = read_some_at(&self.file, &mut buf, offset).map_err(io)?;
         if got < 8 {
-            return Err(corrupt("short record header".into()));
+            return Err(bad(
+                "the record's header is past the end of the journal".into()
+            ));
         }
         let len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
         let crc = u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]);
-        if len > MAX_RECORD {
-            return Err(corrupt(format!("record length {len} is too large")));
+        if len == 0 || len > MAX_RECORD {
+            return Err(bad(format!("an impossible record length {len}")));
         }
         let end = 8 + len as usize;
         if end > got {
             buf.resize(end, 0);
-            self.file
-                .read_exact_at(&mut buf[got..], offset + got as u64)
-                .map_err(io)?;
+            let more =
+                read_some_at(&self.file, &mut buf[got..], offset + got as u64).map_err(io)?;
+            if got + more < end {
+                return Err(bad("the record runs past the end of the journal".into()));
+            }
         }
         buf.truncate(end);
         buf.drain(..8);
         if crc32fast::hash(&buf) != crc {
-            return Err(corrupt("checksum mismatch".into()));
+            return Err(bad("the record fails its checksum".into()));
         }
         Ok(buf)
     }
@@ -195,20 +484,6 @@ pub type PlacedRecord = (u64, u64, Vec<u8>);
 
 /// How much of a record is read at first: most tickets' records fit.
 pub(crate) const FIRST_READ: usize = 8 << 10;
-
-/// Reads at `offset` until `buf` is full or the file ends; how much was read.
-fn read_some_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match file.read_at(&mut buf[got..], offset + got as u64) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
-}
 
 /// The offset a record starts at, from the offset just past it.
 pub fn record_start(end: u64, payload_len: usize) -> u64 {

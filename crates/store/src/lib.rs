@@ -21,10 +21,12 @@ pub use audit::{AuditAction, AuditEntry, AuditLog};
 pub use counters::{contribution, Column, CounterKey, Counts, Deadlines};
 pub use error::{Error, Result};
 pub use index::IndexQuery;
+pub use journal::{Damage, DamageKind};
 pub use model::*;
 pub use snippet::snippet;
 pub use stats::{GroupBy, RateConfig, StatsQuery, StatsRow};
 pub use store::{
-    CompactReport, NewEvent, SearchHit, SearchPage, Store, StoreConfig, Submitted, VerifyReport,
+    CompactReport, JournalCheck, LostStretch, NewEvent, SalvageReport, SearchHit, SearchPage,
+    Store, StoreConfig, Submitted, VerifyReport,
 };
 pub use tokens::{NewToken, Role, TokenRecord, TokenStore};

@@ -16,7 +16,9 @@ use uuid::Uuid;
 use crate::counters::{contribution, day_number, CounterKey, Counts, Deadlines, UNDATED_DAY};
 use crate::error::{Error, Result};
 use crate::index::{CommitPolicy, IndexDoc, IndexMsg, IndexQuery, IndexedUpTo, SearchIndex};
-use crate::journal::{record_start, Journal, JournalReader};
+use crate::journal::{
+    record_start, scan, Damage, DamageKind, Journal, JournalReader, RECORD_VERSION,
+};
 use crate::model::{Event, EventBody, Kind, NewTicket, Ticket, TopicAssignment, TopicSource};
 use crate::snippet::snippet;
 use crate::stats::{aggregate, GroupBy, RateConfig, StatsQuery, StatsRow};
@@ -145,10 +147,10 @@ struct JournalEntry {
     text_hash_taken: Option<bool>,
 }
 
-/// Journal record: version 1 · seq · text hash (0 = none) · tokens length
-/// (u32::MAX = none) · tokens · the ticket's JSON. The record is the one copy
-/// of that version of the ticket: sled keeps where it is ([`TicketAt`]).
-const RECORD_VERSION: u8 = 1;
+// Journal record: version (`journal::RECORD_VERSION`, 1) · seq · text hash
+// (0 = none) · tokens length (u32::MAX = none) · tokens · the ticket's JSON.
+// The record is the one copy of that version of the ticket: sled keeps where
+// it is ([`TicketAt`]).
 
 fn encode_entry(entry: &JournalEntry) -> Result<Vec<u8>> {
     let json = serde_json::to_vec(&entry.ticket).map_err(|e| Error::Corrupt {
@@ -347,6 +349,9 @@ const META_JOURNAL: &[u8] = b"mjournal_offset";
 const META_SEQ: &[u8] = b"mlast_seq";
 /// Which journal file is live: 0 (`journal.log`) until the first compaction.
 const META_JOURNAL_GENERATION: &[u8] = b"mjournal_generation";
+/// Set while `Store::salvage` rebuilds the tickets' keys: the generation of
+/// the journal it rebuilds them from (complete and fsynced before this is set).
+const META_SALVAGE: &[u8] = b"msalvage_generation";
 
 /// The journal file of a generation.
 fn journal_path(dir: &Path, generation: u64) -> PathBuf {
@@ -446,6 +451,70 @@ pub struct CompactReport {
     pub tickets: u64,
     pub journal_bytes_before: u64,
     pub journal_bytes_after: u64,
+}
+
+/// What `Store::check_journal` found, without writing anything.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JournalCheck {
+    /// The live journal file.
+    pub path: String,
+    pub bytes: u64,
+    /// How far sled says it has applied the journal.
+    pub applied: u64,
+    pub records: u64,
+    /// Stretches holding no readable record, in file order.
+    pub damage: Vec<Damage>,
+    /// How many bytes sled has applied past the journal's end (0 when it is
+    /// as long as it should be).
+    pub missing_bytes: u64,
+    /// A `hotline salvage` was interrupted and must be run again.
+    pub salvage_interrupted: bool,
+}
+
+impl JournalCheck {
+    pub fn is_ok(&self) -> bool {
+        self.damage.is_empty() && self.missing_bytes == 0 && !self.salvage_interrupted
+    }
+}
+
+/// A stretch of the damaged journal that `Store::salvage` could not keep.
+#[derive(Debug, Clone, Serialize)]
+pub struct LostStretch {
+    pub kind: DamageKind,
+    pub offset: u64,
+    pub bytes: u64,
+    pub message: String,
+    /// Tickets whose latest version sled placed in this stretch. Records
+    /// sled had not applied yet name no ticket.
+    pub tickets: Vec<Uuid>,
+}
+
+/// What `Store::salvage` did, and exactly what was lost.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SalvageReport {
+    /// Nothing was wrong, so nothing was changed.
+    pub nothing_to_do: bool,
+    /// This run finished a salvage that had been interrupted; that run's
+    /// report said what was lost.
+    pub resumed: bool,
+    /// Where the damaged journal's original bytes are kept.
+    pub damaged_copy: Option<String>,
+    /// The journal written with every readable record.
+    pub journal: String,
+    pub bytes_before: u64,
+    pub applied_before: u64,
+    pub records_kept: u64,
+    pub bytes_kept: u64,
+    pub lost: Vec<LostStretch>,
+    pub tickets_before: u64,
+    pub tickets_after: u64,
+    /// Tickets of which no version could be read: gone.
+    pub tickets_lost: Vec<Uuid>,
+    /// Tickets whose latest version was lost: an earlier one is kept.
+    pub tickets_rolled_back: Vec<Uuid>,
+    /// Tickets whose creating record (their index words) was lost: kept,
+    /// but not found by word search until re-submitted.
+    pub tickets_without_index_words: Vec<Uuid>,
 }
 
 /// The counters are kept three times, each at day and month grain: in full
@@ -575,6 +644,9 @@ pub struct SearchHit {
 pub struct SearchPage {
     pub total: usize,
     pub hits: Vec<SearchHit>,
+    /// Hits left out because their ticket's journal record cannot be read
+    /// (`hotline verify` lists them, `hotline salvage` repairs the journal).
+    pub skipped_unreadable: usize,
 }
 
 /// What `verify` found.
@@ -607,6 +679,13 @@ impl Store {
         let db = open_sled(&dir.join("sled"))?;
         let tree = db.open_tree("hotline")?;
 
+        if let Some(g) = tree.get(META_SALVAGE)? {
+            return Err(Error::Conflict(format!(
+                "a salvage of the store in {} was interrupted while rebuilding from {}; run `hotline salvage` again",
+                dir.display(),
+                journal_path(dir, u64::from_be_bytes(g.as_ref().try_into().unwrap_or([0; 8]))).display()
+            )));
+        }
         let applied = read_u64(&tree, META_JOURNAL)?;
         let generation = read_u64(&tree, META_JOURNAL_GENERATION)?;
         remove_other_journals(dir, generation)?;
@@ -683,16 +762,30 @@ impl Store {
                 let mut n = 0u64;
                 for item in tree.scan_prefix([TICKET]) {
                     let (k, v) = item?;
-                    let ticket = read_ticket(&journal_reader, &k, &v)?;
-                    if ticket.seq > seq {
+                    let read = read_ticket(&journal_reader, &k, &v).and_then(|ticket| {
+                        if ticket.seq <= seq {
+                            return Ok(None);
+                        }
                         let tokens = load_tokens(&tree, &journal_reader, ticket.id)?;
-                        index.send(IndexMsg::Upsert {
-                            journal_end,
-                            doc: index_doc(&ticket, Some(tokens)),
-                            replace: true,
-                        })?;
-                        n += 1;
-                    }
+                        Ok(Some((ticket, tokens)))
+                    });
+                    let (ticket, tokens) = match read {
+                        Ok(Some(read)) => read,
+                        Ok(None) => continue,
+                        // Like `reindex`: one unreadable record (which `get`
+                        // and `verify` report) does not keep the rest out.
+                        Err(e) if e.is_unreadable() => {
+                            tracing::warn!(ticket = %ticket_key_name(&k), error = %e, "index catch-up skipped a ticket: its record cannot be read");
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    index.send(IndexMsg::Upsert {
+                        journal_end,
+                        doc: index_doc(&ticket, Some(tokens)),
+                        replace: true,
+                    })?;
+                    n += 1;
                 }
                 index.send(IndexMsg::UpTo(journal_end))?;
                 if n > 0 {
@@ -841,20 +934,33 @@ impl Store {
     pub fn search(&self, query: &IndexQuery) -> Result<SearchPage> {
         let (total, ids) = self.inner.index.search(query)?;
         let mut hits = Vec::with_capacity(ids.len());
+        let mut skipped_unreadable = 0;
         for (id, score) in ids {
             let Ok(uuid) = Uuid::parse_str(&id) else {
                 continue;
             };
-            if let Some(ticket) = self.get(uuid)? {
-                let snippet = snippet(&ticket.text, &query.words, 60);
-                hits.push(SearchHit {
-                    ticket,
-                    score,
-                    snippet,
-                });
-            }
+            let ticket = match self.get(uuid) {
+                Ok(Some(ticket)) => ticket,
+                Ok(None) => continue,
+                Err(e) if e.is_unreadable() => {
+                    tracing::warn!(ticket = %uuid, error = %e, "search hit skipped: its record cannot be read");
+                    skipped_unreadable += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let snippet = snippet(&ticket.text, &query.words, 60);
+            hits.push(SearchHit {
+                ticket,
+                score,
+                snippet,
+            });
         }
-        Ok(SearchPage { total, hits })
+        Ok(SearchPage {
+            total,
+            hits,
+            skipped_unreadable,
+        })
     }
 
     /// Makes everything accepted so far searchable now.
@@ -989,7 +1095,10 @@ impl Store {
         Ok(report)
     }
 
-    /// Rebuilds the search index from sled.
+    /// Rebuilds the search index from sled; returns how many tickets it
+    /// holds. A ticket whose journal record cannot be read is left out with a
+    /// warning (`hotline verify` lists it) rather than stopping the rebuild
+    /// with the index half empty.
     pub fn reindex(&self) -> Result<u64> {
         let (tx, rx) = mpsc::channel();
         self.inner.index.send(IndexMsg::Clear(tx))?;
@@ -1000,8 +1109,18 @@ impl Store {
         let mut n = 0;
         for item in self.inner.tree.scan_prefix([TICKET]) {
             let (k, v) = item?;
-            let ticket = read_ticket(&self.inner.journal, &k, &v)?;
-            let tokens = load_tokens(&self.inner.tree, &self.inner.journal, ticket.id)?;
+            let read = read_ticket(&self.inner.journal, &k, &v).and_then(|ticket| {
+                let tokens = load_tokens(&self.inner.tree, &self.inner.journal, ticket.id)?;
+                Ok((ticket, tokens))
+            });
+            let (ticket, tokens) = match read {
+                Ok(read) => read,
+                Err(e) if e.is_unreadable() => {
+                    tracing::warn!(ticket = %ticket_key_name(&k), error = %e, "reindex skipped a ticket: its record cannot be read");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             self.inner.index.send(IndexMsg::Upsert {
                 journal_end: applied,
                 doc: index_doc(&ticket, Some(tokens)),
@@ -1124,6 +1243,327 @@ impl Store {
             after = report.journal_bytes_after,
             generation = generation + 1,
             "journal compacted"
+        );
+        Ok(report)
+    }
+
+    /// Reads the live journal whole and checks it against sled's applied
+    /// offset, writing nothing (the journal is only read; sled is opened to
+    /// read two keys). Offline: sled's lock keeps a server out meanwhile.
+    pub fn check_journal(dir: &Path) -> Result<JournalCheck> {
+        let sled_dir = dir.join("sled");
+        if !sled_dir.is_dir() {
+            return Err(Error::invalid(
+                "data dir",
+                format!("{} holds no store", dir.display()),
+            ));
+        }
+        let (applied, generation, salvage) = {
+            let db = open_sled(&sled_dir)?;
+            let tree = db.open_tree("hotline")?;
+            (
+                read_u64(&tree, META_JOURNAL)?,
+                read_u64(&tree, META_JOURNAL_GENERATION)?,
+                tree.get(META_SALVAGE)?.is_some(),
+            )
+        };
+        let path = journal_path(dir, generation);
+        let mut check = JournalCheck {
+            path: path.display().to_string(),
+            applied,
+            salvage_interrupted: salvage,
+            ..JournalCheck::default()
+        };
+        match std::fs::File::open(&path) {
+            Ok(file) => {
+                let scanned = scan(&path, &file, 0, |_, _| Ok(()))?;
+                check.bytes = scanned.len;
+                check.records = scanned.records;
+                check.damage = scanned.damage;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io_at(&path)(e)),
+        }
+        check.missing_bytes = applied.saturating_sub(check.bytes);
+        Ok(check)
+    }
+
+    /// Repairs a damaged journal, offline: keeps the damaged file's bytes
+    /// aside (`journal.log.damaged-<time>`), writes every readable record to
+    /// the next generation's journal, rebuilds the tickets' keys and counters
+    /// in sled from it (tokens and the audit log are kept), drops the search
+    /// index (the opening at the end rebuilds it), and reports each lost
+    /// stretch with the tickets sled placed there.
+    ///
+    /// Safe to interrupt: until the new journal is complete nothing else has
+    /// changed; after that a key in sled names it, the store refuses to open,
+    /// and running salvage again finishes the rebuild from it.
+    pub fn salvage(dir: &Path, config: StoreConfig) -> Result<SalvageReport> {
+        config.validate().map_err(|m| Error::invalid("config", m))?;
+        let sled_dir = dir.join("sled");
+        if !sled_dir.is_dir() {
+            return Err(Error::invalid(
+                "data dir",
+                format!("{} holds no store", dir.display()),
+            ));
+        }
+        let db = open_sled(&sled_dir)?;
+        let tree = db.open_tree("hotline")?;
+        let applied = read_u64(&tree, META_JOURNAL)?;
+        let generation = read_u64(&tree, META_JOURNAL_GENERATION)?;
+        let mut report = SalvageReport {
+            applied_before: applied,
+            ..SalvageReport::default()
+        };
+        let (source, lost_positions) = match tree.get(META_SALVAGE)? {
+            Some(g) => {
+                let g = u64::from_be_bytes(g.as_ref().try_into().unwrap_or([0; 8]));
+                report.resumed = true;
+                tracing::info!(generation = g, "resuming an interrupted salvage");
+                (g, Vec::new())
+            }
+            None => {
+                let old_path = journal_path(dir, generation);
+                // Where sled places each ticket, before it is rebuilt.
+                let mut positions: Vec<(Uuid, TicketAt)> = Vec::new();
+                for item in tree.scan_prefix([TICKET]) {
+                    let (k, v) = item?;
+                    let id = Uuid::from_slice(&k[1..]).map_err(|e| Error::Corrupt {
+                        key: ticket_key_name(&k),
+                        message: e.to_string(),
+                    })?;
+                    match stored_ticket(&k, &v)? {
+                        StoredTicket::At(at) => positions.push((id, at)),
+                        StoredTicket::Json(_) => {
+                            return Err(Error::Conflict(format!(
+                                "ticket {id} is still kept in sled in the layout of an earlier version; salvage rebuilds sled from the journal and would drop that copy, so it does not handle such a store"
+                            )))
+                        }
+                    }
+                }
+                report.tickets_before = positions.len() as u64;
+                let old_file = match std::fs::File::open(&old_path) {
+                    Ok(f) => Some(f),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(Error::io_at(&old_path)(e)),
+                };
+                let check = match &old_file {
+                    Some(f) => scan(&old_path, f, 0, |_, _| Ok(()))?,
+                    None => Default::default(),
+                };
+                report.bytes_before = check.len;
+                if check.damage.is_empty() && check.len >= applied {
+                    report.nothing_to_do = true;
+                    report.journal = old_path.display().to_string();
+                    report.records_kept = check.records;
+                    report.bytes_kept = check.len;
+                    report.tickets_after = report.tickets_before;
+                    return Ok(report);
+                }
+                // The original bytes first, before anything changes.
+                if old_file.is_some() {
+                    let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3f");
+                    let name = format!(
+                        "{}.damaged-{stamp}",
+                        old_path
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .unwrap_or("journal.log")
+                    );
+                    let copy = dir.join(name);
+                    if std::fs::hard_link(&old_path, &copy).is_err() {
+                        std::fs::copy(&old_path, &copy).map_err(Error::io_at(&copy))?;
+                        sync_path(&copy)?;
+                    }
+                    sync_path(dir)?;
+                    report.damaged_copy = Some(copy.display().to_string());
+                }
+                // Every readable record that decodes, in order, into the next generation.
+                let new_path = journal_path(dir, generation + 1);
+                if new_path.exists() {
+                    std::fs::remove_file(&new_path).map_err(Error::io_at(&new_path))?;
+                }
+                let (mut journal, _) = Journal::open(&new_path, 0)?;
+                sync_path(dir)?;
+                let mut kept: Vec<u64> = Vec::new();
+                let mut undecodable: Vec<LostStretch> = Vec::new();
+                let mut group: Vec<Vec<u8>> = Vec::new();
+                let scanned = match &old_file {
+                    Some(f) => scan(&old_path, f, 0, |start, payload| {
+                        match decode_entry(&payload, start) {
+                            Ok(_) => {
+                                kept.push(start);
+                                group.push(payload);
+                                if group.len() == 4096 {
+                                    journal.append(&group)?;
+                                    group.clear();
+                                }
+                            }
+                            Err(e) => undecodable.push(LostStretch {
+                                kind: DamageKind::Corrupt,
+                                offset: start,
+                                bytes: 8 + payload.len() as u64,
+                                message: format!("a record that does not decode: {e}"),
+                                tickets: Vec::new(),
+                            }),
+                        }
+                        Ok(())
+                    })?,
+                    None => Default::default(),
+                };
+                if !group.is_empty() {
+                    journal.append(&group)?;
+                }
+                drop(journal);
+                let mut lost: Vec<LostStretch> = scanned
+                    .damage
+                    .into_iter()
+                    .map(|d| LostStretch {
+                        kind: d.kind,
+                        offset: d.offset,
+                        bytes: d.bytes,
+                        message: d.message,
+                        tickets: Vec::new(),
+                    })
+                    .chain(undecodable)
+                    .collect();
+                if applied > scanned.len {
+                    lost.push(LostStretch {
+                        kind: DamageKind::Corrupt,
+                        offset: scanned.len,
+                        bytes: applied - scanned.len,
+                        message: format!(
+                            "the journal ends at byte {}, but sled had applied it up to byte {applied}",
+                            scanned.len
+                        ),
+                        tickets: Vec::new(),
+                    });
+                }
+                lost.sort_by_key(|l| l.offset);
+                let readable = |offset: u64| kept.binary_search(&offset).is_ok();
+                let mut lost_positions = Vec::new();
+                for (id, at) in &positions {
+                    if !readable(at.latest) {
+                        if let Some(l) = lost
+                            .iter_mut()
+                            .find(|l| at.latest >= l.offset && at.latest < l.offset + l.bytes)
+                        {
+                            l.tickets.push(*id);
+                        }
+                        lost_positions.push((*id, true));
+                    } else if !readable(at.created) {
+                        lost_positions.push((*id, false));
+                    }
+                }
+                report.lost = lost;
+                // The new journal is complete and durable: from here on, sled
+                // names it until the rebuild is done.
+                tree.insert(META_SALVAGE, (generation + 1).to_be_bytes().to_vec())?;
+                db.flush()?;
+                sync_tree(&sled_dir)?;
+                (generation + 1, lost_positions)
+            }
+        };
+
+        // Rebuild the tickets' keys, counters and offsets from the new journal.
+        let new_path = journal_path(dir, source);
+        let old_seq = read_u64(&tree, META_SEQ)?;
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for item in tree.iter() {
+            let (k, _) = item?;
+            if k.as_ref() != META_SALVAGE {
+                batch.remove(k);
+                n += 1;
+                if n % 10_000 == 0 {
+                    tree.apply_batch(std::mem::take(&mut batch))?;
+                }
+            }
+        }
+        tree.apply_batch(batch)?;
+        let reader = JournalReader::open(&new_path)?;
+        let file = std::fs::File::open(&new_path).map_err(Error::io_at(&new_path))?;
+        let mut counters = CounterCache::default();
+        let mut group: Vec<(u64, JournalEntry)> = Vec::new();
+        let apply_group = |group: &mut Vec<(u64, JournalEntry)>,
+                           counters: &mut CounterCache,
+                           end: u64|
+         -> Result<()> {
+            let refs: Vec<Applied<'_>> = group
+                .iter()
+                .map(|(start, entry)| Applied {
+                    entry,
+                    record_start: *start,
+                    fresh: false,
+                })
+                .collect();
+            apply(&tree, &reader, &config.deadlines, &refs, end, counters)?;
+            group.clear();
+            Ok(())
+        };
+        let mut end = 0;
+        let rebuilt = scan(&new_path, &file, 0, |start, payload| {
+            end = start + 8 + payload.len() as u64;
+            group.push((start, decode_entry(&payload, start)?));
+            if group.len() == 4096 {
+                apply_group(&mut group, &mut counters, end)?;
+            }
+            Ok(())
+        })?;
+        if let Some(d) = rebuilt.damage.first() {
+            return Err(crate::journal::damaged(
+                &new_path,
+                d.offset,
+                d.message.clone(),
+            ));
+        }
+        apply_group(&mut group, &mut counters, end)?;
+        report.records_kept = rebuilt.records;
+        report.bytes_kept = rebuilt.len;
+        report.journal = new_path.display().to_string();
+        // The index is derived: the opening below builds it again from sled.
+        let index_dir = dir.join("index");
+        if index_dir.exists() {
+            std::fs::remove_dir_all(&index_dir).map_err(Error::io_at(&index_dir))?;
+        }
+        let mut last = sled::Batch::default();
+        last.insert(META_JOURNAL, rebuilt.len.to_be_bytes().to_vec());
+        last.insert(META_JOURNAL_GENERATION, source.to_be_bytes().to_vec());
+        last.insert(
+            META_SEQ,
+            old_seq
+                .max(read_u64(&tree, META_SEQ)?)
+                .to_be_bytes()
+                .to_vec(),
+        );
+        last.remove(META_SALVAGE);
+        tree.apply_batch(last)?;
+        db.flush()?;
+        sync_tree(&sled_dir)?;
+        drop(reader);
+        drop(tree);
+        drop(db);
+        remove_other_journals(dir, source)?;
+        sync_path(dir)?;
+
+        let store = Store::open(dir, config)?;
+        report.tickets_after = store.ticket_count() as u64;
+        for (id, latest_lost) in lost_positions {
+            let present = store.inner.tree.contains_key(key(TICKET, id.as_bytes()))?;
+            match (latest_lost, present) {
+                (true, false) => report.tickets_lost.push(id),
+                (true, true) => report.tickets_rolled_back.push(id),
+                (false, true) => report.tickets_without_index_words.push(id),
+                (false, false) => {}
+            }
+        }
+        store.shutdown()?;
+        tracing::warn!(
+            kept = report.records_kept,
+            lost_stretches = report.lost.len(),
+            tickets_lost = report.tickets_lost.len(),
+            rolled_back = report.tickets_rolled_back.len(),
+            "journal salvaged"
         );
         Ok(report)
     }
