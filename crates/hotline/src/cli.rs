@@ -138,8 +138,17 @@ pub enum Command {
     },
     /// One ticket with its events.
     Show { id: uuid::Uuid },
-    /// Check that the counters equal a recount and the index holds every ticket.
+    /// Check the journal record by record against sled (reading only), then
+    /// that the counters equal a recount and the index holds every ticket.
+    /// Exits non-zero on any finding; never repairs anything.
     Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Repair a damaged journal (the server must be stopped): keep its bytes
+    /// aside, keep every readable record, rebuild sled and the index from
+    /// them, and report exactly what was lost.
+    Salvage {
         #[arg(long)]
         json: bool,
     },
@@ -346,15 +355,36 @@ pub fn run(cli: Cli) -> Result<()> {
             state.store.shutdown()?;
         }
         Command::Verify { json } => {
-            let state = open(config)?;
-            let report = state.store.verify()?;
-            state.store.shutdown()?;
+            // The journal first, reading only: opening the store would cut a
+            // torn tail, and refuses a damaged journal.
+            let check = hotline_store::Store::check_journal(&data_dir)
+                .with_context(|| format!("checking the journal in {}", data_dir.display()))?;
+            if !check.is_ok() {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&check)?);
+                } else {
+                    print_journal_check(&check);
+                }
+                bail!(
+                    "the journal {} is damaged; nothing was changed (see `hotline salvage`)",
+                    check.path
+                );
+            }
+            let store = hotline_store::Store::open(&data_dir, config.store.clone())
+                .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+            let report = store.verify();
+            store.shutdown()?;
+            let report = report?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 println!(
-                    "tickets {}, counter rows {}, indexed {}",
-                    report.tickets, report.counter_rows, report.indexed_docs
+                    "journal {} bytes, {} records; tickets {}, counter rows {}, indexed {}",
+                    check.bytes,
+                    check.records,
+                    report.tickets,
+                    report.counter_rows,
+                    report.indexed_docs
                 );
                 for m in report.counter_mismatches.iter().take(20) {
                     println!("counter mismatch: {m}");
@@ -373,7 +403,16 @@ pub fn run(cli: Cli) -> Result<()> {
                 bail!("the store is inconsistent");
             }
             if !json {
-                println!("ok: counters equal a recount and every ticket is indexed");
+                println!("ok: every journal record reads, counters equal a recount and every ticket is indexed");
+            }
+        }
+        Command::Salvage { json } => {
+            let report = hotline_store::Store::salvage(&data_dir, config.store.clone())
+                .with_context(|| format!("salvaging the store in {}", data_dir.display()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_salvage(&report);
             }
         }
         Command::Compact { json } => {
@@ -475,6 +514,77 @@ pub fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_journal_check(check: &hotline_store::JournalCheck) {
+    println!(
+        "journal {}: {} bytes, {} readable records, sled has applied {} bytes",
+        check.path, check.bytes, check.records, check.applied
+    );
+    if check.missing_bytes > 0 {
+        println!(
+            "missing: the journal ends {} bytes before what sled has applied",
+            check.missing_bytes
+        );
+    }
+    for d in &check.damage {
+        println!(
+            "damaged at byte {} ({} bytes): {}",
+            d.offset, d.bytes, d.message
+        );
+    }
+    if check.salvage_interrupted {
+        println!("a salvage was interrupted: run `hotline salvage` again");
+    }
+}
+
+fn print_salvage(r: &hotline_store::SalvageReport) {
+    if r.nothing_to_do {
+        println!(
+            "the journal {} is intact ({} records): nothing to salvage",
+            r.journal, r.records_kept
+        );
+        return;
+    }
+    if r.resumed {
+        println!("finished an interrupted salvage (its first run listed what was lost)");
+    }
+    if let Some(copy) = &r.damaged_copy {
+        println!("the damaged journal's bytes are kept in {copy}");
+    }
+    println!(
+        "kept {} records ({} bytes) in {}; tickets {} -> {}",
+        r.records_kept, r.bytes_kept, r.journal, r.tickets_before, r.tickets_after
+    );
+    for l in &r.lost {
+        println!(
+            "lost {} bytes at byte {}: {}{}",
+            l.bytes,
+            l.offset,
+            l.message,
+            if l.tickets.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (latest version of {})",
+                    l.tickets
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        );
+    }
+    for id in &r.tickets_lost {
+        println!("ticket lost: {id}");
+    }
+    for id in &r.tickets_rolled_back {
+        println!("ticket rolled back to an earlier version: {id}");
+    }
+    for id in &r.tickets_without_index_words {
+        println!("ticket kept without its index words: {id}");
+    }
 }
 
 /// Loads the demo tickets when the store is empty, saying what it did.
