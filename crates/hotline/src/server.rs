@@ -668,20 +668,24 @@ async fn export_search(
     let format = export_format(p.format.as_deref())?;
     let request = SearchRequest::new(p, &caller)?;
     let token = caller.token.id;
-    let (bytes, rows) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+    let (bytes, rows, skipped) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         let max = state.config.export.max_rows;
         let mut query = index_query(&state, &request.view())?;
         query.offset = 0;
         query.limit = EXPORT_PAGE;
         let (first, mut query) = search_with_fallback(&state, query)?;
         let wanted = first.total.min(max);
+        // Hits whose record cannot be read are left out and counted; the
+        // next page starts after them.
+        let mut skipped = first.skipped_unreadable;
         let mut hits = first.hits;
-        while hits.len() < wanted {
-            query.offset = hits.len();
+        while hits.len() + skipped < wanted {
+            query.offset = hits.len() + skipped;
             let page = state.store.search(&query)?;
-            if page.hits.is_empty() {
+            if page.hits.is_empty() && page.skipped_unreadable == 0 {
                 break;
             }
+            skipped += page.skipped_unreadable;
             hits.extend(page.hits);
         }
         hits.truncate(max);
@@ -706,15 +710,23 @@ async fn export_search(
         state
             .audit
             .record(&[caller.audit(AuditAction::Export, target)])?;
-        Ok((bytes, hits.len()))
+        Ok((bytes, hits.len(), skipped))
     })
     .await??;
-    tracing::info!(token = %token, kind = "search", format = format.extension(), rows, "export");
+    tracing::info!(token = %token, kind = "search", format = format.extension(), rows, skipped_unreadable = skipped, "export");
     let stem = format!(
         "hotline-search-{}",
         chrono::Local::now().format("%Y%m%d-%H%M%S")
     );
-    Ok(export::attachment(bytes, format, &stem))
+    let mut response = export::attachment(bytes, format, &stem);
+    if skipped > 0 {
+        // The file holds every readable hit; the header says how many were not.
+        response.headers_mut().insert(
+            "x-hotline-skipped-unreadable",
+            axum::http::HeaderValue::from(skipped),
+        );
+    }
+    Ok(response)
 }
 
 /// This year's topics, and the day the assessment month starts on, which the
