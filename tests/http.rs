@@ -467,6 +467,9 @@ async fn an_unreadable_hit_is_left_out_of_search_and_export_and_counted() {
     );
     let csv = r.text().await.unwrap_or_else(|e| panic!("{e}"));
     assert!(!csv.contains("望京"), "{csv}");
-    assert!(csv.contains("海淀区某小区") && csv.contains("西城区楼下"), "{csv}");
+    assert!(
+        csv.contains("海淀区某小区") && csv.contains("西城区楼下"),
+        "{csv}"
+    );
     stop(server).await;
 }
