@@ -365,6 +365,18 @@ pub fn run(cli: Cli) -> Result<()> {
                 } else {
                     print_journal_check(&check);
                 }
+                let torn_only = check.missing_bytes == 0
+                    && !check.salvage_interrupted
+                    && check
+                        .damage
+                        .iter()
+                        .all(|d| d.kind == hotline_store::DamageKind::TornTail);
+                if torn_only {
+                    bail!(
+                        "the journal {} ends in an interrupted append (never acknowledged), which opening the store cuts; nothing was changed",
+                        check.path
+                    );
+                }
                 bail!(
                     "the journal {} is damaged; nothing was changed (see `hotline salvage`)",
                     check.path
