@@ -2501,4 +2501,82 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(payload, format!("journal {live_len} gen 1"));
     }
+
+    /// A salvage stopped after its new journal was complete and sled was
+    /// marked, with sled's tickets half cleared: the store refuses to open,
+    /// naming the new journal, and salvage run again finishes from it.
+    #[test]
+    fn an_interrupted_salvage_is_refused_and_finished_by_running_it_again() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut tickets = Vec::new();
+        for (text, words) in [
+            ("楼道里飞线充电很危险", "楼道 飞线充电 危险"),
+            ("公园厕所没人打扫", "公园 厕所 打扫"),
+            ("小区门口占道经营", "小区 门口 占道 经营"),
+        ] {
+            let created = store
+                .submit(vec![new_ticket(text, words)])
+                .unwrap_or_else(|e| panic!("{e}"));
+            let Some(Submitted::Created(ticket)) = created.into_iter().next() else {
+                panic!("not created");
+            };
+            tickets.push(*ticket);
+        }
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        drop(store);
+        let old = dir.path().join("journal.log");
+        let mut bytes = std::fs::read(&old).unwrap_or_else(|e| panic!("{e}"));
+        let second = 8 + u64::from(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]));
+        bytes[second as usize + 40] ^= 0x02;
+        std::fs::write(&old, &bytes).unwrap_or_else(|e| panic!("{e}"));
+
+        // What a first run leaves when stopped in its rebuild.
+        let new = journal_path(dir.path(), 1);
+        let (mut journal, _) = Journal::open(&new, 0).unwrap_or_else(|e| panic!("{e}"));
+        let file = std::fs::File::open(&old).unwrap_or_else(|e| panic!("{e}"));
+        let mut readable = Vec::new();
+        scan(&old, &file, 0, |_, payload| {
+            readable.push(payload);
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(readable.len(), 2);
+        journal.append(&readable).unwrap_or_else(|e| panic!("{e}"));
+        drop(journal);
+        {
+            let db = open_sled(&dir.path().join("sled")).unwrap_or_else(|e| panic!("{e}"));
+            let tree = db.open_tree("hotline").unwrap_or_else(|e| panic!("{e}"));
+            tree.insert(META_SALVAGE, 1u64.to_be_bytes().to_vec())
+                .unwrap_or_else(|e| panic!("{e}"));
+            tree.remove(key(TICKET, tickets[0].id.as_bytes()))
+                .unwrap_or_else(|e| panic!("{e}"));
+            db.flush().unwrap_or_else(|e| panic!("{e}"));
+        }
+
+        let refused = Store::open(dir.path(), StoreConfig::default())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(refused.contains("interrupted"), "{refused}");
+        assert!(refused.contains(&new.display().to_string()), "{refused}");
+
+        let report =
+            Store::salvage(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.resumed, "{report:?}");
+        assert_eq!(report.records_kept, 2);
+        assert_eq!(report.tickets_after, 2);
+        assert!(!old.exists());
+        let store =
+            Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        for (i, t) in tickets.iter().enumerate() {
+            let got = store.get(t.id).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(got.as_ref(), (i != 1).then_some(t), "ticket {i}");
+        }
+        let verified = store.verify().unwrap_or_else(|e| panic!("{e}"));
+        assert!(verified.is_ok(), "{verified:?}");
+        assert_eq!(verified.indexed_docs, 2);
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    }
 }
