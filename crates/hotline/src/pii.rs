@@ -14,7 +14,7 @@
 
 use std::sync::LazyLock;
 
-use hotline_store::{EventBody, SearchHit, Ticket};
+use hotline_store::{AuditEntry, EventBody, SearchHit, Ticket};
 use regex::Regex;
 
 /// Identity numbers first (18 characters), then mobiles (optionally written
@@ -157,6 +157,46 @@ pub fn mask_phone(phone: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Free text whose origin is unknown (a search query, an audit entry): the
+/// numbers the masks recognise, then every other run of five digits or more
+/// but its last two (a local number, part of a number).
+pub fn mask_free_text(text: &str) -> String {
+    let masked: Vec<char> = mask_numbers(text).chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < masked.len() {
+        let run = masked[i..]
+            .iter()
+            .take_while(|c| is_digit(**c) || **c == '*')
+            .count();
+        if run == 0 {
+            out.push(masked[i]);
+            i += 1;
+            continue;
+        }
+        // A run with a `*` is a number masked already.
+        let plain = masked[i..i + run].iter().all(|c| is_digit(*c));
+        for (k, c) in masked[i..i + run].iter().enumerate() {
+            if plain && run >= 5 && k + 2 < run {
+                out.push('*');
+            } else {
+                out.push(*c);
+            }
+        }
+        i += run;
+    }
+    out
+}
+
+/// An audit entry as an admin without `pii` reads it: the query searched
+/// for and the target (which may describe one) masked as free text.
+pub fn mask_audit(entry: &mut AuditEntry) {
+    entry.target = mask_free_text(&entry.target);
+    if let Some(q) = &mut entry.query {
+        *q = mask_free_text(q);
+    }
 }
 
 /// The personal data known for one ticket, to find it in its free text too.
@@ -386,6 +426,18 @@ mod tests {
         ] {
             assert_eq!(mask_numbers(s), s);
         }
+    }
+
+    #[test]
+    fn free_text_hides_every_long_digit_run() {
+        assert_eq!(mask_free_text("q=13812345678"), "q=138****5678");
+        assert_eq!(mask_free_text("q=1381234"), "q=*****34");
+        assert_eq!(mask_free_text("q=62345678 topic=x"), "q=******78 topic=x");
+        assert_eq!(mask_free_text("q=充电桩 2024"), "q=充电桩 2024");
+        assert_eq!(
+            mask_free_text("q=110105199003071234"),
+            "q=110105********1234"
+        );
     }
 
     #[test]

@@ -138,9 +138,9 @@ fn present(state: &AppState, caller: &Caller, mut ticket: Ticket) -> ApiResult<T
     if !caller.pii() {
         pii::mask_ticket(&mut ticket);
     } else if pii::has_personal_data(&ticket) {
-        state
-            .audit
-            .record(&[caller.audit(AuditAction::ReadPii, ticket.id.to_string())])?;
+        state.audit.record(&[caller
+            .audit(AuditAction::ReadPii, ticket.id.to_string())
+            .in_district(ticket.district.as_deref())])?;
     }
     Ok(ticket)
 }
@@ -156,7 +156,11 @@ fn present_hits(
         let reads: Vec<_> = hits
             .iter()
             .filter(|h| pii::has_personal_data(&h.ticket))
-            .map(|h| caller.audit(AuditAction::ReadPii, h.ticket.id.to_string()))
+            .map(|h| {
+                caller
+                    .audit(AuditAction::ReadPii, h.ticket.id.to_string())
+                    .in_district(h.ticket.district.as_deref())
+            })
             .collect();
         state.audit.record(&reads)?;
     } else {
@@ -501,9 +505,10 @@ impl SearchRequest {
         }
     }
 
-    /// For the audit log: the filters of an export.
+    /// For the audit log: the filters of a search or an export (the query
+    /// goes in its own field, masked for readers without `pii`).
     fn describe(&self) -> String {
-        let mut parts = vec![format!("q={}", self.q)];
+        let mut parts = Vec::new();
         for (k, v) in [
             ("topic", &self.topic),
             ("district", &self.district),
@@ -538,6 +543,10 @@ async fn search(
     }
     let request = SearchRequest::new(p, &caller)?;
     let page = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        state.audit.record(&[caller
+            .audit(AuditAction::Search, request.describe())
+            .in_district(request.district.as_deref())
+            .with_query(&request.q)])?;
         let query = index_query(&state, &request.view())?;
         let (mut page, query) = search_with_fallback(&state, query)?;
         present_hits(&state, &caller, &mut page.hits, &query.words)?;
@@ -644,9 +653,9 @@ async fn export_stats(
                 target.push_str(&format!(" {k}={v}"));
             }
         }
-        state
-            .audit
-            .record(&[caller.audit(AuditAction::Export, target)])?;
+        state.audit.record(&[caller
+            .audit(AuditAction::Export, target)
+            .in_district(query.district.as_deref())])?;
         Ok(bytes)
     })
     .await??;
@@ -703,9 +712,10 @@ async fn export_search(
             },
             request.describe()
         );
-        state
-            .audit
-            .record(&[caller.audit(AuditAction::Export, target)])?;
+        state.audit.record(&[caller
+            .audit(AuditAction::Export, target.trim_end())
+            .in_district(request.district.as_deref())
+            .with_query(&request.q)])?;
         Ok((bytes, hits.len()))
     })
     .await??;
@@ -745,19 +755,33 @@ struct AuditParams {
     limit: Option<usize>,
 }
 
-/// The newest audit entries, newest first (default 100, at most 1000).
+/// The newest audit entries the caller may read, newest first (default
+/// 100, at most 1000): its district's only when it is limited to one, with
+/// personal data masked when it has no `pii`.
 async fn audit(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     params: Result<Query<AuditParams>, QueryRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let Query(p) = params?;
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
-    let entries = tokio::task::spawn_blocking(move || state.audit.recent(limit)).await??;
+    let entries = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        let entries = state.audit.recent_where(limit, |e| caller.may_read(e))?;
+        Ok(entries
+            .into_iter()
+            .map(|e| caller.audit_view(e))
+            .collect::<Vec<_>>())
+    })
+    .await??;
     Ok(Json(json!({ "entries": entries })))
 }
 
-async fn list_tokens(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
-    let tokens = tokio::task::spawn_blocking(move || state.tokens.list()).await??;
+/// The tokens within the caller's limits.
+async fn list_tokens(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<impl IntoResponse> {
+    let tokens = tokio::task::spawn_blocking(move || state.tokens.list(caller.issuer())).await??;
     Ok(Json(json!({ "tokens": tokens })))
 }
 
@@ -786,10 +810,10 @@ async fn create_token(
         state.analyzer.gazetteer().districts(),
     )?;
     let (record, secret) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
-        let (record, secret) = state.tokens.create(new)?;
-        state
-            .audit
-            .record(&[caller.audit(AuditAction::TokenCreated, auth::describe_token(&record))])?;
+        let (record, secret) = state.tokens.create(new, caller.issuer())?;
+        state.audit.record(&[caller
+            .audit(AuditAction::TokenCreated, auth::describe_token(&record))
+            .in_district(record.district.as_deref())])?;
         Ok((record, secret))
     })
     .await??;
@@ -810,11 +834,11 @@ async fn revoke_token(
     let record = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         let record = state
             .tokens
-            .revoke(id)?
+            .revoke(id, caller.issuer())?
             .ok_or_else(|| ApiError::not_found(format!("token {id} not found")))?;
-        state
-            .audit
-            .record(&[caller.audit(AuditAction::TokenRevoked, auth::describe_token(&record))])?;
+        state.audit.record(&[caller
+            .audit(AuditAction::TokenRevoked, auth::describe_token(&record))
+            .in_district(record.district.as_deref())])?;
         Ok(record)
     })
     .await??;

@@ -27,4 +27,4 @@ pub use stats::{GroupBy, RateConfig, StatsQuery, StatsRow};
 pub use store::{
     CompactReport, NewEvent, SearchHit, SearchPage, Store, StoreConfig, Submitted, VerifyReport,
 };
-pub use tokens::{NewToken, Role, TokenRecord, TokenStore};
+pub use tokens::{Issuer, NewToken, Role, TokenRecord, TokenStore};
