@@ -1,6 +1,7 @@
 //! Trust under attack (issue 15): a token never grants more than its
-//! creator holds, and admin views respect the admin's limits; against a
-//! real server on 127.0.0.1:0.
+//! creator holds, admin views respect the admin's limits, and the search
+//! index is no oracle for personal data; against a real server on
+//! 127.0.0.1:0.
 
 use hotline_suite::TestServer;
 use serde_json::{json, Value};
@@ -200,6 +201,7 @@ async fn submit(http: &reqwest::Client, base: &str, token: &str, ticket: Value) 
 }
 
 const PHONE: &str = "13812345678";
+const ID_NUMBER: &str = "110105199003071234";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_log_is_limited_to_the_readers_district_and_masked_without_pii() {
@@ -304,4 +306,132 @@ async fn the_audit_log_is_limited_to_the_readers_district_and_masked_without_pii
     assert!(!text.contains(PHONE), "{audit}");
     assert!(!text.contains("12345678"), "{audit}");
     server.stop().await;
+}
+
+/// What a search answers, without what differs between equal answers.
+fn answer(page: &Value) -> (Value, Value) {
+    (page["total"].clone(), page["hits"].clone())
+}
+
+/// The total, and each hit's ticket and score.
+fn ranking(page: &Value) -> (Value, Vec<(Value, Value)>) {
+    let hits = page["hits"]
+        .as_array()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| (h["ticket"]["id"].clone(), h["score"].clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    (page["total"].clone(), hits)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_is_no_oracle_for_personal_data_without_pii() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let base = &server.base;
+    let operator = server.token("operator", false, None).await;
+    let supervisor = server.token("supervisor", false, None).await;
+    let admin = server.token("admin", true, None).await;
+    let id = submit(
+        &http,
+        base,
+        &operator,
+        json!({
+            "text": format!(
+                "王小明反映望京小区电动车充电桩坏了，联系电话{PHONE}，身份证{ID_NUMBER}，另一部电话138-8765-4321"
+            ),
+            "caller_name": "王小明",
+            "caller_phone": PHONE,
+            "district": "朝阳区",
+        }),
+    )
+    .await;
+    // Another ticket, so that "nothing found" and "everything found" differ.
+    submit(
+        &http,
+        base,
+        &operator,
+        json!({"text": "海淀区某路口红绿灯坏了", "district": "海淀区"}),
+    )
+    .await;
+    server.commit().await;
+
+    let search = |q: String, token: String| {
+        let http = http.clone();
+        let url = format!("{base}/search?q={}", urlencode(&q));
+        async move { get(&http, &url, &token).await }
+    };
+    // What a number that is nowhere in the store answers.
+    let (status, absent) = search("13812355678".into(), supervisor.clone()).await;
+    assert_eq!(status, 200);
+    let absent = answer(&absent);
+    assert_eq!(absent.0, 0, "{absent:?}");
+    for q in [
+        PHONE,
+        ID_NUMBER,
+        "138-1234-5678",
+        "1381234",
+        "12345678",
+        "1234",
+        "8765",
+        "138 8765 4321",
+        "13887654321",
+        "110105",
+        "19900307",
+        "1990030712",
+        "王小明",
+        "小明",
+    ] {
+        let (status, found) = search(q.into(), supervisor.clone()).await;
+        assert_eq!(status, 200, "{q}: {found}");
+        assert_eq!(answer(&found), absent, "{q}: {found}");
+        // Alongside an ordinary word, it finds what an absent number does,
+        // ranked alike (the snippets mark the query's own words in the
+        // masked text, which the reader sees anyway).
+        let (_, with_word) = search(format!("充电桩 {q}"), supervisor.clone()).await;
+        let (_, with_absent) = search("充电桩 13812355678".into(), supervisor.clone()).await;
+        assert_eq!(ranking(&with_word), ranking(&with_absent), "{q}");
+    }
+    // Ordinary words still find the ticket.
+    let (_, found) = search("充电桩".into(), supervisor.clone()).await;
+    assert_eq!(found["total"], 1, "{found}");
+
+    // A reader with pii finds it by the phone, however written, by the
+    // identity number and by the caller's name.
+    for q in [PHONE, "138-1234-5678", ID_NUMBER, "13887654321", "王小明"] {
+        let (status, found) = search(q.into(), admin.clone()).await;
+        assert_eq!(status, 200, "{q}: {found}");
+        assert_eq!(found["total"], 1, "{q}: {found}");
+        assert_eq!(found["hits"][0]["ticket"]["id"], id.as_str(), "{q}");
+    }
+    let (_, found) = search("13812355678".into(), admin.clone()).await;
+    assert_eq!(found["total"], 0, "{found}");
+
+    // Every search is audited, its query masked for an admin without pii.
+    let no_pii = server.token("admin", false, None).await;
+    let (_, audit) = get(&http, &format!("{base}/audit?limit=1000"), &no_pii).await;
+    let searches = audit["entries"]
+        .as_array()
+        .map(|es| es.iter().filter(|e| e["action"] == "search").count())
+        .unwrap_or_default();
+    assert!(searches >= 2 * 14 + 5, "{audit}");
+    assert!(!audit.to_string().contains(PHONE), "{audit}");
+    let (_, audit) = get(&http, &format!("{base}/audit?limit=1000"), &admin).await;
+    assert!(audit.to_string().contains(PHONE), "{audit}");
+    server.stop().await;
+}
+
+/// Percent-encodes a query value (spaces, `-`, CJK).
+fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

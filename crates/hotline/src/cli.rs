@@ -308,6 +308,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 to,
                 page: page.max(1),
                 per_page: 20,
+                personal: true,
             };
             let result = crate::server::run_search(&state, &view)
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;

@@ -231,6 +231,22 @@ impl Known {
         )
     }
 
+    /// Where personal data is written in `text`: the numbers the masks
+    /// recognise and the caller's name and phone, each as a byte range and
+    /// as written. What the search index must not hold in clear.
+    pub fn spans<'t>(&self, text: &'t str) -> Vec<(std::ops::Range<usize>, &'t str)> {
+        let mut spans: Vec<(std::ops::Range<usize>, &'t str)> = NUMBERS
+            .find_iter(text)
+            .map(|m| (m.range(), m.as_str()))
+            .collect();
+        for (value, _) in &self.values {
+            for (at, found) in text.match_indices(value.as_str()) {
+                spans.push((at..at + found.len(), found));
+            }
+        }
+        spans
+    }
+
     /// Free text with numbers masked and the caller's name and phone masked
     /// wherever they appear.
     pub fn mask(&self, text: &str) -> String {
@@ -425,6 +441,23 @@ mod tests {
             "第20240302期",
         ] {
             assert_eq!(mask_numbers(s), s);
+        }
+    }
+
+    #[test]
+    fn spans_find_numbers_and_the_callers_name() {
+        let known = Known::new(Some("王小明"), Some("62345678"));
+        let text = "王小明反映，回电62345678或138-1234-5678，身份证110105199003071234";
+        let found: Vec<&str> = known
+            .spans(text)
+            .into_iter()
+            .map(|(r, s)| {
+                assert_eq!(&text[r], s);
+                s
+            })
+            .collect();
+        for s in ["王小明", "62345678", "138-1234-5678", "110105199003071234"] {
+            assert!(found.contains(&s), "{s}: {found:?}");
         }
     }
 

@@ -410,8 +410,14 @@ pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<Inde
             .map(|t| t.and_utc().timestamp())
     };
     let per_page = p.per_page.clamp(1, 100);
+    let personal = if p.personal {
+        personal_terms(state, p.q, &words)
+    } else {
+        Vec::new()
+    };
     Ok(IndexQuery {
         words,
+        personal,
         topic: p.topic.map(str::to_owned),
         district: p.district.map(str::to_owned),
         kind,
@@ -422,6 +428,22 @@ pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<Inde
         offset: p.page.saturating_sub(1) * per_page,
         limit: per_page,
     })
+}
+
+/// The index terms under which the tickets holding the personal identifiers
+/// of a query are indexed (see [`crate::app::index_words`]): the query
+/// whole (a name, a number however written), each number the masks
+/// recognise in it, and each of its words.
+fn personal_terms(state: &AppState, q: &str, words: &[String]) -> Vec<String> {
+    let known = pii::Known::default();
+    let mut terms: Vec<String> = std::iter::once(q)
+        .chain(known.spans(q).into_iter().map(|(_, value)| value))
+        .chain(words.iter().map(String::as_str))
+        .filter_map(|value| state.personal.term(value))
+        .collect();
+    terms.sort_unstable();
+    terms.dedup();
+    terms
 }
 
 /// Search parameters, parsed, shared by the HTTP API and the CLI.
@@ -436,6 +458,10 @@ pub struct SearchParamsView<'a> {
     pub to: Option<NaiveDate>,
     pub page: usize,
     pub per_page: usize,
+    /// May find tickets by the personal identifiers they hold (a token with
+    /// `pii`, or the command line); otherwise the index cannot be asked
+    /// about them.
+    pub personal: bool,
 }
 
 /// Runs a search; when every word is required and nothing matches, falls back
@@ -474,6 +500,7 @@ struct SearchRequest {
     to: Option<NaiveDate>,
     page: usize,
     per_page: usize,
+    personal: bool,
 }
 
 impl SearchRequest {
@@ -488,6 +515,7 @@ impl SearchRequest {
             status: filter(p.status),
             page: p.page.unwrap_or(1).max(1),
             per_page: p.per_page.unwrap_or(20),
+            personal: caller.pii(),
         })
     }
 
@@ -502,6 +530,7 @@ impl SearchRequest {
             to: self.to,
             page: self.page,
             per_page: self.per_page,
+            personal: self.personal,
         }
     }
 

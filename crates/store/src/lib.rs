@@ -12,6 +12,7 @@ mod error;
 mod index;
 mod journal;
 pub mod model;
+mod personal;
 mod snippet;
 mod stats;
 mod store;
@@ -22,6 +23,7 @@ pub use counters::{contribution, Column, CounterKey, Counts, Deadlines};
 pub use error::{Error, Result};
 pub use index::IndexQuery;
 pub use model::*;
+pub use personal::PersonalKey;
 pub use snippet::snippet;
 pub use stats::{GroupBy, RateConfig, StatsQuery, StatsRow};
 pub use store::{
