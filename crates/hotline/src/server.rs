@@ -573,7 +573,10 @@ async fn search(
     let request = SearchRequest::new(p, &caller)?;
     let page = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         state.audit.record(&[caller
-            .audit(AuditAction::Search, request.describe())
+            .audit(
+                AuditAction::Search,
+                format!("search {}", request.describe()).trim_end(),
+            )
             .in_district(request.district.as_deref())
             .with_query(&request.q)])?;
         let query = index_query(&state, &request.view())?;
