@@ -108,6 +108,7 @@ fn main() {
                     to,
                     page: 1,
                     per_page: 20,
+                    personal: false,
                 };
                 let started = Instant::now();
                 let page = run_search(&state, &view).unwrap_or_else(|e| panic!("{}", e.message));

@@ -310,6 +310,7 @@ fn chinese_search_ranks_and_highlights() {
         to: None,
         page: 1,
         per_page: 10,
+        personal: false,
     };
     let page = hotline::server::run_search(&state, &view("电动车 充电"))
         .unwrap_or_else(|e| panic!("{}", e.message));

@@ -42,7 +42,11 @@ pub fn token(state: &AppState, role: &str, pii: bool, district: Option<&str>) ->
         pii,
         district: district.map(str::to_owned),
     };
-    state.tokens.create(new).expect("token created").1
+    state
+        .tokens
+        .create(new, hotline_store::Issuer::Local)
+        .expect("token created")
+        .1
 }
 
 /// A real server on 127.0.0.1:0 over a fresh data directory.

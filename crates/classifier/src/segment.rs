@@ -147,9 +147,25 @@ impl Segmenter {
     /// (飞线充电 also gives 飞线 and 充电), so that a search for 充电 finds it.
     /// Space-separated, for the index's whitespace tokenizer.
     pub fn index_text(&self, seg: &Segmented) -> String {
+        self.index_text_except(seg, &[])
+    }
+
+    /// [`index_text`](Segmenter::index_text) without the words that overlap
+    /// any of `hidden` (byte ranges of the segmented text: the personal
+    /// identifiers the index must not hold in clear).
+    pub fn index_text_except(&self, seg: &Segmented, hidden: &[std::ops::Range<usize>]) -> String {
         let mut out = String::with_capacity(seg.joined().len() * 2);
         for (token, word) in seg.tokens.iter().zip(seg.words()) {
             if token.stop {
+                continue;
+            }
+            // A word keeps the byte length of the text it was cut from
+            // (only ASCII letters are lowercased).
+            let span = token.start..token.start + word.len();
+            if hidden
+                .iter()
+                .any(|h| h.start < span.end && span.start < h.end)
+            {
                 continue;
             }
             if !out.is_empty() {

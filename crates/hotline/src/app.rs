@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 use chrono::NaiveDateTime;
 use hotline_classifier::{Analysis, Analyzer};
 use hotline_store::{
-    AuditLog, EventBody, Kind, NewTicket, Store, TokenStore, TopicAssignment, TopicSource, Urgency,
+    AuditLog, EventBody, Kind, NewTicket, PersonalKey, Store, TokenStore, TopicAssignment,
+    TopicSource, Urgency,
 };
 use serde::Deserialize;
 
@@ -23,8 +24,11 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// API tokens (their own tree in the store).
     pub tokens: TokenStore,
-    /// Who saw personal data, who exported what.
+    /// Who saw personal data, who searched or exported what.
     pub audit: AuditLog,
+    /// The store's secret for the keyed hashes under which personal
+    /// identifiers are indexed (see [`index_words`]).
+    pub personal: PersonalKey,
     /// One permit per core for routing a ticket (the CPU-heavy part of a
     /// request): requests take turns in arrival order instead of all slowing
     /// down together when a burst arrives, which keeps the latency tail short.
@@ -52,6 +56,7 @@ impl AppState {
     pub fn new(analyzer: Arc<Analyzer>, store: Store, config: Arc<Config>) -> Result<AppState> {
         let tokens = TokenStore::open(&store).context("opening the token tree")?;
         let audit = AuditLog::open(&store).context("opening the audit tree")?;
+        let personal = PersonalKey::open(&store).context("opening the personal data key")?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(AppState {
             analyzer,
@@ -59,6 +64,7 @@ impl AppState {
             config,
             tokens,
             audit,
+            personal,
             analysis_permits: Arc::new(tokio::sync::Semaphore::new(cores)),
         })
     }
@@ -171,10 +177,58 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
         topic,
         department,
         deciding_words: analysis.routing.deciding_words.clone(),
-        index_tokens: state.analyzer.segmenter().index_text(&analysis.segmented),
+        index_tokens: String::new(),
         history: Vec::new(),
     };
-    Ok((ticket, analysis))
+    let index_tokens = index_words(
+        state,
+        &analysis,
+        ticket.caller_name.as_deref(),
+        ticket.caller_phone.as_deref(),
+    );
+    Ok((
+        NewTicket {
+            index_tokens,
+            ..ticket
+        },
+        analysis,
+    ))
+}
+
+/// The words a ticket is indexed under: its segmented words, except that
+/// personal identifiers (the numbers the masks hide, the caller's name and
+/// phone wherever they are written, and the caller's name and phone
+/// fields) are there only as keyed hashes, which only a search for a reader
+/// with `pii` computes. So the index answers nobody else about them.
+pub fn index_words(
+    state: &AppState,
+    analysis: &Analysis,
+    caller_name: Option<&str>,
+    caller_phone: Option<&str>,
+) -> String {
+    let known = crate::pii::Known::new(caller_name, caller_phone);
+    let spans = known.spans(&analysis.full_text);
+    let hidden: Vec<_> = spans.iter().map(|(range, _)| range.clone()).collect();
+    let mut words = state
+        .analyzer
+        .segmenter()
+        .index_text_except(&analysis.segmented, &hidden);
+    let mut terms: Vec<String> = spans
+        .iter()
+        .map(|(_, value)| *value)
+        .chain(caller_name)
+        .chain(caller_phone)
+        .filter_map(|value| state.personal.term(value))
+        .collect();
+    terms.sort_unstable();
+    terms.dedup();
+    for term in terms {
+        if !words.is_empty() {
+            words.push(' ');
+        }
+        words.push_str(&term);
+    }
+    words
 }
 
 /// A historical row's outcomes as lifecycle events, in order. Events whose

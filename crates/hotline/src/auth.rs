@@ -5,7 +5,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use hotline_store::{AuditAction, AuditEntry, NewToken, Role, Ticket, TokenRecord};
+use hotline_store::{AuditAction, AuditEntry, Issuer, NewToken, Role, Ticket, TokenRecord};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -134,8 +134,34 @@ impl Caller {
         }
     }
 
+    /// An audit entry of this caller, about its own district (None: every
+    /// district) until told otherwise with [`AuditEntry::in_district`].
     pub fn audit(&self, action: AuditAction, target: impl Into<String>) -> AuditEntry {
         AuditEntry::new(Some(self.token.id), &self.token.name, action, target)
+            .in_district(self.token.district.as_deref())
+    }
+
+    /// The caller as the issuer of tokens: it grants and manages only what
+    /// it holds (checked by the token store).
+    pub fn issuer(&self) -> Issuer<'_> {
+        Issuer::Token(&self.token)
+    }
+
+    /// May read this audit entry: a district-limited reader sees only its
+    /// district's entries.
+    pub fn may_read(&self, entry: &AuditEntry) -> bool {
+        self.token
+            .district
+            .as_deref()
+            .is_none_or(|own| entry.district.as_deref() == Some(own))
+    }
+
+    /// An audit entry as this caller reads it: masked without `pii`.
+    pub fn audit_view(&self, mut entry: AuditEntry) -> AuditEntry {
+        if !self.pii() {
+            crate::pii::mask_audit(&mut entry);
+        }
+        entry
     }
 }
 

@@ -317,6 +317,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 to,
                 page: page.max(1),
                 per_page: 20,
+                personal: true,
             };
             let result = crate::server::run_search(&state, &view)
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
@@ -655,7 +656,7 @@ fn token_command(config: &Config, data_dir: &std::path::Path, action: TokenComma
 }
 
 fn token_action(config: &Config, store: &hotline_store::Store, action: TokenCommand) -> Result<()> {
-    use hotline_store::{AuditAction, AuditEntry, AuditLog, TokenStore};
+    use hotline_store::{AuditAction, AuditEntry, AuditLog, Issuer, TokenStore};
     let tokens = TokenStore::open(store)?;
     let audit = AuditLog::open(store)?;
     match action {
@@ -671,13 +672,14 @@ fn token_action(config: &Config, store: &hotline_store::Store, action: TokenComm
                 hotline_classifier::Gazetteer::from_toml_str("gazetteer", &gazetteer_text)?;
             let new = crate::auth::new_token(&role, pii, district, name, gazetteer.districts())
                 .map_err(|e| anyhow::anyhow!("--{}: {}", e.field.unwrap_or_default(), e.message))?;
-            let (record, secret) = tokens.create(new)?;
+            let (record, secret) = tokens.create(new, Issuer::Local)?;
             audit.record(&[AuditEntry::new(
                 None,
                 "command line",
                 AuditAction::TokenCreated,
                 crate::auth::describe_token(&record),
-            )])?;
+            )
+            .in_district(record.district.as_deref())])?;
             eprintln!(
                 "created {} token {} ({}{}); it is shown only now:",
                 record.role,
@@ -696,7 +698,7 @@ fn token_action(config: &Config, store: &hotline_store::Store, action: TokenComm
             println!("{secret}");
         }
         TokenCommand::List { json } => {
-            let list = tokens.list()?;
+            let list = tokens.list(Issuer::Local)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
@@ -720,14 +722,15 @@ fn token_action(config: &Config, store: &hotline_store::Store, action: TokenComm
         }
         TokenCommand::Revoke { id } => {
             let record = tokens
-                .revoke(id)?
+                .revoke(id, Issuer::Local)?
                 .with_context(|| format!("no token {id}"))?;
             audit.record(&[AuditEntry::new(
                 None,
                 "command line",
                 AuditAction::TokenRevoked,
                 crate::auth::describe_token(&record),
-            )])?;
+            )
+            .in_district(record.district.as_deref())])?;
             println!("revoked {} ({})", record.id, record.name);
         }
     }

@@ -21,7 +21,7 @@ use anyhow::{Context, Result};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use hotline_classifier::{Example, OTHER};
 use hotline_store::{
-    AuditAction, AuditEntry, EventBody, NewTicket, NewToken, Role, Satisfaction, Submitted,
+    AuditAction, AuditEntry, EventBody, Issuer, NewTicket, NewToken, Role, Satisfaction, Submitted,
     TokenRecord, Urgency,
 };
 use serde::Deserialize;
@@ -595,9 +595,9 @@ pub const DEMO_TOKENS: [(&str, Role, bool); 3] = [
 /// once, so each start hands out new ones). Blocking.
 pub fn tokens(state: &AppState) -> Result<Vec<(TokenRecord, String)>> {
     let mut audit = Vec::new();
-    for old in state.tokens.list()? {
+    for old in state.tokens.list(Issuer::Local)? {
         if !old.revoked && DEMO_TOKENS.iter().any(|(name, _, _)| *name == old.name) {
-            if let Some(r) = state.tokens.revoke(old.id)? {
+            if let Some(r) = state.tokens.revoke(old.id, Issuer::Local)? {
                 audit.push(AuditEntry::new(
                     None,
                     "demo",
@@ -609,12 +609,15 @@ pub fn tokens(state: &AppState) -> Result<Vec<(TokenRecord, String)>> {
     }
     let mut created = Vec::new();
     for (name, role, pii) in DEMO_TOKENS {
-        let (record, secret) = state.tokens.create(NewToken {
-            name: name.to_owned(),
-            role,
-            pii,
-            district: None,
-        })?;
+        let (record, secret) = state.tokens.create(
+            NewToken {
+                name: name.to_owned(),
+                role,
+                pii,
+                district: None,
+            },
+            Issuer::Local,
+        )?;
         audit.push(AuditEntry::new(
             None,
             "demo",

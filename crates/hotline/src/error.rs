@@ -83,6 +83,7 @@ impl From<hotline_store::Error> for ApiError {
                 message: m,
                 field: None,
             },
+            E::Forbidden(m) => ApiError::forbidden(m),
             E::Closed => ApiError {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 code: "unavailable",

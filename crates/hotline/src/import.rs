@@ -95,6 +95,12 @@ fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
         .or_else(|| state.department(&topic.slug))
         .unwrap_or_default();
     let history = history_of(&row, &department);
+    let index_tokens = crate::app::index_words(
+        state,
+        &analysis,
+        row.caller_name.as_deref(),
+        row.caller_phone.as_deref(),
+    );
     NewTicket {
         external_id: Some(row.external_id.clone().unwrap_or_else(|| content_id(&row))),
         received_at: row.received_at,
@@ -120,7 +126,7 @@ fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
         topic,
         department,
         deciding_words: analysis.routing.deciding_words,
-        index_tokens: state.analyzer.segmenter().index_text(&analysis.segmented),
+        index_tokens,
         history,
     }
 }

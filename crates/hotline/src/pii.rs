@@ -14,7 +14,7 @@
 
 use std::sync::LazyLock;
 
-use hotline_store::{EventBody, SearchHit, Ticket};
+use hotline_store::{AuditEntry, EventBody, SearchHit, Ticket};
 use regex::Regex;
 
 /// Identity numbers first (18 characters), then mobiles (optionally written
@@ -159,6 +159,46 @@ pub fn mask_phone(phone: &str) -> String {
         .collect()
 }
 
+/// Free text whose origin is unknown (a search query, an audit entry): the
+/// numbers the masks recognise, then every other run of five digits or more
+/// but its last two (a local number, part of a number).
+pub fn mask_free_text(text: &str) -> String {
+    let masked: Vec<char> = mask_numbers(text).chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < masked.len() {
+        let run = masked[i..]
+            .iter()
+            .take_while(|c| is_digit(**c) || **c == '*')
+            .count();
+        if run == 0 {
+            out.push(masked[i]);
+            i += 1;
+            continue;
+        }
+        // A run with a `*` is a number masked already.
+        let plain = masked[i..i + run].iter().all(|c| is_digit(*c));
+        for (k, c) in masked[i..i + run].iter().enumerate() {
+            if plain && run >= 5 && k + 2 < run {
+                out.push('*');
+            } else {
+                out.push(*c);
+            }
+        }
+        i += run;
+    }
+    out
+}
+
+/// An audit entry as an admin without `pii` reads it: the query searched
+/// for and the target (which may describe one) masked as free text.
+pub fn mask_audit(entry: &mut AuditEntry) {
+    entry.target = mask_free_text(&entry.target);
+    if let Some(q) = &mut entry.query {
+        *q = mask_free_text(q);
+    }
+}
+
 /// The personal data known for one ticket, to find it in its free text too.
 #[derive(Debug, Clone, Default)]
 pub struct Known {
@@ -189,6 +229,22 @@ impl Known {
             ticket.caller_name.as_deref(),
             ticket.caller_phone.as_deref(),
         )
+    }
+
+    /// Where personal data is written in `text`: the numbers the masks
+    /// recognise and the caller's name and phone, each as a byte range and
+    /// as written. What the search index must not hold in clear.
+    pub fn spans<'t>(&self, text: &'t str) -> Vec<(std::ops::Range<usize>, &'t str)> {
+        let mut spans: Vec<(std::ops::Range<usize>, &'t str)> = NUMBERS
+            .find_iter(text)
+            .map(|m| (m.range(), m.as_str()))
+            .collect();
+        for (value, _) in &self.values {
+            for (at, found) in text.match_indices(value.as_str()) {
+                spans.push((at..at + found.len(), found));
+            }
+        }
+        spans
     }
 
     /// Free text with numbers masked and the caller's name and phone masked
@@ -386,6 +442,35 @@ mod tests {
         ] {
             assert_eq!(mask_numbers(s), s);
         }
+    }
+
+    #[test]
+    fn spans_find_numbers_and_the_callers_name() {
+        let known = Known::new(Some("王小明"), Some("62345678"));
+        let text = "王小明反映，回电62345678或138-1234-5678，身份证110105199003071234";
+        let found: Vec<&str> = known
+            .spans(text)
+            .into_iter()
+            .map(|(r, s)| {
+                assert_eq!(&text[r], s);
+                s
+            })
+            .collect();
+        for s in ["王小明", "62345678", "138-1234-5678", "110105199003071234"] {
+            assert!(found.contains(&s), "{s}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn free_text_hides_every_long_digit_run() {
+        assert_eq!(mask_free_text("q=13812345678"), "q=138****5678");
+        assert_eq!(mask_free_text("q=1381234"), "q=*****34");
+        assert_eq!(mask_free_text("q=62345678 topic=x"), "q=******78 topic=x");
+        assert_eq!(mask_free_text("q=充电桩 2024"), "q=充电桩 2024");
+        assert_eq!(
+            mask_free_text("q=110105199003071234"),
+            "q=110105********1234"
+        );
     }
 
     #[test]

@@ -138,9 +138,9 @@ fn present(state: &AppState, caller: &Caller, mut ticket: Ticket) -> ApiResult<T
     if !caller.pii() {
         pii::mask_ticket(&mut ticket);
     } else if pii::has_personal_data(&ticket) {
-        state
-            .audit
-            .record(&[caller.audit(AuditAction::ReadPii, ticket.id.to_string())])?;
+        state.audit.record(&[caller
+            .audit(AuditAction::ReadPii, ticket.id.to_string())
+            .in_district(ticket.district.as_deref())])?;
     }
     Ok(ticket)
 }
@@ -156,7 +156,11 @@ fn present_hits(
         let reads: Vec<_> = hits
             .iter()
             .filter(|h| pii::has_personal_data(&h.ticket))
-            .map(|h| caller.audit(AuditAction::ReadPii, h.ticket.id.to_string()))
+            .map(|h| {
+                caller
+                    .audit(AuditAction::ReadPii, h.ticket.id.to_string())
+                    .in_district(h.ticket.district.as_deref())
+            })
             .collect();
         state.audit.record(&reads)?;
     } else {
@@ -406,8 +410,14 @@ pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<Inde
             .map(|t| t.and_utc().timestamp())
     };
     let per_page = p.per_page.clamp(1, 100);
+    let personal = if p.personal {
+        personal_terms(state, p.q, &words)
+    } else {
+        Vec::new()
+    };
     Ok(IndexQuery {
         words,
+        personal,
         topic: p.topic.map(str::to_owned),
         district: p.district.map(str::to_owned),
         kind,
@@ -418,6 +428,22 @@ pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<Inde
         offset: p.page.saturating_sub(1) * per_page,
         limit: per_page,
     })
+}
+
+/// The index terms under which the tickets holding the personal identifiers
+/// of a query are indexed (see [`crate::app::index_words`]): the query
+/// whole (a name, a number however written), each number the masks
+/// recognise in it, and each of its words.
+fn personal_terms(state: &AppState, q: &str, words: &[String]) -> Vec<String> {
+    let known = pii::Known::default();
+    let mut terms: Vec<String> = std::iter::once(q)
+        .chain(known.spans(q).into_iter().map(|(_, value)| value))
+        .chain(words.iter().map(String::as_str))
+        .filter_map(|value| state.personal.term(value))
+        .collect();
+    terms.sort_unstable();
+    terms.dedup();
+    terms
 }
 
 /// Search parameters, parsed, shared by the HTTP API and the CLI.
@@ -432,6 +458,10 @@ pub struct SearchParamsView<'a> {
     pub to: Option<NaiveDate>,
     pub page: usize,
     pub per_page: usize,
+    /// May find tickets by the personal identifiers they hold (a token with
+    /// `pii`, or the command line); otherwise the index cannot be asked
+    /// about them.
+    pub personal: bool,
 }
 
 /// Runs a search; when every word is required and nothing matches, falls back
@@ -470,6 +500,7 @@ struct SearchRequest {
     to: Option<NaiveDate>,
     page: usize,
     per_page: usize,
+    personal: bool,
 }
 
 impl SearchRequest {
@@ -484,6 +515,7 @@ impl SearchRequest {
             status: filter(p.status),
             page: p.page.unwrap_or(1).max(1),
             per_page: p.per_page.unwrap_or(20),
+            personal: caller.pii(),
         })
     }
 
@@ -498,12 +530,14 @@ impl SearchRequest {
             to: self.to,
             page: self.page,
             per_page: self.per_page,
+            personal: self.personal,
         }
     }
 
-    /// For the audit log: the filters of an export.
+    /// For the audit log: the filters of a search or an export (the query
+    /// goes in its own field, masked for readers without `pii`).
     fn describe(&self) -> String {
-        let mut parts = vec![format!("q={}", self.q)];
+        let mut parts = Vec::new();
         for (k, v) in [
             ("topic", &self.topic),
             ("district", &self.district),
@@ -538,6 +572,13 @@ async fn search(
     }
     let request = SearchRequest::new(p, &caller)?;
     let page = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        state.audit.record(&[caller
+            .audit(
+                AuditAction::Search,
+                format!("search {}", request.describe()).trim_end(),
+            )
+            .in_district(request.district.as_deref())
+            .with_query(&request.q)])?;
         let query = index_query(&state, &request.view())?;
         let (mut page, query) = search_with_fallback(&state, query)?;
         present_hits(&state, &caller, &mut page.hits, &query.words)?;
@@ -644,9 +685,9 @@ async fn export_stats(
                 target.push_str(&format!(" {k}={v}"));
             }
         }
-        state
-            .audit
-            .record(&[caller.audit(AuditAction::Export, target)])?;
+        state.audit.record(&[caller
+            .audit(AuditAction::Export, target)
+            .in_district(query.district.as_deref())])?;
         Ok(bytes)
     })
     .await??;
@@ -707,9 +748,10 @@ async fn export_search(
             },
             request.describe()
         );
-        state
-            .audit
-            .record(&[caller.audit(AuditAction::Export, target)])?;
+        state.audit.record(&[caller
+            .audit(AuditAction::Export, target.trim_end())
+            .in_district(request.district.as_deref())
+            .with_query(&request.q)])?;
         Ok((bytes, hits.len(), skipped))
     })
     .await??;
@@ -757,19 +799,33 @@ struct AuditParams {
     limit: Option<usize>,
 }
 
-/// The newest audit entries, newest first (default 100, at most 1000).
+/// The newest audit entries the caller may read, newest first (default
+/// 100, at most 1000): its district's only when it is limited to one, with
+/// personal data masked when it has no `pii`.
 async fn audit(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     params: Result<Query<AuditParams>, QueryRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let Query(p) = params?;
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
-    let entries = tokio::task::spawn_blocking(move || state.audit.recent(limit)).await??;
+    let entries = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        let entries = state.audit.recent_where(limit, |e| caller.may_read(e))?;
+        Ok(entries
+            .into_iter()
+            .map(|e| caller.audit_view(e))
+            .collect::<Vec<_>>())
+    })
+    .await??;
     Ok(Json(json!({ "entries": entries })))
 }
 
-async fn list_tokens(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
-    let tokens = tokio::task::spawn_blocking(move || state.tokens.list()).await??;
+/// The tokens within the caller's limits.
+async fn list_tokens(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<impl IntoResponse> {
+    let tokens = tokio::task::spawn_blocking(move || state.tokens.list(caller.issuer())).await??;
     Ok(Json(json!({ "tokens": tokens })))
 }
 
@@ -798,10 +854,10 @@ async fn create_token(
         state.analyzer.gazetteer().districts(),
     )?;
     let (record, secret) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
-        let (record, secret) = state.tokens.create(new)?;
-        state
-            .audit
-            .record(&[caller.audit(AuditAction::TokenCreated, auth::describe_token(&record))])?;
+        let (record, secret) = state.tokens.create(new, caller.issuer())?;
+        state.audit.record(&[caller
+            .audit(AuditAction::TokenCreated, auth::describe_token(&record))
+            .in_district(record.district.as_deref())])?;
         Ok((record, secret))
     })
     .await??;
@@ -822,11 +878,11 @@ async fn revoke_token(
     let record = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         let record = state
             .tokens
-            .revoke(id)?
+            .revoke(id, caller.issuer())?
             .ok_or_else(|| ApiError::not_found(format!("token {id} not found")))?;
-        state
-            .audit
-            .record(&[caller.audit(AuditAction::TokenRevoked, auth::describe_token(&record))])?;
+        state.audit.record(&[caller
+            .audit(AuditAction::TokenRevoked, auth::describe_token(&record))
+            .in_district(record.district.as_deref())])?;
         Ok(record)
     })
     .await??;

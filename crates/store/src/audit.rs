@@ -1,5 +1,5 @@
-//! The audit log: who saw callers' personal data, who exported what, who
-//! created or revoked tokens. Append-only, in its own sled tree (`audit`),
+//! The audit log: who saw callers' personal data, who searched or exported
+//! what, who created or revoked tokens. Append-only, in its own sled tree (`audit`),
 //! keyed by a time-ordered id so the newest entries are read first.
 
 use chrono::{DateTime, Utc};
@@ -17,6 +17,8 @@ pub enum AuditAction {
     ReadPii,
     /// Statistics or search results were exported to a file.
     Export,
+    /// A search (its query in [`AuditEntry::query`]).
+    Search,
     TokenCreated,
     TokenRevoked,
 }
@@ -26,6 +28,7 @@ impl AuditAction {
         match self {
             AuditAction::ReadPii => "read_pii",
             AuditAction::Export => "export",
+            AuditAction::Search => "search",
             AuditAction::TokenCreated => "token_created",
             AuditAction::TokenRevoked => "token_revoked",
         }
@@ -42,6 +45,15 @@ pub struct AuditEntry {
     pub action: AuditAction,
     /// A ticket id, or a description of an export or of a token.
     pub target: String,
+    /// The district the action was limited to (a ticket's, a search's
+    /// filter, a token's limit); None: every district. Readers limited to a
+    /// district see only its entries.
+    #[serde(default)]
+    pub district: Option<String>,
+    /// The words searched for, as typed (it may hold personal data: shown
+    /// masked to readers without `pii`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
 }
 
 impl AuditEntry {
@@ -57,7 +69,21 @@ impl AuditEntry {
             token_name: token_name.to_owned(),
             action,
             target: target.into(),
+            district: None,
+            query: None,
         }
+    }
+
+    /// The entry, about `district`.
+    pub fn in_district(mut self, district: Option<&str>) -> AuditEntry {
+        self.district = district.map(str::to_owned);
+        self
+    }
+
+    /// The entry, with the query searched for.
+    pub fn with_query(mut self, query: &str) -> AuditEntry {
+        self.query = Some(query.to_owned());
+        self
     }
 }
 
@@ -94,18 +120,30 @@ impl AuditLog {
 
     /// The newest `limit` entries, newest first.
     pub fn recent(&self, limit: usize) -> Result<Vec<AuditEntry>> {
-        self.tree
-            .iter()
-            .rev()
-            .take(limit)
-            .map(|item| {
-                let (k, v) = item?;
-                serde_json::from_slice(&v).map_err(|e| Error::Corrupt {
-                    key: format!("audit/{}", Uuid::from_slice(&k).unwrap_or_default()),
-                    message: e.to_string(),
-                })
-            })
-            .collect()
+        self.recent_where(limit, |_| true)
+    }
+
+    /// The newest `limit` entries that `keep` accepts, newest first.
+    pub fn recent_where(
+        &self,
+        limit: usize,
+        keep: impl Fn(&AuditEntry) -> bool,
+    ) -> Result<Vec<AuditEntry>> {
+        let mut entries = Vec::new();
+        for item in self.tree.iter().rev() {
+            if entries.len() >= limit {
+                break;
+            }
+            let (k, v) = item?;
+            let entry: AuditEntry = serde_json::from_slice(&v).map_err(|e| Error::Corrupt {
+                key: format!("audit/{}", Uuid::from_slice(&k).unwrap_or_default()),
+                message: e.to_string(),
+            })?;
+            if keep(&entry) {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
     }
 
     pub fn len(&self) -> usize {

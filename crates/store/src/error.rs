@@ -1,7 +1,7 @@
 use thiserror::Error;
 
-/// Errors of the ticket store. `NotFound`, `Invalid` and `Conflict` are the
-/// caller's doing; the rest are ours.
+/// Errors of the ticket store. `NotFound`, `Invalid`, `Conflict` and
+/// `Forbidden` are the caller's doing; the rest are ours.
 #[derive(Debug, Error)]
 pub enum Error {
     #[error("ticket {0} not found")]
@@ -13,6 +13,9 @@ pub enum Error {
     },
     #[error("{0}")]
     Conflict(String),
+    /// The caller's token does not allow it (a token granting more than its issuer holds).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("storage: {0}")]
     Sled(#[from] sled::Error),
     #[error("search index: {0}")]
@@ -63,7 +66,7 @@ impl Error {
     pub fn is_user_error(&self) -> bool {
         matches!(
             self,
-            Error::NotFound(_) | Error::Invalid { .. } | Error::Conflict(_)
+            Error::NotFound(_) | Error::Invalid { .. } | Error::Conflict(_) | Error::Forbidden(_)
         )
     }
 }

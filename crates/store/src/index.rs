@@ -92,6 +92,10 @@ pub(crate) enum IndexMsg {
 #[derive(Debug, Clone, Default)]
 pub struct IndexQuery {
     pub words: Vec<String>,
+    /// Keyed hashes of personal identifiers ([`PersonalKey::term`](crate::PersonalKey::term)),
+    /// only in a search for a reader allowed to see personal data: a ticket
+    /// indexed under any of them matches as if it held the words.
+    pub personal: Vec<String>,
     pub topic: Option<String>,
     pub district: Option<String>,
     pub kind: Option<String>,
@@ -304,25 +308,27 @@ impl SearchIndex {
     pub fn search(&self, q: &IndexQuery) -> Result<(usize, Vec<(String, f32)>)> {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if !q.words.is_empty() {
+        let body_term = |w: &str| -> Box<dyn Query> {
+            let term = Term::from_field_text(f.body, w);
+            Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+        };
+        if !q.words.is_empty() || !q.personal.is_empty() {
             let occur = if q.all_words {
                 Occur::Must
             } else {
                 Occur::Should
             };
-            let words: Vec<(Occur, Box<dyn Query>)> = q
-                .words
+            let words: Vec<(Occur, Box<dyn Query>)> =
+                q.words.iter().map(|w| (occur, body_term(w))).collect();
+            let mut either: Vec<(Occur, Box<dyn Query>)> = q
+                .personal
                 .iter()
-                .map(|w| {
-                    let term = Term::from_field_text(f.body, w);
-                    (
-                        occur,
-                        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
-                            as Box<dyn Query>,
-                    )
-                })
+                .map(|t| (Occur::Should, body_term(t)))
                 .collect();
-            clauses.push((Occur::Must, Box::new(BooleanQuery::new(words))));
+            if !words.is_empty() {
+                either.push((Occur::Should, Box::new(BooleanQuery::new(words))));
+            }
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(either))));
         }
         for (field, value) in [
             (f.topic, &q.topic),

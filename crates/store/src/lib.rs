@@ -12,6 +12,7 @@ mod error;
 mod index;
 mod journal;
 pub mod model;
+mod personal;
 mod snippet;
 mod stats;
 mod store;
@@ -23,10 +24,11 @@ pub use error::{Error, Result};
 pub use index::IndexQuery;
 pub use journal::{Damage, DamageKind};
 pub use model::*;
+pub use personal::PersonalKey;
 pub use snippet::snippet;
 pub use stats::{GroupBy, RateConfig, StatsQuery, StatsRow};
 pub use store::{
     CompactReport, JournalCheck, LostStretch, NewEvent, SalvageReport, SearchHit, SearchPage,
     Store, StoreConfig, Submitted, VerifyReport,
 };
-pub use tokens::{NewToken, Role, TokenRecord, TokenStore};
+pub use tokens::{Issuer, NewToken, Role, TokenRecord, TokenStore};

@@ -77,6 +77,59 @@ pub struct TokenRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// Who creates, lists or revokes tokens. A token never grants more than
+/// its issuer holds, and an admin token manages only the tokens within its
+/// own limits: checked here, so that every path (the API, the command line,
+/// the demo) goes through the same rule.
+#[derive(Debug, Clone, Copy)]
+pub enum Issuer<'a> {
+    /// The command line or the demo: whoever can open the data directory
+    /// (the server stopped) holds every right.
+    Local,
+    /// An API token (an admin's, for the routes to reach here).
+    Token(&'a TokenRecord),
+}
+
+impl Issuer<'_> {
+    /// May grant, see or revoke a token with these rights: the issuer is an
+    /// admin, sees personal data when the token does, and is limited to no
+    /// district or to the token's.
+    pub fn covers(&self, pii: bool, district: Option<&str>) -> bool {
+        match self {
+            Issuer::Local => true,
+            Issuer::Token(t) => {
+                t.role == Role::Admin
+                    && !t.revoked
+                    && (t.pii || !pii)
+                    && t.district
+                        .as_deref()
+                        .is_none_or(|own| Some(own) == district)
+            }
+        }
+    }
+
+    /// [`covers`](Issuer::covers) a stored token, or why not.
+    fn check(&self, pii: bool, district: Option<&str>) -> Result<()> {
+        if self.covers(pii, district) {
+            return Ok(());
+        }
+        let Issuer::Token(t) = self else {
+            return Ok(());
+        };
+        let why = if t.role != Role::Admin {
+            "only an admin token manages tokens".to_owned()
+        } else if pii && !t.pii {
+            "this token does not see personal data, so it cannot grant or manage pii".to_owned()
+        } else {
+            format!(
+                "this token is limited to {}, so it manages only tokens limited to it",
+                t.district.as_deref().unwrap_or_default()
+            )
+        };
+        Err(Error::Forbidden(why))
+    }
+}
+
 /// A token to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewToken {
@@ -135,8 +188,9 @@ impl TokenStore {
     }
 
     /// Creates a token and returns its record and its secret, which is not
-    /// stored and cannot be shown again.
-    pub fn create(&self, new: NewToken) -> Result<(TokenRecord, String)> {
+    /// stored and cannot be shown again. Forbidden when the token would grant
+    /// more than `by` holds.
+    pub fn create(&self, new: NewToken, by: Issuer<'_>) -> Result<(TokenRecord, String)> {
         let name = new.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(Error::invalid(
@@ -148,6 +202,7 @@ impl TokenStore {
             .district
             .map(|d| d.trim().to_owned())
             .filter(|d| !d.is_empty());
+        by.check(new.pii, district.as_deref())?;
         let bytes: [u8; 32] = rand::random();
         let secret = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
         let record = TokenRecord {
@@ -172,15 +227,17 @@ impl TokenStore {
         Ok((record, secret))
     }
 
-    /// Every token, oldest first, revoked ones included.
-    pub fn list(&self) -> Result<Vec<TokenRecord>> {
-        self.tree
-            .scan_prefix([RECORD])
-            .map(|item| {
-                let (k, v) = item?;
-                decode(&k, &v)
-            })
-            .collect()
+    /// Every token `by` may see, oldest first, revoked ones included.
+    pub fn list(&self, by: Issuer<'_>) -> Result<Vec<TokenRecord>> {
+        let mut list = Vec::new();
+        for item in self.tree.scan_prefix([RECORD]) {
+            let (k, v) = item?;
+            let record = decode(&k, &v)?;
+            if by.covers(record.pii, record.district.as_deref()) {
+                list.push(record);
+            }
+        }
+        Ok(list)
     }
 
     pub fn get(&self, id: Uuid) -> Result<Option<TokenRecord>> {
@@ -188,13 +245,15 @@ impl TokenStore {
         self.tree.get(&k)?.map(|v| decode(&k, &v)).transpose()
     }
 
-    /// Revokes a token for good; None when there is no such token. Revoking
-    /// twice keeps the first revocation's time.
-    pub fn revoke(&self, id: Uuid) -> Result<Option<TokenRecord>> {
+    /// Revokes a token for good; None when there is no such token, forbidden
+    /// when it is beyond `by`'s limits. Revoking twice keeps the first
+    /// revocation's time.
+    pub fn revoke(&self, id: Uuid, by: Issuer<'_>) -> Result<Option<TokenRecord>> {
         let k = key(RECORD, id.as_bytes());
         let Some(mut record) = self.tree.get(&k)?.map(|v| decode(&k, &v)).transpose()? else {
             return Ok(None);
         };
+        by.check(record.pii, record.district.as_deref())?;
         if !record.revoked {
             record.revoked = true;
             record.revoked_at = Some(Utc::now());

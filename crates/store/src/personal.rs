@@ -1,0 +1,164 @@
+//! Keyed hashes of personal identifiers, the only form in which the search index holds them.
+//!
+//! A phone number, an identity number or a caller's name in the index in
+//! clear would let a reader who sees them masked find them back by
+//! searching (the hit count answers yes or no). So the application indexes
+//! them as `pii:` followed by HMAC-SHA256 of the identifier under a secret
+//! of this store (32 random bytes in `personal.key` in the data directory,
+//! written once and fsynced), cut to 128 bits. Only a search made for a
+//! reader allowed to see personal data computes these terms; nobody else
+//! can, and the words a text is segmented into never contain a `:`, so no
+//! typed word reaches them.
+
+use std::io::Write;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+const KEY_FILE: &str = "personal.key";
+const KEY_LEN: usize = 32;
+const BLOCK: usize = 64;
+
+/// The store's secret for hashing personal identifiers; a cheap `Clone` handle.
+#[derive(Clone)]
+pub struct PersonalKey {
+    key: [u8; KEY_LEN],
+}
+
+impl std::fmt::Debug for PersonalKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersonalKey").finish_non_exhaustive()
+    }
+}
+
+impl PersonalKey {
+    /// The key of `store`, created on first use. Blocking.
+    pub fn open(store: &Store) -> Result<PersonalKey> {
+        Self::open_in(store.dir())
+    }
+
+    fn open_in(dir: &Path) -> Result<PersonalKey> {
+        let path = dir.join(KEY_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let key: [u8; KEY_LEN] =
+                    bytes.as_slice().try_into().map_err(|_| Error::Corrupt {
+                        key: path.display().to_string(),
+                        message: format!("{} bytes, not {KEY_LEN}", bytes.len()),
+                    })?;
+                Ok(PersonalKey { key })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key: [u8; KEY_LEN] = rand::random();
+                let tmp = dir.join(format!("{KEY_FILE}.tmp"));
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create(true).truncate(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let mut file = options.open(&tmp).map_err(Error::io_at(&tmp))?;
+                file.write_all(&key).map_err(Error::io_at(&tmp))?;
+                file.sync_all().map_err(Error::io_at(&tmp))?;
+                std::fs::rename(&tmp, &path).map_err(Error::io_at(&path))?;
+                std::fs::File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(Error::io_at(dir))?;
+                Ok(PersonalKey { key })
+            }
+            Err(e) => Err(Error::io_at(&path)(e)),
+        }
+    }
+
+    /// The index term of a personal identifier, whatever its spelling
+    /// (separators, spaces, full-width digits and letters, case); None when
+    /// it has no letter or digit.
+    pub fn term(&self, value: &str) -> Option<String> {
+        let canonical = canonical(value);
+        if canonical.is_empty() {
+            return None;
+        }
+        let mac = hmac_sha256(&self.key, canonical.as_bytes());
+        let mut term = String::with_capacity(4 + 32);
+        term.push_str("pii:");
+        for b in &mac[..16] {
+            term.push_str(&format!("{b:02x}"));
+        }
+        Some(term)
+    }
+}
+
+/// Letters and digits only, full-width forms folded to ASCII, ASCII lowercased.
+fn canonical(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| match c {
+            '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' => {
+                char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
+            }
+            c => c,
+        })
+        .filter(|c| c.is_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// HMAC-SHA256 (RFC 2104) of `message` under a key of at most one block.
+fn hmac_sha256(key: &[u8; KEY_LEN], message: &[u8]) -> [u8; 32] {
+    let mut padded = [0u8; BLOCK];
+    padded[..KEY_LEN].copy_from_slice(key);
+    let pad = |byte: u8| padded.map(|k| k ^ byte);
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_1() {
+        // A 20-byte key padded with zeros to 32 is the same key for HMAC
+        // (keys are zero-padded to the block).
+        let mut key = [0u8; KEY_LEN];
+        key[..20].copy_from_slice(&[0x0b; 20]);
+        let mac = hmac_sha256(&key, b"Hi There");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+    }
+
+    #[test]
+    fn spellings_of_one_identifier_give_one_term() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let key = PersonalKey::open_in(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let t = key.term("13812345678");
+        assert!(t
+            .as_deref()
+            .is_some_and(|t| t.starts_with("pii:") && t.len() == 36));
+        assert_eq!(key.term("138-1234-5678"), t);
+        assert_eq!(key.term("１３８ １２３４ ５６７８"), t);
+        assert_ne!(key.term("13812345679"), t);
+        assert_eq!(
+            key.term("11010519900307123X"),
+            key.term("11010519900307123x")
+        );
+        assert_eq!(key.term(" - "), None);
+        // The same key after a reopen; another store, another key.
+        let again = PersonalKey::open_in(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again.term("13812345678"), t);
+        let other = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let other = PersonalKey::open_in(other.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(other.term("13812345678"), t);
+    }
+}
