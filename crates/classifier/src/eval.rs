@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::analyzer::Analyzer;
 use crate::error::{Error, Result};
 use crate::model::Example;
+use crate::router::Calibration;
 use crate::taxonomy::OTHER;
 
 /// One labelled line: `text` and `topic` are required, `title` and `district`
@@ -20,6 +21,9 @@ pub struct LabelledRow {
     /// Present as a key (even null) only in files that label districts.
     #[serde(default, deserialize_with = "present")]
     pub district: Option<Option<String>>,
+    /// How sure the labellers were (`high` when both readers were sure), when the file says.
+    #[serde(default)]
+    pub confidence: Option<String>,
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(
@@ -87,6 +91,60 @@ pub struct EvalReport {
     pub district_accuracy: Option<f64>,
     /// Rows whose topic is not in the taxonomy (counted as errors).
     pub unknown_topics: usize,
+    /// Expected calibration error of the decision's confidence: the
+    /// count-weighted gap between confidence and accuracy over ten bins.
+    pub expected_calibration_error: f64,
+    /// Confidence bins of width 0.1 that hold rows, lowest first.
+    pub reliability: Vec<ReliabilityBin>,
+    /// Rows the router flagged for an operator's review, and how many of those it got right.
+    pub needs_review: usize,
+    pub needs_review_correct: usize,
+    /// The same figures over the rows whose labellers were both sure
+    /// (`"confidence": "high"`), when the file marks them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sure_rows: Option<Box<EvalReport>>,
+}
+
+/// One bin of the reliability table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReliabilityBin {
+    /// Lower edge of the bin's confidences (the bin is [low, low + 0.1), the last one closed).
+    pub low: f64,
+    pub count: usize,
+    pub mean_confidence: f64,
+    pub accuracy: f64,
+}
+
+const CALIBRATION_BINS: usize = 10;
+
+/// The reliability table and expected calibration error of (confidence, right) pairs.
+fn calibration(decisions: &[(f32, bool)]) -> (Vec<ReliabilityBin>, f64) {
+    let mut bins = vec![(0usize, 0.0f64, 0usize); CALIBRATION_BINS];
+    for &(confidence, right) in decisions {
+        let slot =
+            ((f64::from(confidence) * CALIBRATION_BINS as f64) as usize).min(CALIBRATION_BINS - 1);
+        bins[slot].0 += 1;
+        bins[slot].1 += f64::from(confidence);
+        bins[slot].2 += usize::from(right);
+    }
+    let total = decisions.len().max(1) as f64;
+    let mut ece = 0.0;
+    let mut table = Vec::new();
+    for (i, &(count, confidence_sum, right)) in bins.iter().enumerate() {
+        if count == 0 {
+            continue;
+        }
+        let mean_confidence = confidence_sum / count as f64;
+        let accuracy = right as f64 / count as f64;
+        ece += count as f64 / total * (mean_confidence - accuracy).abs();
+        table.push(ReliabilityBin {
+            low: i as f64 / CALIBRATION_BINS as f64,
+            count,
+            mean_confidence,
+            accuracy,
+        });
+    }
+    (table, ece)
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
@@ -98,6 +156,19 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 pub fn evaluate(analyzer: &Analyzer, rows: &[LabelledRow]) -> EvalReport {
+    let mut report = evaluate_rows(analyzer, rows);
+    let sure: Vec<LabelledRow> = rows
+        .iter()
+        .filter(|r| r.confidence.as_deref() == Some("high"))
+        .cloned()
+        .collect();
+    if !sure.is_empty() && sure.len() < rows.len() {
+        report.sure_rows = Some(Box::new(evaluate_rows(analyzer, &sure)));
+    }
+    report
+}
+
+fn evaluate_rows(analyzer: &Analyzer, rows: &[LabelledRow]) -> EvalReport {
     let slugs: Vec<String> = analyzer
         .taxonomy()
         .topics()
@@ -111,9 +182,16 @@ pub fn evaluate(analyzer: &Analyzer, rows: &[LabelledRow]) -> EvalReport {
     let (mut correct, mut unknown) = (0, 0);
     let (mut routed, mut routed_right, mut topical, mut topical_found) = (0, 0, 0, 0);
     let (mut district_rows, mut district_right) = (0, 0);
+    let mut decisions = Vec::with_capacity(rows.len());
+    let (mut needs_review, mut needs_review_correct) = (0, 0);
     for row in rows {
         let analysis = analyzer.analyze(row.title.as_deref(), &row.text);
         let predicted = &analysis.routing.topic;
+        decisions.push((analysis.routing.confidence, predicted == &row.topic));
+        if analysis.routing.needs_review {
+            needs_review += 1;
+            needs_review_correct += usize::from(predicted == &row.topic);
+        }
         if predicted == &row.topic {
             correct += 1;
         }
@@ -163,6 +241,7 @@ pub fn evaluate(analyzer: &Analyzer, rows: &[LabelledRow]) -> EvalReport {
     } else {
         scored.iter().map(|s| s.f1).sum::<f64>() / scored.len() as f64
     };
+    let (reliability, expected_calibration_error) = calibration(&decisions);
     EvalReport {
         rows: rows.len(),
         accuracy: ratio(correct, rows.len()),
@@ -173,5 +252,72 @@ pub fn evaluate(analyzer: &Analyzer, rows: &[LabelledRow]) -> EvalReport {
         confusion,
         district_accuracy: (district_rows > 0).then(|| ratio(district_right, district_rows)),
         unknown_topics: unknown,
+        expected_calibration_error,
+        reliability,
+        needs_review,
+        needs_review_correct,
+        sure_rows: None,
     }
+}
+
+/// Fits the router's calibration on labelled rows the model was not trained
+/// on: for topic decisions and for `other` decisions apart, a logistic
+/// regression of "the decision was right" on the logit of its raw
+/// probability (Platt scaling), by Newton's method with a small ridge so
+/// that a group with few or only right rows stays finite.
+pub fn fit_calibration(analyzer: &Analyzer, rows: &[LabelledRow]) -> Calibration {
+    let mut topic = Vec::new();
+    let mut other = Vec::new();
+    for row in rows {
+        let routing = analyzer.analyze(row.title.as_deref(), &row.text).routing;
+        let point = (
+            f64::from(crate::router::logit(routing.raw_confidence)),
+            routing.topic == row.topic,
+        );
+        if routing.topic == OTHER {
+            other.push(point);
+        } else {
+            topic.push(point);
+        }
+    }
+    let (topic_slope, topic_intercept) = platt(&topic);
+    let (other_slope, other_intercept) = platt(&other);
+    Calibration {
+        topic_slope,
+        topic_intercept,
+        other_slope,
+        other_intercept,
+    }
+}
+
+fn platt(points: &[(f64, bool)]) -> (f32, f32) {
+    const RIDGE: f64 = 1e-2;
+    let (mut a, mut b) = (1.0f64, 0.0f64);
+    for _ in 0..100 {
+        // Gradient and Hessian of the log-loss plus RIDGE/2 · ((a-1)² + b²).
+        let (mut ga, mut gb) = (RIDGE * (a - 1.0), RIDGE * b);
+        let (mut haa, mut hab, mut hbb) = (RIDGE, 0.0, RIDGE);
+        for &(x, right) in points {
+            let p = 1.0 / (1.0 + (-(a * x + b)).exp());
+            let e = p - f64::from(u8::from(right));
+            ga += e * x;
+            gb += e;
+            let w = p * (1.0 - p);
+            haa += w * x * x;
+            hab += w * x;
+            hbb += w;
+        }
+        let det = haa * hbb - hab * hab;
+        if det.abs() < 1e-12 {
+            break;
+        }
+        let da = (hbb * ga - hab * gb) / det;
+        let db = (haa * gb - hab * ga) / det;
+        a -= da;
+        b -= db;
+        if da.abs() + db.abs() < 1e-9 {
+            break;
+        }
+    }
+    (a as f32, b as f32)
 }

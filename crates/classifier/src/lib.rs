@@ -10,6 +10,7 @@ mod district;
 mod error;
 mod eval;
 mod features;
+mod lbfgs;
 mod model;
 mod router;
 mod segment;
@@ -22,8 +23,10 @@ pub type WordSet = rustc_hash::FxHashSet<String>;
 pub use analyzer::{full_text, prepare, Analysis, Analyzer, AnalyzerSources};
 pub use district::{DistrictMatch, Gazetteer, MatchKind};
 pub use error::{Error, Result};
-pub use eval::{evaluate, parse_labelled, EvalReport, LabelledRow, TopicScore};
+pub use eval::{
+    evaluate, fit_calibration, parse_labelled, EvalReport, LabelledRow, ReliabilityBin, TopicScore,
+};
 pub use model::{Example, Model, TrainParams};
-pub use router::{Router, RouterConfig, Routing, ScoredTopic};
+pub use router::{logit, Calibration, Router, RouterConfig, Routing, ScoredTopic};
 pub use segment::{Segmented, Segmenter, Token};
 pub use taxonomy::{Taxonomy, Topic, OTHER};

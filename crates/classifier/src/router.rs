@@ -1,3 +1,5 @@
+//! The routing decision: which topic (or `other`), how sure, and the words that decided it.
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::Model;
@@ -8,23 +10,73 @@ use crate::taxonomy::{Taxonomy, OTHER};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RouterConfig {
-    /// Below this probability a topic is not assigned: the ticket goes to
-    /// `other` and is flagged for an operator's review.
+    /// The most likely topic is assigned when its probability reaches this,
+    /// even if `other` is more likely: a real letter is mostly about other
+    /// things, and one paragraph on fumes still makes it a fumes ticket.
+    pub topic_threshold: f32,
+    /// A decision whose calibrated confidence is below this is flagged for
+    /// an operator's review (`needs_review`).
     pub min_confidence: f32,
-    /// Added to the `other` logit. Real traffic is mostly `other`, far more
-    /// than any training corpus, so the prior is raised to match.
+    /// Added to the `other` logit before the decision (0: none).
     pub other_bias: f32,
     /// How many deciding words to report.
     pub explain_words: usize,
+    /// Maps the decision's raw probability to a calibrated confidence.
+    pub calibration: Calibration,
 }
 
 impl Default for RouterConfig {
     fn default() -> Self {
         RouterConfig {
+            topic_threshold: 0.2,
             min_confidence: 0.5,
             other_bias: 0.0,
             explain_words: 5,
+            calibration: Calibration::default(),
         }
+    }
+}
+
+/// Platt scaling of the decision's raw probability, one pair for each kind
+/// of decision: confidence = σ(slope · logit(raw) + intercept). For a
+/// topic, raw is its probability; for `other`, one minus the best topic's.
+/// The identity (slope 1, intercept 0) by default; `hotline calibrate`
+/// fits them on labelled real messages that the model was not trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Calibration {
+    pub topic_slope: f32,
+    pub topic_intercept: f32,
+    pub other_slope: f32,
+    pub other_intercept: f32,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Calibration {
+            topic_slope: 1.0,
+            topic_intercept: 0.0,
+            other_slope: 1.0,
+            other_intercept: 0.0,
+        }
+    }
+}
+
+/// The log-odds of a probability, kept finite.
+pub fn logit(p: f32) -> f32 {
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).ln()
+}
+
+impl Calibration {
+    /// The calibrated confidence of a decision whose raw probability is `raw`.
+    pub fn confidence(&self, routed: bool, raw: f32) -> f32 {
+        let (slope, intercept) = if routed {
+            (self.topic_slope, self.topic_intercept)
+        } else {
+            (self.other_slope, self.other_intercept)
+        };
+        1.0 / (1.0 + (-(slope * logit(raw) + intercept)).exp())
     }
 }
 
@@ -44,7 +96,12 @@ pub struct Routing {
     pub department: String,
     /// Calibrated probability that `topic` is right.
     pub confidence: f32,
-    /// True when the best topic was too uncertain and `other` was chosen instead.
+    /// The decision's raw probability before calibration (for a topic, its
+    /// probability; for `other`, one minus the best topic's).
+    #[serde(skip)]
+    pub raw_confidence: f32,
+    /// True when the decision's confidence is below `min_confidence`: an
+    /// operator should look, whichever way it went.
     pub needs_review: bool,
     /// The three most likely topics, best first, with their probabilities.
     pub top: Vec<ScoredTopic>,
@@ -93,10 +150,20 @@ impl Router {
         }
         let mut ranked: Vec<usize> = (0..probs.len()).collect();
         ranked.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
-        let best = ranked[0];
+        let best_topic = ranked
+            .iter()
+            .copied()
+            .find(|&c| c != other)
+            .unwrap_or(other);
+        let routed = best_topic != other && probs[best_topic] >= self.config.topic_threshold;
+        let chosen = if routed { best_topic } else { other };
+        let raw = if routed {
+            probs[best_topic]
+        } else {
+            1.0 - probs[best_topic]
+        };
+        let confidence = self.config.calibration.confidence(routed, raw);
         let topics = self.taxonomy.topics();
-        let abstain = best != other && probs[best] < self.config.min_confidence;
-        let chosen = if abstain { other } else { best };
         let top = ranked
             .iter()
             .take(3)
@@ -110,7 +177,7 @@ impl Router {
             Vec::new()
         } else {
             self.model
-                .explain_vector(&vector, best, self.config.explain_words)
+                .explain_vector(&vector, chosen, self.config.explain_words)
         };
         let topic = &topics[chosen];
         debug_assert!(topic.slug == OTHER || chosen != other);
@@ -118,12 +185,9 @@ impl Router {
             topic: topic.slug.clone(),
             name: topic.name.clone(),
             department: topic.department.clone(),
-            confidence: if abstain {
-                1.0 - probs[best]
-            } else {
-                probs[chosen]
-            },
-            needs_review: abstain,
+            confidence,
+            raw_confidence: raw,
+            needs_review: confidence < self.config.min_confidence,
             top,
             deciding_words,
         }

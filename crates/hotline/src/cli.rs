@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use hotline_classifier::{evaluate, parse_labelled, Analysis, Analyzer, EvalReport, TrainParams};
+use hotline_classifier::{
+    evaluate, fit_calibration, parse_labelled, Analysis, Analyzer, EvalReport, TrainParams,
+};
 
 use crate::app::AppState;
 use crate::config::Config;
@@ -166,6 +168,11 @@ pub enum Command {
         data: PathBuf,
         #[arg(long)]
         json: bool,
+    },
+    /// Fit `[router.calibration]` on labelled real messages the model was not trained on; prints the TOML lines
+    Calibrate {
+        #[arg(long)]
+        data: PathBuf,
     },
 }
 
@@ -512,6 +519,22 @@ pub fn run(cli: Cli) -> Result<()> {
                 examples.len(),
                 out.display()
             );
+        }
+        Command::Calibrate { data } => {
+            let text = std::fs::read_to_string(&data)
+                .with_context(|| format!("cannot read {}", data.display()))?;
+            let rows = parse_labelled(&data.display().to_string(), &text)?;
+            let mut analyzer_config = config.clone();
+            // Fitted from the raw probabilities: any calibration configured now is set aside.
+            analyzer_config.router.decision.calibration = Default::default();
+            let analyzer = engine::build_analyzer(&analyzer_config)?;
+            let fitted = fit_calibration(&analyzer, &rows);
+            println!("# fitted on {} rows of {}", rows.len(), data.display());
+            println!("[router.calibration]");
+            println!("topic_slope = {:.3}", fitted.topic_slope);
+            println!("topic_intercept = {:.3}", fitted.topic_intercept);
+            println!("other_slope = {:.3}", fitted.other_slope);
+            println!("other_intercept = {:.3}", fitted.other_intercept);
         }
         Command::Eval { data, json } => {
             let text = std::fs::read_to_string(&data)
@@ -862,6 +885,29 @@ fn print_report(r: &EvalReport) {
     );
     if let Some(d) = r.district_accuracy {
         println!("district accuracy {d:.3}");
+    }
+    println!(
+        "expected calibration error {:.3}   flagged for review {} ({} of them right)",
+        r.expected_calibration_error, r.needs_review, r.needs_review_correct
+    );
+    if let Some(sure) = &r.sure_rows {
+        println!(
+            "rows both labellers were sure of: {}   macro-F1 {:.3}   routed precision {:.3}   routed recall {:.3}",
+            sure.rows, sure.macro_f1, sure.routed_precision, sure.routed_recall
+        );
+    }
+    println!(
+        "\n{:<12} {:>6} {:>11} {:>9}",
+        "confidence", "rows", "mean conf.", "accuracy"
+    );
+    for bin in &r.reliability {
+        println!(
+            "{:<12} {:>6} {:>11.3} {:>9.3}",
+            format!("{:.1}-{:.1}", bin.low, bin.low + 0.1),
+            bin.count,
+            bin.mean_confidence,
+            bin.accuracy
+        );
     }
     if r.unknown_topics > 0 {
         println!(

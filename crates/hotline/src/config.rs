@@ -134,6 +134,24 @@ impl Config {
                 r.min_confidence
             );
         }
+        if !(r.topic_threshold > 0.0 && r.topic_threshold <= 1.0) {
+            bail!(
+                "router.topic_threshold must be within (0, 1], got {}",
+                r.topic_threshold
+            );
+        }
+        let c = &r.calibration;
+        if [
+            c.topic_slope,
+            c.topic_intercept,
+            c.other_slope,
+            c.other_intercept,
+        ]
+        .iter()
+        .any(|v| !v.is_finite() || v.abs() > 100.0)
+        {
+            bail!("router.calibration: every slope and intercept must be a finite number within [-100, 100]");
+        }
         if !r.other_bias.is_finite() || r.other_bias.abs() > 20.0 {
             bail!(
                 "router.other_bias must be a finite number within [-20, 20], got {}",
