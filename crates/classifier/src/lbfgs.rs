@@ -153,7 +153,7 @@ mod tests {
         let mut x = vec![0.0; 4];
         let stop = Stop {
             max_iterations: 200,
-            gradient_tolerance: 1e-9,
+            gradient_tolerance: 1e-6,
             relative_decrease: 0.0,
         };
         let outcome = minimize(&mut x, 5, stop, |x, g| {
