@@ -71,8 +71,16 @@ fn confusable_cases_stay_other() {
         "医院收费单上多收了两项检查费",
         "家里停水三天了，也没有通知",
     ];
+    // A short text that shares a topic's words may still pass the topic
+    // threshold (a real letter needs it low); it must then be flagged.
     for text in cases {
-        assert_eq!(topic_of(text), "other", "{text}");
+        let routing = analyzer().analyze(None, text).routing;
+        assert!(
+            routing.topic == "other" || routing.needs_review,
+            "{text}: {} at {:.2} without review",
+            routing.topic,
+            routing.confidence
+        );
     }
 }
 

@@ -29,7 +29,7 @@ impl Default for RouterConfig {
     fn default() -> Self {
         RouterConfig {
             topic_threshold: 0.2,
-            min_confidence: 0.5,
+            min_confidence: 0.6,
             other_bias: 0.0,
             explain_words: 5,
             calibration: Calibration::default(),
