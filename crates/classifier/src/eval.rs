@@ -321,3 +321,46 @@ fn platt(points: &[(f64, bool)]) -> (f32, f32) {
     }
     (a as f32, b as f32)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_error_is_the_gap_between_confidence_and_accuracy() {
+        // Ten decisions at 0.95, half of them right: a gap of 0.45.
+        let overconfident: Vec<(f32, bool)> = (0..10).map(|i| (0.95, i % 2 == 0)).collect();
+        let (table, ece) = calibration(&overconfident);
+        assert_eq!(table.len(), 1);
+        assert_eq!(table[0].count, 10);
+        assert!((ece - 0.45).abs() < 1e-6, "{ece}");
+        // Calibrated bins: 0.25 right one time in four, 0.75 three times in four.
+        let mut calibrated: Vec<(f32, bool)> = (0..4).map(|i| (0.25, i == 0)).collect();
+        calibrated.extend((0..4).map(|i| (0.75, i != 0)));
+        let (table, ece) = calibration(&calibrated);
+        assert_eq!(table.len(), 2);
+        assert!(ece < 1e-6, "{ece}");
+        // A confidence of exactly 1.0 lands in the last bin, not past it.
+        let (table, _) = calibration(&[(1.0, true)]);
+        assert_eq!(table[0].low, 0.9);
+    }
+
+    #[test]
+    fn platt_scaling_recovers_a_known_slope_and_intercept() {
+        // At each logit x, right in round(100 · σ(2x + 1)) of 100 decisions.
+        let mut points = Vec::new();
+        for step in -20..=20 {
+            let x = f64::from(step) / 5.0;
+            let p = 1.0 / (1.0 + (-(2.0 * x + 1.0)).exp());
+            let right = (p * 100.0).round() as usize;
+            points.extend((0..100).map(|i| (x, i < right)));
+        }
+        let (slope, intercept) = platt(&points);
+        assert!((slope - 2.0).abs() < 0.1, "{slope}");
+        assert!((intercept - 1.0).abs() < 0.1, "{intercept}");
+        // All right: finite, thanks to the ridge, and confident.
+        let (slope, intercept) = platt(&[(0.5, true); 50]);
+        assert!(slope.is_finite() && intercept.is_finite());
+        assert!(1.0 / (1.0 + (-(slope * 0.5 + intercept)).exp()) > 0.9);
+    }
+}
