@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request};
 use hotline::config::Config;
 use hotline::AppState;
-use hotline_store::{NewToken, Role, Store};
+use hotline_store::{Issuer, NewToken, Role, Store};
 use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
 
@@ -32,7 +32,7 @@ fn fixture() -> &'static Fixture {
         let state = AppState::new(Arc::new(analyzer), store, Arc::new(config)).expect("a state");
         let token = |role: Role| {
             let new = NewToken { name: "fuzz".into(), role, pii: true, district: None };
-            state.tokens.create(new).expect("a token").1
+            state.tokens.create(new, Issuer::Local).expect("a token").1
         };
         let (operator, admin) = (token(Role::Operator), token(Role::Admin));
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -26,7 +26,7 @@ fn analyzer() -> &'static Analyzer {
             examples.extend(parse_labelled("corpus", text).expect("corpus parses").iter().map(|r| r.example()));
         }
         // Seed words cover the topics without examples.
-        let params = TrainParams { epochs: 3, calibration_folds: 0, ..TrainParams::default() };
+        let params = TrainParams { max_iterations: 50, ..TrainParams::default() };
         Analyzer::train(&sources, &examples, &params, RouterConfig::default()).expect("trains")
     })
 }
