@@ -1,6 +1,6 @@
 //! The router: clear cases, confusable ones, explanations, determinism, bad input.
 
-use hotline_classifier::{parse_labelled, Error, Segmenter};
+use hotline_classifier::{parse_labelled, Analyzer, Error, Model, Segmenter, TrainParams};
 use hotline_suite::analyzer;
 
 fn topic_of(text: &str) -> String {
@@ -121,14 +121,78 @@ fn routing_is_explained_and_always_a_configured_slug() {
     assert_eq!(a.analyze(None, "hello world").routing.topic, "other");
 }
 
+/// The prebuilt model (data/model/default.json) was trained on exactly
+/// today's corpus, sources and parameters: editing any of them without
+/// rebuilding it fails here, with the command that rebuilds it.
 #[test]
-fn routing_is_deterministic_across_trainings() {
+fn the_prebuilt_model_matches_the_corpus() {
     let config = hotline::config::Config::load(None).unwrap_or_else(|e| panic!("{e}"));
-    let again = hotline::engine::build_analyzer(&config).unwrap_or_else(|e| panic!("{e}"));
-    let text = "楼道里好多电瓶车在充电，物业也不管，太危险了";
-    let a = analyzer().analyze(None, text).routing;
-    let b = again.analyze(None, text).routing;
-    assert_eq!(a, b);
+    let examples = hotline::engine::builtin_examples().unwrap_or_else(|e| panic!("{e:#}"));
+    let wanted = hotline::engine::with_sources(&config, |sources| {
+        Ok(hotline_classifier::fingerprint(
+            sources,
+            &examples,
+            &TrainParams::default(),
+        ))
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    // The compiled-in file itself: the engine would quietly train instead
+    // of loading a stale one, so its own analyzer proves nothing here.
+    let prebuilt = Model::from_json(hotline::builtin::DEFAULT_MODEL, analyzer().taxonomy())
+        .unwrap_or_else(|e| panic!("data/model/default.json: {e}"));
+    let info = prebuilt.info().cloned();
+    assert_eq!(
+        info.as_ref().map(|i| i.fingerprint.as_str()),
+        Some(wanted.as_str()),
+        "data/model/default.json is stale: rebuild it with \
+         `cargo run --release -- train --builtin --out data/model/default.json`"
+    );
+    let info = info.unwrap_or_else(|| panic!("no info"));
+    assert_eq!(info.examples, examples.len());
+    assert_eq!(info.version, hotline_classifier::version_of(&wanted));
+    assert_eq!(prebuilt.version(), info.version);
+    // And the engine loads it rather than training.
+    assert_eq!(analyzer().router().model().version(), info.version);
+}
+
+/// Training again on the same inputs gives the prebuilt model's decisions:
+/// the artifact is what the command in its test message builds, not a blob
+/// from elsewhere.
+#[test]
+fn training_again_reproduces_the_prebuilt_model() {
+    let config = hotline::config::Config::load(None).unwrap_or_else(|e| panic!("{e}"));
+    let examples = hotline::engine::builtin_examples().unwrap_or_else(|e| panic!("{e:#}"));
+    let trained = hotline::engine::with_sources(&config, |sources| {
+        Ok(Analyzer::train(
+            sources,
+            &examples,
+            &TrainParams::default(),
+            config.router.decision.clone(),
+        )?)
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let mut config = config.clone();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    config.router.model = dir.path().join("default.json");
+    std::fs::write(&config.router.model, hotline::builtin::DEFAULT_MODEL)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let prebuilt = hotline::engine::build_analyzer(&config).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(
+        trained.router().model().version(),
+        prebuilt.router().model().version()
+    );
+    for example in examples.iter().step_by(7) {
+        let a = trained.analyze(None, &example.text).routing;
+        let b = prebuilt.analyze(None, &example.text).routing;
+        assert_eq!(a.topic, b.topic, "{}", example.text);
+        assert!(
+            (a.confidence - b.confidence).abs() < 1e-3,
+            "{}: {} vs {}",
+            example.text,
+            a.confidence,
+            b.confidence
+        );
+    }
 }
 
 #[test]

@@ -3,6 +3,7 @@ use serde::Serialize;
 use crate::district::{DistrictMatch, Gazetteer};
 use crate::error::Result;
 use crate::model::{Example, Model, TrainParams};
+use crate::provenance::ModelInfo;
 use crate::router::{Router, RouterConfig, Routing};
 use crate::segment::{Segmented, Segmenter};
 use crate::taxonomy::Taxonomy;
@@ -64,7 +65,8 @@ impl Analyzer {
     ) -> Result<Self> {
         let (taxonomy, segmenter, gazetteer) = prepare(sources)?;
         let ignore = ignored_words(&gazetteer);
-        let model = Model::train(&taxonomy, &segmenter, examples, &ignore, params)?;
+        let mut model = Model::train(&taxonomy, &segmenter, examples, &ignore, params)?;
+        model.set_info(ModelInfo::new(sources, taxonomy.year, examples, params));
         let router = Router::new(taxonomy, model, config);
         Ok(Analyzer {
             segmenter,
@@ -95,6 +97,11 @@ impl Analyzer {
 
     pub fn router(&self) -> &Router {
         &self.router
+    }
+
+    /// The model, to attach what was measured of it before saving.
+    pub fn model_mut(&mut self) -> &mut Model {
+        self.router.model_mut()
     }
 
     pub fn gazetteer(&self) -> &Gazetteer {

@@ -12,6 +12,7 @@ mod eval;
 mod features;
 mod lbfgs;
 mod model;
+mod provenance;
 mod router;
 mod segment;
 mod taxonomy;
@@ -27,6 +28,7 @@ pub use eval::{
     evaluate, fit_calibration, parse_labelled, EvalReport, LabelledRow, ReliabilityBin, TopicScore,
 };
 pub use model::{Example, Model, TrainParams};
+pub use provenance::{fingerprint, version_of, ModelEvaluation, ModelInfo};
 pub use router::{logit, Calibration, Router, RouterConfig, Routing, ScoredTopic};
 pub use segment::{Segmented, Segmenter, Token};
 pub use taxonomy::{Taxonomy, Topic, OTHER};

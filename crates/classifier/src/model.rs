@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::features::{for_each_term, Vocabulary};
+use crate::provenance::ModelInfo;
 use crate::segment::{Segmented, Segmenter};
 use crate::taxonomy::Taxonomy;
 
@@ -21,7 +22,7 @@ pub struct Example {
 }
 
 /// Training knobs; the defaults are what the shipped model is built with.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainParams {
     /// Upper bound on L-BFGS iterations; training normally converges before.
     pub max_iterations: usize,
@@ -66,6 +67,8 @@ pub struct Model {
     pub(crate) bias: Vec<f32>,
     /// Softmax temperature fitted on held-out folds.
     pub(crate) temperature: f32,
+    /// What it was trained from; absent in files of format 1.
+    pub(crate) info: Option<ModelInfo>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -77,9 +80,12 @@ struct ModelFile {
     weights: Vec<f32>,
     bias: Vec<f32>,
     temperature: f32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    info: Option<ModelInfo>,
 }
 
-const MODEL_FORMAT: u32 = 1;
+/// Format 2 added `info`; format 1 files still load.
+const MODEL_FORMAT: u32 = 2;
 
 /// A document ready for training: its vector and its class.
 struct Doc {
@@ -256,6 +262,24 @@ impl Model {
             .collect()
     }
 
+    /// What the model was trained from, when it says (format 2 files and
+    /// models trained through [`crate::Analyzer::train`]).
+    pub fn info(&self) -> Option<&ModelInfo> {
+        self.info.as_ref()
+    }
+
+    /// The version to record on what this model decides; `unversioned` for
+    /// an old file that does not carry one.
+    pub fn version(&self) -> &str {
+        self.info
+            .as_ref()
+            .map_or("unversioned", |i| i.version.as_str())
+    }
+
+    pub fn set_info(&mut self, info: ModelInfo) {
+        self.info = Some(info);
+    }
+
     pub fn to_json(&self) -> String {
         let file = ModelFile {
             format: MODEL_FORMAT,
@@ -272,6 +296,7 @@ impl Model {
             weights: self.weights.clone(),
             bias: self.bias.clone(),
             temperature: self.temperature,
+            info: self.info.clone(),
         };
         serde_json::to_string(&file).unwrap_or_default()
     }
@@ -279,9 +304,9 @@ impl Model {
     pub fn from_json(text: &str, taxonomy: &Taxonomy) -> Result<Model> {
         let file: ModelFile =
             serde_json::from_str(text).map_err(|e| Error::Model(e.to_string()))?;
-        if file.format != MODEL_FORMAT {
+        if !(1..=MODEL_FORMAT).contains(&file.format) {
             return Err(Error::Model(format!(
-                "format {} is not supported (expected {MODEL_FORMAT})",
+                "format {} is not supported (expected 1 to {MODEL_FORMAT})",
                 file.format
             )));
         }
@@ -312,6 +337,7 @@ impl Model {
             weights: file.weights,
             bias: file.bias,
             temperature: file.temperature,
+            info: file.info,
         })
     }
 }
@@ -384,6 +410,7 @@ fn fit(
         vocab,
         bias,
         temperature: 1.0,
+        info: None,
     }
 }
 

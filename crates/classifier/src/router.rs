@@ -134,6 +134,10 @@ impl Router {
         &self.model
     }
 
+    pub fn model_mut(&mut self) -> &mut Model {
+        &mut self.model
+    }
+
     pub fn config(&self) -> &RouterConfig {
         &self.config
     }

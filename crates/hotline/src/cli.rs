@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use hotline_classifier::{
-    evaluate, fit_calibration, parse_labelled, Analysis, Analyzer, EvalReport, TrainParams,
+    evaluate, fit_calibration, parse_labelled, Analysis, Analyzer, EvalReport, ModelEvaluation,
+    TrainParams,
 };
 
 use crate::app::AppState;
@@ -50,10 +51,18 @@ pub enum Command {
     },
     /// Train a router model from labelled JSONL files (fields `text`, `topic`, optional `title`).
     Train {
-        /// Labelled files; the shipped corpus is data/corpus/*.jsonl.
-        #[arg(long, required = true, num_args = 1..)]
+        /// Labelled files to train on.
+        #[arg(long, num_args = 1.., required_unless_present = "builtin")]
         data: Vec<PathBuf>,
-        /// Where to write the model (set router.model to use it).
+        /// Train on the built-in corpus (data/corpus/*.jsonl) too, before any --data.
+        #[arg(long)]
+        builtin: bool,
+        /// Labelled files to measure the new model on (never trained on); the
+        /// figures are printed and saved in the model file.
+        #[arg(long, num_args = 1..)]
+        eval: Vec<PathBuf>,
+        /// Where to write the model (set router.model to use it). The prebuilt
+        /// default is rebuilt with `--builtin --out data/model/default.json`.
         #[arg(long, default_value = "model.json")]
         out: PathBuf,
     },
@@ -209,6 +218,10 @@ pub fn run(cli: Cli) -> Result<()> {
         .clone()
         .unwrap_or_else(|| config.data.dir.clone());
     let open = |config: Config| AppState::open(config, &data_dir);
+    let open_store = |config: &Config| {
+        hotline_store::Store::open(&data_dir, config.store.clone())
+            .with_context(|| format!("opening the store in {}", data_dir.display()))
+    };
     match cli.command {
         Command::Serve { listen, demo } => {
             let listen = listen.unwrap_or_else(|| config.server.listen.clone());
@@ -286,21 +299,23 @@ pub fn run(cli: Cli) -> Result<()> {
         } => {
             let group_by = hotline_store::GroupBy::parse(&by)
                 .with_context(|| format!("--by {by}: use topic, district, kind, day, week, month, assessment_month or total"))?;
-            let state = open(config)?;
-            let rows = state.store.stats(&hotline_store::StatsQuery {
+            // Counting routes nothing: the store alone, no analyzer to load.
+            let store = open_store(&config)?;
+            let rows = store.stats(&hotline_store::StatsQuery {
                 from,
                 to,
                 group_by,
                 topic,
                 district,
                 include_undated: undated,
-            })?;
+            });
+            store.shutdown()?;
+            let rows = rows?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 print_stats(&rows);
             }
-            state.store.shutdown()?;
         }
         Command::Search {
             query,
@@ -354,13 +369,11 @@ pub fn run(cli: Cli) -> Result<()> {
             state.store.shutdown()?;
         }
         Command::Show { id } => {
-            let state = open(config)?;
-            let ticket = state
-                .store
-                .get(id)?
-                .with_context(|| format!("ticket {id} not found"))?;
+            let store = open_store(&config)?;
+            let ticket = store.get(id);
+            store.shutdown()?;
+            let ticket = ticket?.with_context(|| format!("ticket {id} not found"))?;
             println!("{}", serde_json::to_string_pretty(&ticket)?);
-            state.store.shutdown()?;
         }
         Command::Verify { json } => {
             // The journal first, reading only: opening the store would cut a
@@ -495,16 +508,22 @@ pub fn run(cli: Cli) -> Result<()> {
                 print_analysis(&analysis);
             }
         }
-        Command::Train { data, out } => {
-            let mut examples = Vec::new();
+        Command::Train {
+            data,
+            builtin,
+            eval,
+            out,
+        } => {
+            let mut examples = if builtin {
+                engine::builtin_examples()?
+            } else {
+                Vec::new()
+            };
             for path in &data {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                let rows = parse_labelled(&path.display().to_string(), &text)?;
-                examples.extend(rows.iter().map(|r| r.example()));
+                examples.extend(read_labelled(path)?.iter().map(|r| r.example()));
             }
             let decision = config.router.decision.clone();
-            let analyzer = engine::with_sources(&config, |sources| {
+            let mut analyzer = engine::with_sources(&config, |sources| {
                 Ok(Analyzer::train(
                     sources,
                     &examples,
@@ -512,18 +531,36 @@ pub fn run(cli: Cli) -> Result<()> {
                     decision,
                 )?)
             })?;
-            std::fs::write(&out, analyzer.router().model().to_json())
+            let mut evaluations = Vec::new();
+            for path in &eval {
+                let report = evaluate(&analyzer, &read_labelled(path)?);
+                println!("{}:", path.display());
+                print_report(&report);
+                evaluations.push(ModelEvaluation {
+                    data: path.display().to_string(),
+                    rows: report.rows,
+                    macro_f1: report.macro_f1,
+                    routed_precision: report.routed_precision,
+                    routed_recall: report.routed_recall,
+                    expected_calibration_error: report.expected_calibration_error,
+                });
+            }
+            let model = analyzer.model_mut();
+            if let Some(mut info) = model.info().cloned() {
+                info.evaluation = evaluations;
+                model.set_info(info);
+            }
+            std::fs::write(&out, model.to_json())
                 .with_context(|| format!("cannot write {}", out.display()))?;
             println!(
-                "trained on {} examples; model written to {}",
+                "trained on {} examples; model {} written to {}",
                 examples.len(),
+                model.version(),
                 out.display()
             );
         }
         Command::Calibrate { data } => {
-            let text = std::fs::read_to_string(&data)
-                .with_context(|| format!("cannot read {}", data.display()))?;
-            let rows = parse_labelled(&data.display().to_string(), &text)?;
+            let rows = read_labelled(&data)?;
             let mut analyzer_config = config.clone();
             // Fitted from the raw probabilities: any calibration configured now is set aside.
             analyzer_config.router.decision.calibration = Default::default();
@@ -537,9 +574,7 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("other_intercept = {:.3}", fitted.other_intercept);
         }
         Command::Eval { data, json } => {
-            let text = std::fs::read_to_string(&data)
-                .with_context(|| format!("cannot read {}", data.display()))?;
-            let rows = parse_labelled(&data.display().to_string(), &text)?;
+            let rows = read_labelled(&data)?;
             let analyzer = engine::build_analyzer(&config)?;
             let report = evaluate(&analyzer, &rows);
             if json {
@@ -550,6 +585,13 @@ pub fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A labelled JSONL file, errors naming the file and line.
+fn read_labelled(path: &std::path::Path) -> Result<Vec<hotline_classifier::LabelledRow>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(parse_labelled(&path.display().to_string(), &text)?)
 }
 
 fn print_journal_check(check: &hotline_store::JournalCheck) {

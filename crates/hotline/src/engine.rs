@@ -1,7 +1,9 @@
 //! Building the process-wide analyzer from the configuration.
 
 use anyhow::{Context, Result};
-use hotline_classifier::{parse_labelled, Analyzer, AnalyzerSources, Example, TrainParams};
+use hotline_classifier::{
+    fingerprint, parse_labelled, Analyzer, AnalyzerSources, Example, TrainParams,
+};
 
 use crate::builtin;
 use crate::config::Config;
@@ -35,28 +37,43 @@ pub fn with_sources<T>(
 }
 
 /// The analyzer the configuration asks for: a saved model when one is
-/// configured, otherwise one trained now from the built-in corpus
-/// (deterministic, so every start gives the same model).
+/// configured, otherwise the prebuilt default model (data/model/default.json,
+/// compiled in) when it was trained on exactly these sources, the built-in
+/// corpus and the default parameters. Only a configuration that changes the
+/// taxonomy or the dictionaries pays for training at start.
 pub fn build_analyzer(config: &Config) -> Result<Analyzer> {
     let decision = config.router.decision.clone();
     with_sources(config, |sources| {
-        if config.router.model.as_os_str().is_empty() {
-            let examples = builtin_examples()?;
-            let started = std::time::Instant::now();
-            let analyzer = Analyzer::train(sources, &examples, &TrainParams::default(), decision)
-                .context("training the built-in model")?;
-            tracing::info!(
-                examples = examples.len(),
-                ms = started.elapsed().as_millis() as u64,
-                "model trained"
-            );
-            Ok(analyzer)
-        } else {
+        if !config.router.model.as_os_str().is_empty() {
             let path = &config.router.model;
             let json = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read model {}", path.display()))?;
-            Analyzer::with_model(sources, &json, decision)
-                .with_context(|| format!("model {}", path.display()))
+            return Analyzer::with_model(sources, &json, decision)
+                .with_context(|| format!("model {}", path.display()));
         }
+        let examples = builtin_examples()?;
+        let params = TrainParams::default();
+        let wanted = fingerprint(sources, &examples, &params);
+        if let Ok(analyzer) =
+            Analyzer::with_model(sources, builtin::DEFAULT_MODEL, decision.clone())
+        {
+            let model = analyzer.router().model();
+            if model.info().is_some_and(|info| info.fingerprint == wanted) {
+                tracing::debug!(version = model.version(), "prebuilt model loaded");
+                return Ok(analyzer);
+            }
+        }
+        tracing::info!(
+            "the configured taxonomy or dictionaries differ from the prebuilt model's: training from the built-in corpus (save it with `hotline train --builtin` and set router.model)"
+        );
+        let started = std::time::Instant::now();
+        let analyzer = Analyzer::train(sources, &examples, &params, decision)
+            .context("training the built-in model")?;
+        tracing::info!(
+            examples = examples.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "model trained"
+        );
+        Ok(analyzer)
     })
 }
