@@ -35,11 +35,7 @@ fn ticket(i: u64) -> NewTicket {
         caller_phone: None,
         address: None,
         district: Some("朝阳区".into()),
-        topic: TopicAssignment {
-            slug: "ebike_charging".into(),
-            source: TopicSource::Imported,
-            confidence: None,
-        },
+        topic: TopicAssignment::given("ebike_charging", TopicSource::Imported),
         department: "市城市管理委".into(),
         deciding_words: Vec::new(),
         index_tokens: format!("小区 楼道 飞线 充电 电动车 物业 火灾 隐患 t{i}"),

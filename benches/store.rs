@@ -100,11 +100,7 @@ fn ticket(i: u64) -> NewTicket {
         caller_phone: None,
         address: None,
         district: Some(DISTRICTS[next(16) as usize].into()),
-        topic: TopicAssignment {
-            slug: TOPICS[next(14) as usize].into(),
-            source: TopicSource::Imported,
-            confidence: None,
-        },
+        topic: TopicAssignment::given(TOPICS[next(14) as usize], TopicSource::Imported),
         department: "d".into(),
         deciding_words: Vec::new(),
         index_tokens: format!("工单 合成 文本 存储 基准 t{}", i % 1000),

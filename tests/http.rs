@@ -473,3 +473,94 @@ async fn an_unreadable_hit_is_left_out_of_search_and_export_and_counted() {
     );
     stop(server).await;
 }
+
+/// The model in use describes itself, and every ticket it routes carries its
+/// version: in the ticket, in search hits, in exports, and in the event of
+/// an operator's override, so overrides can be counted per model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_routed_ticket_names_the_model_that_routed_it() {
+    let server = start().await;
+    let http = server.client();
+    let base = &server.base;
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .json::<Value>()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    let model = get(format!("{base}/model")).await;
+    let version = model["version"].as_str().unwrap_or_default().to_owned();
+    assert!(version.starts_with("m-"), "{model}");
+    assert_eq!(model["info"]["version"], version.as_str());
+    assert_eq!(
+        model["info"]["fingerprint"].as_str().map(str::len),
+        Some(64)
+    );
+    assert_eq!(model["source"], "built-in");
+    assert!(model["decision"]["topic_threshold"].is_number(), "{model}");
+
+    let (status, routed) = post_json(
+        &http,
+        &format!("{base}/tickets"),
+        json!({"text": "我们楼的电梯用了二十多年，这个月已经困人三次了", "kind": "投诉"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{routed}");
+    assert_eq!(routed["topic"]["source"], "router");
+    assert_eq!(routed["topic"]["model"], version.as_str());
+    let (status, chosen) = post_json(
+        &http,
+        &format!("{base}/tickets"),
+        json!({"text": "电梯又坏了", "kind": "投诉", "topic": "old_elevators"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{chosen}");
+    assert!(chosen["topic"].get("model").is_none(), "{chosen}");
+    let id = routed["id"].as_str().unwrap_or_default().to_owned();
+
+    server.inner.commit().await;
+    let found = get(format!("{base}/search?q=困人")).await;
+    assert_eq!(
+        found["hits"][0]["ticket"]["topic"]["model"],
+        version.as_str(),
+        "{found}"
+    );
+    let csv = http
+        .get(format!("{base}/export/search?format=csv&q=困人"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        csv.lines().next().is_some_and(|h| h.contains("路由模型")),
+        "{csv}"
+    );
+    assert!(csv.contains(&version), "{csv}");
+
+    let r = http
+        .put(format!("{base}/tickets/{id}/topic"))
+        .json(&json!({"topic": "property_management", "reason": "物业不修"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let shown = get(format!("{base}/tickets/{id}")).await;
+    let ticket = &shown["ticket"];
+    assert_eq!(ticket["topic"]["source"], "operator");
+    assert!(ticket["topic"].get("model").is_none(), "{ticket}");
+    let change = ticket["events"]
+        .as_array()
+        .and_then(|events| events.iter().find(|e| e["type"] == "topic_changed"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(change["model"], version.as_str(), "{ticket}");
+    stop(server).await;
+}

@@ -61,6 +61,7 @@ fn new_ticket(
             slug: slug.to_owned(),
             source: TopicSource::Router,
             confidence: Some(0.9),
+            model: None,
         },
         department: "d".into(),
         deciding_words: Vec::new(),

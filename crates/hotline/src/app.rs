@@ -147,17 +147,13 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
                     format!("'{slug}' is not one of this year's topics"),
                 ));
             }
-            TopicAssignment {
-                slug,
-                source: TopicSource::Operator,
-                confidence: None,
-            }
+            TopicAssignment::given(slug, TopicSource::Operator)
         }
-        None => TopicAssignment {
-            slug: analysis.routing.topic.clone(),
-            source: TopicSource::Router,
-            confidence: Some(analysis.routing.confidence),
-        },
+        None => TopicAssignment::routed(
+            analysis.routing.topic.clone(),
+            analysis.routing.confidence,
+            state.analyzer.router().model().version(),
+        ),
     };
     let department = state.department(&topic.slug).unwrap_or_default();
     let district =

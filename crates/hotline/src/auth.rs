@@ -65,6 +65,7 @@ pub const PERMISSIONS: &[Rule] = &[
     rule("GET", "/api/v1/openapi.json", Access::Public),
     rule("GET", "/api/v1/me", Access::AnyRole),
     rule("GET", "/api/v1/topics", Access::AnyRole),
+    rule("GET", "/api/v1/model", Access::AnyRole),
     rule("POST", "/api/v1/classify", OPERATORS),
     rule("POST", "/api/v1/tickets", OPERATORS),
     rule("PUT", "/api/v1/tickets/{id}/topic", OPERATORS),

@@ -289,6 +289,7 @@ pub fn search_table(hits: &[SearchHit], taxonomy: &Taxonomy) -> Table {
         "联系电话",
         "地址",
         "重复于",
+        "路由模型",
     ];
     let text = |s: &Option<String>| Cell::Text(s.clone().unwrap_or_default());
     let rows = hits
@@ -315,6 +316,7 @@ pub fn search_table(hits: &[SearchHit], taxonomy: &Taxonomy) -> Table {
                 text(&t.caller_phone),
                 text(&t.address),
                 Cell::Text(t.repeat_of.map(|id| id.to_string()).unwrap_or_default()),
+                text(&t.topic.model),
             ]
         })
         .collect();

@@ -78,16 +78,12 @@ fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
         .as_deref()
         .filter(|t| state.analyzer.taxonomy().get(t).is_some());
     let topic = match known_topic {
-        Some(slug) => TopicAssignment {
-            slug: slug.to_owned(),
-            source: TopicSource::Imported,
-            confidence: None,
-        },
-        None => TopicAssignment {
-            slug: analysis.routing.topic.clone(),
-            source: TopicSource::Router,
-            confidence: Some(analysis.routing.confidence),
-        },
+        Some(slug) => TopicAssignment::given(slug.to_owned(), TopicSource::Imported),
+        None => TopicAssignment::routed(
+            analysis.routing.topic.clone(),
+            analysis.routing.confidence,
+            state.analyzer.router().model().version(),
+        ),
     };
     let department = row
         .department

@@ -44,6 +44,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/export/stats", get(export_stats))
         .route("/api/v1/export/search", get(export_search))
         .route("/api/v1/topics", get(topics))
+        .route("/api/v1/model", get(model))
         .route("/api/v1/me", get(me))
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
@@ -779,6 +780,24 @@ async fn topics(State(state): State<AppState>) -> impl IntoResponse {
         "year": taxonomy.year,
         "topics": taxonomy.topics(),
         "assessment_month_start_day": state.config.store.rates.assessment_month_start_day,
+    }))
+}
+
+/// The router model in use: its version (recorded on every ticket it
+/// routes), what it was trained on, its figures, and the decision settings.
+async fn model(State(state): State<AppState>) -> impl IntoResponse {
+    let router = state.analyzer.router();
+    let config = router.config();
+    Json(json!({
+        "version": router.model().version(),
+        "info": router.model().info(),
+        "source": if state.config.router.model.as_os_str().is_empty() { "built-in" } else { "file" },
+        "decision": {
+            "topic_threshold": config.topic_threshold,
+            "min_confidence": config.min_confidence,
+            "other_bias": config.other_bias,
+            "calibration": config.calibration,
+        },
     }))
 }
 

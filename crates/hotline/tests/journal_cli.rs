@@ -44,6 +44,7 @@ fn ticket(i: usize) -> NewTicket {
             slug: "other".into(),
             source: TopicSource::Router,
             confidence: None,
+            model: None,
         },
         department: "d".into(),
         deciding_words: Vec::new(),

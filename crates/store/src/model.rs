@@ -122,6 +122,32 @@ pub struct TopicAssignment {
     pub source: TopicSource,
     /// The router's confidence when the router set it.
     pub confidence: Option<f32>,
+    /// The version of the model that set it (`m-…`), when the router did:
+    /// how a supervisor tells which model's decisions an override corrects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+impl TopicAssignment {
+    /// The router's decision, with the version of the model that made it.
+    pub fn routed(slug: impl Into<String>, confidence: f32, model: impl Into<String>) -> Self {
+        TopicAssignment {
+            slug: slug.into(),
+            source: TopicSource::Router,
+            confidence: Some(confidence),
+            model: Some(model.into()),
+        }
+    }
+
+    /// A topic chosen by a person or read from an imported file.
+    pub fn given(slug: impl Into<String>, source: TopicSource) -> Self {
+        TopicAssignment {
+            slug: slug.into(),
+            source,
+            confidence: None,
+            model: None,
+        }
+    }
 }
 
 /// One step of a ticket's life. Events are appended, never changed.
@@ -165,6 +191,10 @@ pub enum EventBody {
         from: String,
         to: String,
         reason: Option<String>,
+        /// The model whose decision this corrects, when the router had set
+        /// the topic: overrides counted per model version show drift.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
     },
 }
 

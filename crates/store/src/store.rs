@@ -2242,13 +2242,13 @@ impl Writer {
                 from: ticket.topic.slug.clone(),
                 to: topic.clone(),
                 reason,
+                model: match ticket.topic.source {
+                    TopicSource::Router => ticket.topic.model.clone(),
+                    _ => None,
+                },
             },
         });
-        ticket.topic = TopicAssignment {
-            slug: topic,
-            source: TopicSource::Operator,
-            confidence: None,
-        };
+        ticket.topic = TopicAssignment::given(topic, TopicSource::Operator);
         ticket.department = department;
         self.record_change(ticket, pending);
         Ok(id)
@@ -2278,6 +2278,7 @@ mod tests {
                 slug: "other".into(),
                 source: TopicSource::Router,
                 confidence: Some(0.5),
+                model: None,
             },
             department: "区政府".into(),
             deciding_words: vec![],

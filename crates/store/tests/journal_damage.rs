@@ -36,6 +36,7 @@ fn new_ticket(i: usize) -> NewTicket {
             slug: "water".into(),
             source: TopicSource::Router,
             confidence: Some(0.9),
+            model: None,
         },
         department: "水务局".into(),
         deciding_words: Vec::new(),
