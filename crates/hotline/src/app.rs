@@ -46,7 +46,7 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// Loads the analyzer and opens the store in `data_dir`.
     pub fn open(config: Config, data_dir: &Path) -> Result<AppState> {
-        let analyzer = engine::build_analyzer(&config)?;
+        let analyzer = engine::build_analyzer_in(&config, data_dir)?;
         let store = Store::open(data_dir, config.store.clone())
             .with_context(|| format!("opening the store in {}", data_dir.display()))?;
         AppState::new(Arc::new(analyzer), store, Arc::new(config))

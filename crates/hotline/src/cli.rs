@@ -52,7 +52,7 @@ pub enum Command {
     /// Train a router model from labelled JSONL files (fields `text`, `topic`, optional `title`).
     Train {
         /// Labelled files to train on.
-        #[arg(long, num_args = 1.., required_unless_present = "builtin")]
+        #[arg(long, num_args = 1.., required_unless_present_any = ["builtin", "from_store"])]
         data: Vec<PathBuf>,
         /// Train on the built-in corpus (data/corpus/*.jsonl) too, before any --data.
         #[arg(long)]
@@ -61,10 +61,27 @@ pub enum Command {
         /// figures are printed and saved in the model file.
         #[arg(long, num_args = 1..)]
         eval: Vec<PathBuf>,
-        /// Where to write the model (set router.model to use it). The prebuilt
-        /// default is rebuilt with `--builtin --out data/model/default.json`.
-        #[arg(long, default_value = "model.json")]
-        out: PathBuf,
+        /// Where to write the model (set router.model to use it); model.json
+        /// unless --from-store installs it. The prebuilt default is rebuilt
+        /// with `--builtin --out data/model/default.json`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Learn from this data directory too: the topics of imported tickets
+        /// (a topic column: 问题分类, 专题, 所属专题…) and operators' overrides,
+        /// on top of the built-in corpus. One ticket in five is held out; the
+        /// new model is compared with the one in use on it and on --eval, and
+        /// installed only when it is not worse. The store must not be open
+        /// in a running server.
+        #[arg(long)]
+        from_store: bool,
+        /// With --from-store: install even when the new model is worse.
+        #[arg(long, requires = "from_store")]
+        force: bool,
+    },
+    /// The router models installed in the data directory.
+    Model {
+        #[command(subcommand)]
+        action: ModelCommand,
     },
     /// Run the HTTP API and the dashboard until Ctrl-C or SIGTERM.
     Serve {
@@ -183,6 +200,15 @@ pub enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// The model in use: installed (with the versions before it) or built-in.
+    Show,
+    /// Go back to the model installed before the current one (the built-in
+    /// model after the first); a running server picks it up at its next start.
+    Rollback,
 }
 
 #[derive(Debug, Subcommand)]
@@ -475,7 +501,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Classify {
             input: Some(path), ..
-        } => classify_file(&config, &path)?,
+        } => classify_file(&config, &data_dir, &path)?,
         Command::Classify {
             text,
             title,
@@ -500,7 +526,7 @@ pub fn run(cli: Cli) -> Result<()> {
             if text.trim().is_empty() {
                 bail!("the ticket's text is empty");
             }
-            let analyzer = engine::build_analyzer(&config)?;
+            let analyzer = engine::build_analyzer_in(&config, &data_dir)?;
             let analysis = analyzer.analyze(title.as_deref(), &text);
             if json {
                 println!("{}", serde_json::to_string_pretty(&analysis)?);
@@ -513,58 +539,83 @@ pub fn run(cli: Cli) -> Result<()> {
             builtin,
             eval,
             out,
+            from_store,
+            force,
         } => {
-            let mut examples = if builtin {
-                engine::builtin_examples()?
-            } else {
-                Vec::new()
-            };
+            let mut extra = Vec::new();
             for path in &data {
-                examples.extend(read_labelled(path)?.iter().map(|r| r.example()));
+                extra.extend(read_labelled(path)?.iter().map(|r| r.example()));
             }
-            let decision = config.router.decision.clone();
-            let mut analyzer = engine::with_sources(&config, |sources| {
-                Ok(Analyzer::train(
-                    sources,
-                    &examples,
-                    &TrainParams::default(),
-                    decision,
-                )?)
-            })?;
-            let mut evaluations = Vec::new();
+            let mut eval_sets = Vec::new();
             for path in &eval {
-                let report = evaluate(&analyzer, &read_labelled(path)?);
-                println!("{}:", path.display());
-                print_report(&report);
-                evaluations.push(ModelEvaluation {
-                    data: path.display().to_string(),
-                    rows: report.rows,
-                    macro_f1: report.macro_f1,
-                    routed_precision: report.routed_precision,
-                    routed_recall: report.routed_recall,
-                    expected_calibration_error: report.expected_calibration_error,
-                });
+                eval_sets.push((path.display().to_string(), read_labelled(path)?));
             }
-            let model = analyzer.model_mut();
-            if let Some(mut info) = model.info().cloned() {
-                info.evaluation = evaluations;
-                model.set_info(info);
+            if from_store {
+                train_from_store(
+                    &config,
+                    &data_dir,
+                    &extra,
+                    &eval_sets,
+                    out.as_deref(),
+                    force,
+                )?;
+            } else {
+                let mut examples = if builtin {
+                    engine::builtin_examples()?
+                } else {
+                    Vec::new()
+                };
+                examples.extend(extra);
+                let out = out.unwrap_or_else(|| PathBuf::from("model.json"));
+                train_to_file(&config, &examples, &eval_sets, &out)?;
             }
-            std::fs::write(&out, model.to_json())
-                .with_context(|| format!("cannot write {}", out.display()))?;
-            println!(
-                "trained on {} examples; model {} written to {}",
-                examples.len(),
-                model.version(),
-                out.display()
-            );
+        }
+        Command::Model { action } => {
+            let registry = crate::models::ModelRegistry::new(&data_dir);
+            match action {
+                ModelCommand::Show => {
+                    let installed = registry.installed()?;
+                    let analyzer = engine::build_analyzer_in(&config, &data_dir)?;
+                    let model = analyzer.router().model();
+                    let source = if !config.router.model.as_os_str().is_empty() {
+                        format!("the file {}", config.router.model.display())
+                    } else if installed.is_empty() {
+                        "built-in".to_owned()
+                    } else {
+                        format!("installed in {}", data_dir.join("models").display())
+                    };
+                    println!("model {} ({source})", model.version());
+                    if let Some(info) = model.info() {
+                        println!(
+                            "trained on {} examples, taxonomy {}, fingerprint {}",
+                            info.examples, info.taxonomy_year, info.fingerprint
+                        );
+                        for e in &info.evaluation {
+                            println!(
+                                "  {}: {} rows, macro-F1 {:.3}, routed precision {:.3}, recall {:.3}",
+                                e.data, e.rows, e.macro_f1, e.routed_precision, e.routed_recall
+                            );
+                        }
+                    }
+                    if installed.len() > 1 {
+                        println!(
+                            "installed before it: {}",
+                            installed[..installed.len() - 1].join(", ")
+                        );
+                    }
+                }
+                ModelCommand::Rollback => match registry.rollback()? {
+                    Some(version) => println!("model {version} is current again"),
+                    None => println!("the built-in model is current again"),
+                },
+            }
         }
         Command::Calibrate { data } => {
             let rows = read_labelled(&data)?;
             let mut analyzer_config = config.clone();
             // Fitted from the raw probabilities: any calibration configured now is set aside.
             analyzer_config.router.decision.calibration = Default::default();
-            let analyzer = engine::build_analyzer(&analyzer_config)?;
+            let analyzer = engine::build_analyzer_in(&analyzer_config, &data_dir)?;
             let fitted = fit_calibration(&analyzer, &rows);
             println!("# fitted on {} rows of {}", rows.len(), data.display());
             println!("[router.calibration]");
@@ -575,7 +626,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Eval { data, json } => {
             let rows = read_labelled(&data)?;
-            let analyzer = engine::build_analyzer(&config)?;
+            let analyzer = engine::build_analyzer_in(&config, &data_dir)?;
             let report = evaluate(&analyzer, &rows);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -584,6 +635,107 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Trains on `examples`, measures on `eval_sets` and writes the model file.
+fn train_to_file(
+    config: &Config,
+    examples: &[hotline_classifier::Example],
+    eval_sets: &[(String, Vec<hotline_classifier::LabelledRow>)],
+    out: &std::path::Path,
+) -> Result<()> {
+    let decision = config.router.decision.clone();
+    let mut analyzer = engine::with_sources(config, |sources| {
+        Ok(Analyzer::train(
+            sources,
+            examples,
+            &TrainParams::default(),
+            decision,
+        )?)
+    })?;
+    let mut evaluations = Vec::new();
+    for (name, rows) in eval_sets {
+        let report = evaluate(&analyzer, rows);
+        println!("{name}:");
+        print_report(&report);
+        evaluations.push(ModelEvaluation {
+            data: name.clone(),
+            rows: report.rows,
+            macro_f1: report.macro_f1,
+            routed_precision: report.routed_precision,
+            routed_recall: report.routed_recall,
+            expected_calibration_error: report.expected_calibration_error,
+        });
+    }
+    let model = analyzer.model_mut();
+    if let Some(mut info) = model.info().cloned() {
+        info.evaluation = evaluations;
+        model.set_info(info);
+    }
+    std::fs::write(out, model.to_json())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "trained on {} examples; model {} written to {}",
+        examples.len(),
+        model.version(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// `hotline train --from-store`: learn from the store's labelled tickets,
+/// compare, install when not worse.
+fn train_from_store(
+    config: &Config,
+    data_dir: &std::path::Path,
+    extra: &[hotline_classifier::Example],
+    eval_sets: &[(String, Vec<hotline_classifier::LabelledRow>)],
+    out: Option<&std::path::Path>,
+    force: bool,
+) -> Result<()> {
+    let store = hotline_store::Store::open(data_dir, config.store.clone()).with_context(|| {
+        format!(
+            "opening the store in {} (a running `hotline serve` holds it: stop it first)",
+            data_dir.display()
+        )
+    })?;
+    let labels = crate::retrain::store_labels(&store);
+    store.shutdown()?;
+    let labels = labels?;
+    println!(
+        "labelled tickets in the store: {} imported with a topic, {} overridden by operators; {} to train on, {} held out",
+        labels.imported,
+        labels.overridden,
+        labels.train.len(),
+        labels.held_out.len()
+    );
+    let (analyzer, comparison) =
+        crate::retrain::train_and_compare(config, data_dir, &labels, extra, eval_sets)?;
+    crate::retrain::print_comparison(&comparison);
+    if let Some(out) = out {
+        std::fs::write(out, analyzer.router().model().to_json())
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        println!(
+            "\nmodel {} written to {}",
+            comparison.new_version,
+            out.display()
+        );
+    }
+    if !comparison.not_worse() && !force {
+        bail!(
+            "the new model {} is worse than {} on at least one set: not installed (--force installs it anyway)",
+            comparison.new_version,
+            comparison.current_version
+        );
+    }
+    crate::retrain::install(data_dir, &analyzer)?;
+    println!(
+        "\nmodel {} installed in {} (`hotline model rollback` goes back to {}); a running server picks it up at its next start",
+        comparison.new_version,
+        data_dir.join("models").display(),
+        comparison.current_version
+    );
     Ok(())
 }
 
@@ -804,7 +956,11 @@ fn token_action(config: &Config, store: &hotline_store::Store, action: TokenComm
 
 /// Routes a JSONL file line by line; a bad line is reported on standard
 /// error with its number and skipped, the rest are routed.
-fn classify_file(config: &Config, path: &std::path::Path) -> Result<()> {
+fn classify_file(
+    config: &Config,
+    data_dir: &std::path::Path,
+    path: &std::path::Path,
+) -> Result<()> {
     use std::io::{BufRead, Write};
     #[derive(serde::Deserialize)]
     struct Line {
@@ -814,7 +970,7 @@ fn classify_file(config: &Config, path: &std::path::Path) -> Result<()> {
         title: Option<String>,
         text: String,
     }
-    let analyzer = engine::build_analyzer(config)?;
+    let analyzer = engine::build_analyzer_in(config, data_dir)?;
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let stdout = std::io::stdout();

@@ -7,6 +7,8 @@ use hotline_classifier::{
 
 use crate::builtin;
 use crate::config::Config;
+use crate::models::ModelRegistry;
+use std::path::Path;
 
 /// The built-in training corpus, as examples.
 pub fn builtin_examples() -> Result<Vec<Example>> {
@@ -34,6 +36,22 @@ pub fn with_sources<T>(
         gazetteer: &gazetteer,
         hmm: config.segmenter.hmm,
     })
+}
+
+/// The analyzer for a data directory: the model installed there (`hotline
+/// train --install`, see [`ModelRegistry`]) unless `router.model` names a
+/// file, otherwise as [`build_analyzer`].
+pub fn build_analyzer_in(config: &Config, data_dir: &Path) -> Result<Analyzer> {
+    if config.router.model.as_os_str().is_empty() {
+        if let Some((version, json)) = ModelRegistry::new(data_dir).current()? {
+            let decision = config.router.decision.clone();
+            return with_sources(config, |sources| {
+                Analyzer::with_model(sources, &json, decision)
+                    .with_context(|| format!("the installed model {version} (`hotline model rollback` goes back to the one before)"))
+            });
+        }
+    }
+    build_analyzer(config)
 }
 
 /// The analyzer the configuration asks for: a saved model when one is

@@ -73,12 +73,16 @@ fn prepare_row(state: &AppState, mut row: ImportRow, look_up_stored: bool) -> Pr
 
 fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
     let analysis = state.analyzer.analyze(row.title.as_deref(), &row.text);
-    let known_topic = row
-        .topic
-        .as_deref()
-        .filter(|t| state.analyzer.taxonomy().get(t).is_some());
+    // A topic column holds this year's slug or, as exports write it, its name.
+    let taxonomy = state.analyzer.taxonomy();
+    let known_topic = row.topic.as_deref().map(str::trim).and_then(|t| {
+        taxonomy
+            .topics()
+            .iter()
+            .find(|topic| topic.slug == t || topic.name == t)
+    });
     let topic = match known_topic {
-        Some(slug) => TopicAssignment::given(slug.to_owned(), TopicSource::Imported),
+        Some(known) => TopicAssignment::given(known.slug.clone(), TopicSource::Imported),
         None => TopicAssignment::routed(
             analysis.routing.topic.clone(),
             analysis.routing.confidence,

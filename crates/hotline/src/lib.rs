@@ -13,8 +13,10 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod import;
+pub mod models;
 pub mod pii;
 pub mod progress;
+pub mod retrain;
 pub mod server;
 
 pub use app::AppState;

@@ -1,0 +1,166 @@
+//! Router models installed in a data directory: which one is current, the
+//! ones before it, installing a new one and rolling back.
+//!
+//! Layout: `models/<version>.json` (every installed model, kept), and
+//! `models/installed` (one version per line, oldest first; the last line is
+//! the current model). No file means the built-in model. Both are replaced
+//! by writing a temporary file, syncing it and renaming it, so a crash
+//! leaves the old or the new state, never half of one.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// The model registry of one data directory.
+#[derive(Debug, Clone)]
+pub struct ModelRegistry {
+    dir: PathBuf,
+}
+
+impl ModelRegistry {
+    pub fn new(data_dir: &Path) -> ModelRegistry {
+        ModelRegistry {
+            dir: data_dir.join("models"),
+        }
+    }
+
+    fn list_path(&self) -> PathBuf {
+        self.dir.join("installed")
+    }
+
+    fn model_path(&self, version: &str) -> PathBuf {
+        self.dir.join(format!("{version}.json"))
+    }
+
+    /// Installed versions, oldest first; the last is current. Empty: the
+    /// built-in model is in use.
+    pub fn installed(&self) -> Result<Vec<String>> {
+        let path = self.list_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    /// The current installed model's version and JSON, if one is installed.
+    pub fn current(&self) -> Result<Option<(String, String)>> {
+        let Some(version) = self.installed()?.pop() else {
+            return Ok(None);
+        };
+        let path = self.model_path(&version);
+        let json = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "the installed model {version} is missing ({}); `hotline model rollback` goes back to the one before",
+                path.display()
+            )
+        })?;
+        Ok(Some((version, json)))
+    }
+
+    /// Saves a model and makes it current. Installing the current version
+    /// again changes nothing.
+    pub fn install(&self, version: &str, json: &str) -> Result<()> {
+        if !is_version(version) {
+            bail!("'{version}' is not a model version (m- and hex digits)");
+        }
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        write_atomically(&self.model_path(version), json.as_bytes())?;
+        let mut list = self.installed()?;
+        if list.last().map(String::as_str) == Some(version) {
+            return Ok(());
+        }
+        list.retain(|v| v != version);
+        list.push(version.to_owned());
+        self.write_list(&list)
+    }
+
+    /// Goes back to the model installed before the current one (or to the
+    /// built-in model when there was none); the model files stay. Returns the
+    /// version now current, `None` for the built-in one.
+    pub fn rollback(&self) -> Result<Option<String>> {
+        let mut list = self.installed()?;
+        if list.pop().is_none() {
+            bail!(
+                "no model is installed in {}: the built-in model is already in use",
+                self.dir.display()
+            );
+        }
+        self.write_list(&list)?;
+        Ok(list.last().cloned())
+    }
+
+    fn write_list(&self, list: &[String]) -> Result<()> {
+        let mut text = list.join("\n");
+        text.push('\n');
+        write_atomically(&self.list_path(), text.as_bytes())
+    }
+}
+
+/// `m-` and twelve hex digits, as `hotline_classifier::version_of` makes.
+fn is_version(v: &str) -> bool {
+    v.strip_prefix("m-")
+        .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    };
+    write().with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn install_and_roll_back_to_the_built_in_model() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let registry = ModelRegistry::new(dir.path());
+        assert_eq!(registry.current().ok().flatten(), None);
+        assert!(registry.rollback().is_err());
+        registry
+            .install("m-aaaa", "{\"a\":1}")
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        registry
+            .install("m-bbbb", "{\"b\":1}")
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        registry
+            .install("m-bbbb", "{\"b\":1}")
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(
+            registry.installed().ok(),
+            Some(vec!["m-aaaa".to_owned(), "m-bbbb".to_owned()])
+        );
+        assert_eq!(
+            registry.current().ok().flatten(),
+            Some(("m-bbbb".to_owned(), "{\"b\":1}".to_owned()))
+        );
+        assert_eq!(registry.rollback().ok(), Some(Some("m-aaaa".to_owned())));
+        assert_eq!(
+            registry.current().ok().flatten().map(|c| c.0),
+            Some("m-aaaa".to_owned())
+        );
+        // The rolled-back model's file stays, to install again.
+        assert!(dir.path().join("models/m-bbbb.json").exists());
+        assert_eq!(registry.rollback().ok(), Some(None));
+        assert_eq!(registry.current().ok().flatten(), None);
+        assert!(registry.install("../evil", "{}").is_err());
+    }
+}
