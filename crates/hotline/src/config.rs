@@ -52,6 +52,8 @@ pub struct ServerSection {
     pub max_body_bytes: usize,
     pub max_text_chars: usize,
     pub max_in_flight: usize,
+    /// The deepest search result paging may reach (page × per_page).
+    pub max_result_depth: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -169,6 +171,12 @@ impl Config {
             .map_err(|m| anyhow::anyhow!("store: {m}"))?;
         if self.server.max_in_flight == 0 {
             bail!("server.max_in_flight must be positive");
+        }
+        if !(100..=1_000_000).contains(&self.server.max_result_depth) {
+            bail!(
+                "server.max_result_depth must be within 100..=1000000, got {}",
+                self.server.max_result_depth
+            );
         }
         if self.server.max_body_bytes < 1024 || self.server.max_text_chars == 0 {
             bail!("server.max_body_bytes must be at least 1024 and server.max_text_chars positive");

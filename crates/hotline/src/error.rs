@@ -32,6 +32,17 @@ impl ApiError {
         }
     }
 
+    /// A query parameter that cannot be honoured (not a number, out of
+    /// range): 400, naming the parameter.
+    pub fn bad_param(field: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_request",
+            message: message.into(),
+            field: Some(field.to_owned()),
+        }
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::NOT_FOUND,

@@ -368,10 +368,29 @@ struct SearchParams {
     status: Option<String>,
     from: Option<String>,
     to: Option<String>,
-    page: Option<usize>,
-    per_page: Option<usize>,
+    /// Read as text so that a value out of range is named in the answer.
+    page: Option<String>,
+    per_page: Option<String>,
     /// Only for exports: csv (default) or xlsx.
     format: Option<String>,
+}
+
+/// Most results per page.
+const MAX_PER_PAGE: usize = 100;
+
+/// A positive whole number from a query parameter, at most `max`; anything
+/// else is a 400 naming the parameter.
+fn parse_count(field: &str, s: Option<&str>, default: usize, max: usize) -> ApiResult<usize> {
+    let Some(v) = s.map(str::trim) else {
+        return Ok(default);
+    };
+    match v.parse::<u64>() {
+        Ok(n) if n >= 1 && n <= max as u64 => Ok(n as usize),
+        _ => Err(ApiError::bad_param(
+            field,
+            format!("'{v}' is not a whole number from 1 to {max}"),
+        )),
+    }
 }
 
 fn parse_day(field: &str, s: &Option<String>) -> ApiResult<Option<NaiveDate>> {
@@ -409,7 +428,24 @@ pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<Inde
         d.and_then(|d| d.and_hms_opt(0, 0, 0))
             .map(|t| t.and_utc().timestamp())
     };
-    let per_page = p.per_page.clamp(1, 100);
+    let per_page = p.per_page.clamp(1, MAX_PER_PAGE);
+    // Checked: a page beyond reach is the caller's mistake, not an overflow.
+    let depth = state.config.server.max_result_depth;
+    let offset = p
+        .page
+        .max(1)
+        .checked_sub(1)
+        .and_then(|n| n.checked_mul(per_page))
+        .filter(|offset| offset.saturating_add(per_page) <= depth)
+        .ok_or_else(|| {
+            ApiError::bad_param(
+                "page",
+                format!(
+                    "page {} of {per_page} is beyond the first {depth} results (server.max_result_depth); narrow the search",
+                    p.page
+                ),
+            )
+        })?;
     let personal = if p.personal {
         personal_terms(state, p.q, &words)
     } else {
@@ -425,7 +461,7 @@ pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<Inde
         from: ts(p.from),
         to: ts(p.to.and_then(|d| d.succ_opt())),
         all_words: true,
-        offset: p.page.saturating_sub(1) * per_page,
+        offset,
         limit: per_page,
     })
 }
@@ -513,8 +549,8 @@ impl SearchRequest {
             topic: filter(p.topic),
             kind: filter(p.kind),
             status: filter(p.status),
-            page: p.page.unwrap_or(1).max(1),
-            per_page: p.per_page.unwrap_or(20),
+            page: parse_count("page", p.page.as_deref(), 1, usize::MAX)?,
+            per_page: parse_count("per_page", p.per_page.as_deref(), 20, MAX_PER_PAGE)?,
             personal: caller.pii(),
         })
     }
@@ -796,7 +832,7 @@ async fn me(Extension(caller): Extension<Caller>) -> impl IntoResponse {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AuditParams {
-    limit: Option<usize>,
+    limit: Option<String>,
 }
 
 /// The newest audit entries the caller may read, newest first (default
@@ -808,7 +844,13 @@ async fn audit(
     params: Result<Query<AuditParams>, QueryRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let Query(p) = params?;
-    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = match p.limit.as_deref().map(str::trim) {
+        None => 100,
+        Some(v) => v
+            .parse::<u64>()
+            .map_err(|_| ApiError::bad_param("limit", format!("'{v}' is not a whole number")))?
+            .clamp(1, 1000) as usize,
+    };
     let entries = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         let entries = state.audit.recent_where(limit, |e| caller.may_read(e))?;
         Ok(entries
