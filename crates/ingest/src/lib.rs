@@ -46,6 +46,23 @@ pub use value::{
     canonical_kind, canonical_satisfaction, canonical_urgency, parse_bool, parse_datetime,
 };
 
+/// Whether bytes that are not UTF-8 read as Chinese text in GBK / GB18030,
+/// the encoding Excel and many Chinese systems save "CSV" in: every byte
+/// decodes and some Chinese characters come out. `sample` may be cut in the
+/// middle of a character at its end.
+pub fn looks_like_gbk(sample: &[u8]) -> bool {
+    if std::str::from_utf8(sample).is_ok() {
+        return false;
+    }
+    (0..4).any(|cut| {
+        let Some(part) = sample.get(..sample.len().saturating_sub(cut)) else {
+            return false;
+        };
+        let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(part);
+        !had_errors && text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+    })
+}
+
 /// The kind of a ticket file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {

@@ -148,6 +148,10 @@ fn load(
             continue;
         }
         let Some(raw) = raw else { continue };
+        // An error cell counts only in a column that is read.
+        if matches!(raw, Raw::Error(_)) && !targets.contains_key(&c) {
+            continue;
+        }
         if rows.len() as u64 >= MAX_ROWS && !rows.contains_key(&r) {
             return Err(bad(format!(
                 "sheet '{sheet}' has more than {MAX_ROWS} rows"
@@ -209,12 +213,14 @@ fn header_text(raw: &Raw) -> String {
         Raw::Bool(b) => b.to_string(),
         Raw::DateTime(d) => d.to_string(),
         Raw::Nested(k) => (*k).to_string(),
+        Raw::Error(e) => e.clone(),
     }
 }
 
 fn to_raw(v: &DataRef<'_>) -> Option<Raw> {
     Some(match v {
-        DataRef::Empty | DataRef::Error(_) => return None,
+        DataRef::Empty => return None,
+        DataRef::Error(e) => Raw::Error(e.to_string()),
         DataRef::Int(i) => Raw::Num(*i as f64),
         DataRef::Float(f) => Raw::Num(*f),
         DataRef::String(s) => Raw::Text(s.clone()),
