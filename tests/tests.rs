@@ -5,5 +5,6 @@ mod auth;
 mod classifier;
 mod http;
 mod import;
+mod limits;
 mod store;
 mod store_props;

@@ -52,6 +52,11 @@ pub struct ServerSection {
     pub max_body_bytes: usize,
     pub max_text_chars: usize,
     pub max_in_flight: usize,
+    /// Most of `max_in_flight` that the requests with a body (submissions,
+    /// events, classification...) of one token may hold at once.
+    pub max_in_flight_per_token: usize,
+    /// The whole body of a request must arrive within this, or 408.
+    pub body_read_timeout_ms: u64,
     /// The deepest search result paging may reach (page × per_page).
     pub max_result_depth: usize,
 }
@@ -171,6 +176,21 @@ impl Config {
             .map_err(|m| anyhow::anyhow!("store: {m}"))?;
         if self.server.max_in_flight == 0 {
             bail!("server.max_in_flight must be positive");
+        }
+        if self.server.max_in_flight_per_token == 0
+            || self.server.max_in_flight_per_token > self.server.max_in_flight
+        {
+            bail!(
+                "server.max_in_flight_per_token must be within 1..=server.max_in_flight ({}), got {}",
+                self.server.max_in_flight,
+                self.server.max_in_flight_per_token
+            );
+        }
+        if !(100..=600_000).contains(&self.server.body_read_timeout_ms) {
+            bail!(
+                "server.body_read_timeout_ms must be within 100..=600000, got {}",
+                self.server.body_read_timeout_ms
+            );
         }
         if !(100..=1_000_000).contains(&self.server.max_result_depth) {
             bail!(

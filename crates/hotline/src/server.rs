@@ -50,17 +50,25 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/tokens/{id}", delete(revoke_token))
         .route("/api/v1/health", get(health))
         .route("/api/v1/openapi.json", get(openapi))
+        // Inner to the token check: a body is read only for a known token.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::limits::read_body,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
         ))
         .layer(DefaultBodyLimit::max(limit))
         .merge(crate::assets::routes())
+        // `Router::layer` wraps each route on its own: the global layer
+        // shares one semaphore between them, so the limit is the server's,
+        // not each route's.
         .layer(
             tower::ServiceBuilder::new()
                 .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
                 .load_shed()
-                .concurrency_limit(in_flight),
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(in_flight)),
         )
         .with_state(state)
 }
@@ -68,18 +76,13 @@ pub fn app(state: AppState) -> Router {
 /// Past `server.max_in_flight` requests the server sheds load at once.
 async fn overloaded(_: tower::BoxError) -> axum::response::Response {
     tracing::warn!("overloaded: request shed");
-    let mut response = ApiError {
+    ApiError {
         status: StatusCode::SERVICE_UNAVAILABLE,
         code: "overloaded",
         message: "the server is at capacity; retry in a second".into(),
         field: None,
     }
-    .into_response();
-    response.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from_static("1"),
-    );
-    response
+    .into_response()
 }
 
 /// Serves until Ctrl-C or SIGTERM, then stops the store cleanly.
