@@ -111,3 +111,82 @@ async fn stalled_bodies_of_one_token_leave_intake_open_to_the_others() {
     );
     server.stop().await;
 }
+
+/// Open descriptors of this process (the test and its server share it).
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sockets_beyond_the_cap_neither_hold_descriptors_nor_lock_out_a_fresh_client() {
+    let server = TestServer::start_with(|c| {
+        c.server.max_connections = 50;
+        c.server.header_read_timeout_ms = 600;
+    })
+    .await;
+    let addr = addr(&server);
+    let before = open_fds();
+    let connect = addr.clone();
+    let idle: Vec<TcpStream> = tokio::task::spawn_blocking(move || {
+        (0..200)
+            .map(|_| TcpStream::connect(&connect).unwrap_or_else(|e| panic!("{e}")))
+            .collect()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // 200 client sockets are ours; the server holds at most its cap.
+    let server_side = open_fds().saturating_sub(before + 200);
+    assert!(
+        server_side <= 50 + 5,
+        "the server holds {server_side} sockets"
+    );
+
+    // A fresh client waits for idle sockets to time out, then is served.
+    let started = Instant::now();
+    let r = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .get(format!("{}/health", server.base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(idle);
+
+    // A kept-alive connection left idle is closed after the timeout.
+    let connect = addr.clone();
+    let closed_after = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(&connect).unwrap_or_else(|e| panic!("{e}"));
+        let request = format!("GET /api/v1/health HTTP/1.1\r\nhost: {connect}\r\n\r\n");
+        s.write_all(request.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let started = Instant::now();
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        (
+            started.elapsed(),
+            String::from_utf8_lossy(&answer).into_owned(),
+        )
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        closed_after.1.starts_with("HTTP/1.1 200"),
+        "{}",
+        closed_after.1
+    );
+    assert!(
+        closed_after.0 < Duration::from_secs(3),
+        "an idle kept-alive connection stayed open {:?}",
+        closed_after.0
+    );
+    server.stop().await;
+}

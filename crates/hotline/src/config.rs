@@ -57,6 +57,11 @@ pub struct ServerSection {
     pub max_in_flight_per_token: usize,
     /// The whole body of a request must arrive within this, or 408.
     pub body_read_timeout_ms: u64,
+    /// A request's headers must arrive within this; a kept-alive connection
+    /// waits this long for its next request.
+    pub header_read_timeout_ms: u64,
+    /// Connections open at once (lowered to fit the open-file limit).
+    pub max_connections: usize,
     /// The deepest search result paging may reach (page × per_page).
     pub max_result_depth: usize,
 }
@@ -190,6 +195,18 @@ impl Config {
             bail!(
                 "server.body_read_timeout_ms must be within 100..=600000, got {}",
                 self.server.body_read_timeout_ms
+            );
+        }
+        if !(100..=600_000).contains(&self.server.header_read_timeout_ms) {
+            bail!(
+                "server.header_read_timeout_ms must be within 100..=600000, got {}",
+                self.server.header_read_timeout_ms
+            );
+        }
+        if !(16..=1_000_000).contains(&self.server.max_connections) {
+            bail!(
+                "server.max_connections must be within 16..=1000000, got {}",
+                self.server.max_connections
             );
         }
         if !(100..=1_000_000).contains(&self.server.max_result_depth) {

@@ -4,6 +4,8 @@
 //! run on the blocking pool.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -94,19 +96,125 @@ pub async fn serve(state: AppState, listen: &str) -> anyhow::Result<()> {
     serve_on(state, listener, shutdown_signal()).await
 }
 
+/// Serves `listener` until `shutdown` completes, then lets every open
+/// connection finish its request and stops the store cleanly.
+///
+/// Each connection is served by hyper's HTTP/1 server with a header-read
+/// timeout (`server.header_read_timeout_ms`, which is also how long a
+/// kept-alive connection may sit idle) and takes one of
+/// `server.max_connections` places: at the cap, no new connection is
+/// accepted (it waits in the kernel's queue) until one closes.
 pub async fn serve_on(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    tracing::info!(addr = %listener.local_addr()?, "listening");
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
+    let config = state.config.server.clone();
+    let cap = connection_cap(config.max_connections);
+    tracing::info!(addr = %listener.local_addr()?, max_connections = cap, "listening");
     let store = state.store.clone();
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let router = app(state);
+    let places = Arc::new(tokio::sync::Semaphore::new(cap));
+    let (closing_tx, closing_rx) = tokio::sync::watch::channel(());
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(config.header_read_timeout_ms))
+        .keep_alive(true);
+    let shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = shutdown;
+    loop {
+        let place = tokio::select! {
+            () = &mut shutdown => break,
+            place = Arc::clone(&places).acquire_owned() => place?,
+        };
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors, or a connection reset before it
+                    // was accepted: wait a little rather than spin.
+                    tracing::debug!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http.serve_connection(
+            TokioIo::new(stream),
+            TowerToHyperService::new(router.clone()),
+        );
+        let mut closing = closing_rx.clone();
+        tokio::spawn(async move {
+            let _place = place;
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection ended");
+                    }
+                    return;
+                }
+                _ = closing.changed() => {}
+            }
+            // Finish the request in progress, then close.
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    drop(closing_tx);
+    // Every connection gives its place back once its last answer is out;
+    // an idle or stalled one within the header or body timeout.
+    let _all = places
+        .acquire_many(u32::try_from(cap).unwrap_or(u32::MAX))
+        .await;
     tokio::task::spawn_blocking(move || store.shutdown()).await??;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Descriptors kept for the store, the index and the journal, whatever the
+/// connections use.
+const FD_RESERVE: u64 = 256;
+
+/// Raises the soft open-file limit to the hard one, and returns the
+/// connection cap: `configured`, lowered when the limit leaves fewer than
+/// that many descriptors after [`FD_RESERVE`].
+fn connection_cap(configured: usize) -> usize {
+    #[cfg(unix)]
+    {
+        use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+        let mut limit = getrlimit(Resource::Nofile);
+        if limit.current < limit.maximum || (limit.current.is_some() && limit.maximum.is_none()) {
+            let raised = Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            match setrlimit(Resource::Nofile, raised.clone()) {
+                Ok(()) => limit = raised,
+                Err(e) => tracing::debug!(error = %e, "the open-file limit stays"),
+            }
+        }
+        if let Some(soft) = limit.current {
+            let room = usize::try_from(soft.saturating_sub(FD_RESERVE)).unwrap_or(usize::MAX);
+            if room < configured {
+                let cap = room.max(16);
+                tracing::warn!(
+                    open_file_limit = soft,
+                    configured,
+                    max_connections = cap,
+                    "the open-file limit is low: fewer connections are accepted"
+                );
+                return cap;
+            }
+        }
+    }
+    configured
 }
 
 async fn shutdown_signal() {
