@@ -250,6 +250,7 @@ pub fn run(cli: Cli) -> Result<()> {
             crate::import::bulk_config(&mut config);
             let state = open(config)?;
             let options = crate::import::ImportOptions {
+                limits: state.config.import.limits(),
                 files,
                 format,
                 map: field_map,

@@ -20,7 +20,27 @@ pub struct Config {
     pub store: StoreConfig,
     pub server: ServerSection,
     pub export: ExportSection,
+    pub import: ImportSection,
     pub demo: DemoSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSection {
+    /// Most bytes an XLSX file may decompress to.
+    pub xlsx_max_uncompressed_bytes: u64,
+    /// Most cells an XLSX file may hold.
+    pub xlsx_max_cells: u64,
+}
+
+impl ImportSection {
+    /// The readers' caps.
+    pub fn limits(&self) -> hotline_ingest::Limits {
+        hotline_ingest::Limits {
+            xlsx_max_uncompressed_bytes: self.xlsx_max_uncompressed_bytes,
+            xlsx_max_cells: self.xlsx_max_cells,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -222,6 +242,18 @@ impl Config {
             bail!(
                 "export.max_rows must be within 1..=100000, got {}",
                 self.export.max_rows
+            );
+        }
+        if !(1 << 20..=1 << 40).contains(&self.import.xlsx_max_uncompressed_bytes) {
+            bail!(
+                "import.xlsx_max_uncompressed_bytes must be within 1 MiB and 1 TiB, got {}",
+                self.import.xlsx_max_uncompressed_bytes
+            );
+        }
+        if !(1_000..=2_000_000_000).contains(&self.import.xlsx_max_cells) {
+            bail!(
+                "import.xlsx_max_cells must be within 1000..=2000000000, got {}",
+                self.import.xlsx_max_cells
             );
         }
         if !(1..=100_000).contains(&self.demo.tickets) {

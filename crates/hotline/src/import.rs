@@ -185,6 +185,8 @@ pub fn bulk_config(config: &mut crate::config::Config) {
 #[derive(Debug)]
 pub struct ImportOptions {
     pub files: Vec<PathBuf>,
+    /// Caps on what an XLSX file may expand to (`[import]` in the config).
+    pub limits: hotline_ingest::Limits,
     pub format: Option<Format>,
     pub map: FieldMap,
     pub report: PathBuf,
@@ -206,7 +208,7 @@ pub fn run(state: &AppState, opts: &ImportOptions) -> Result<ImportSummary> {
     let progress = Progress::new(opts.quiet, opts.progress_every, "rows stored");
     let look_up_stored = !state.store.is_empty()?;
     for path in &opts.files {
-        let reader = Reader::open(path, opts.format, &opts.map)
+        let reader = Reader::open_with_limits(path, opts.format, &opts.map, opts.limits)
             .with_context(|| format!("cannot import {}", path.display()))?;
         let format = reader.format();
         let rejected_before = summary.rejected;
