@@ -195,7 +195,7 @@ fn connection_cap(configured: usize) -> usize {
                 current: limit.maximum,
                 maximum: limit.maximum,
             };
-            match setrlimit(Resource::Nofile, raised.clone()) {
+            match setrlimit(Resource::Nofile, raised) {
                 Ok(()) => limit = raised,
                 Err(e) => tracing::debug!(error = %e, "the open-file limit stays"),
             }
