@@ -116,6 +116,7 @@ fn main() {
     });
 
     let options = ImportOptions {
+        limits: Default::default(),
         files: vec![file],
         format: None,
         map: FieldMap::new(),

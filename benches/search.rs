@@ -43,6 +43,7 @@ fn main() {
             let data = temp.path().join("data");
             let state = hotline_suite::state_with(&data, hotline::import::bulk_config);
             let options = hotline::import::ImportOptions {
+                limits: Default::default(),
                 files: vec![concat!(
                     env!("CARGO_MANIFEST_DIR"),
                     "/tests/fixtures/import/tickets.jsonl"

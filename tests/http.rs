@@ -474,6 +474,83 @@ async fn an_unreadable_hit_is_left_out_of_search_and_export_and_counted() {
     stop(server).await;
 }
 
+/// Issue 15, defect 15: a page beyond reach is the caller's mistake (400
+/// naming the parameter), never an overflow; the index itself answers any
+/// offset without panicking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_out_of_reach_is_400_naming_the_parameter() {
+    let server = start().await;
+    let http = server.client();
+    let base = &server.base;
+    let (status, _) = post_json(
+        &http,
+        &format!("{base}/tickets"),
+        json!({"text": "朝阳区望京小区充电桩坏了"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    server.inner.commit().await;
+    let huge = "18446744073709551615";
+    let cases = [
+        (format!("{base}/search?q=充电桩&page={huge}"), "page"),
+        (format!("{base}/search?q=充电桩&page={huge}0"), "page"),
+        (format!("{base}/search?q=充电桩&page=-1"), "page"),
+        (format!("{base}/search?q=充电桩&page=0"), "page"),
+        (format!("{base}/search?q=充电桩&page=abc"), "page"),
+        (
+            format!("{base}/search?q=充电桩&page=2&per_page={huge}"),
+            "per_page",
+        ),
+        (format!("{base}/search?q=充电桩&per_page=0"), "per_page"),
+        (
+            format!("{base}/search?q=充电桩&page=100000&per_page=100"),
+            "page",
+        ),
+        (
+            format!("{base}/search?page={huge}&per_page={huge}"),
+            "per_page",
+        ),
+        (format!("{base}/search?page={huge}&per_page=100"), "page"),
+        (format!("{base}/export/search?q=充电桩&page={huge}"), "page"),
+        (format!("{base}/audit?limit={huge}0"), "limit"),
+    ];
+    for (url, field) in cases {
+        let r = http
+            .get(&url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert_eq!(status, 400, "{url}: {body}");
+        assert_eq!(body["error"]["field"], field, "{url}: {body}");
+    }
+    // The deepest page within reach still answers (empty past the hits).
+    let r = http
+        .get(format!("{base}/search?q=充电桩&page=100&per_page=100"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let page: Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["hits"].as_array().map(Vec::len), Some(0), "{page}");
+    // The store answers any offset and limit without overflow.
+    let state = server.inner.state.clone();
+    let page = tokio::task::spawn_blocking(move || {
+        state.store.search(&hotline_store::IndexQuery {
+            offset: usize::MAX,
+            limit: usize::MAX,
+            ..Default::default()
+        })
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((page.total, page.hits.len()), (1, 0));
+    stop(server).await;
+}
+
 /// The model in use describes itself, and every ticket it routes carries its
 /// version: in the ticket, in search hits, in exports, and in the event of
 /// an operator's override, so overrides can be counted per model.

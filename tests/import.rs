@@ -20,6 +20,7 @@ fn fixtures_import_once_and_bad_lines_are_reported() {
     let state = state_in(&dir.path().join("data"));
     let report = dir.path().join("rejects.tsv");
     let options = ImportOptions {
+        limits: Default::default(),
         files: vec![
             fixture("tickets.jsonl"),
             fixture("tickets_zh.csv"),
@@ -73,6 +74,7 @@ fn an_interrupted_import_run_again_loses_nothing_and_doubles_nothing() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let data = dir.path().join("data");
     let options = |files: Vec<PathBuf>| ImportOptions {
+        limits: Default::default(),
         files,
         format: None,
         map: FieldMap::new(),
@@ -120,6 +122,7 @@ fn rows_repeated_within_a_first_import_are_stored_once() {
     ];
     std::fs::write(&file, lines.join("\n")).unwrap_or_else(|e| panic!("{e}"));
     let options = ImportOptions {
+        limits: Default::default(),
         files: vec![file.clone(), file],
         format: None,
         map: FieldMap::new(),

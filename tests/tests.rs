@@ -5,6 +5,7 @@ mod auth;
 mod classifier;
 mod http;
 mod import;
+mod limits;
 mod retrain;
 mod store;
 mod store_props;

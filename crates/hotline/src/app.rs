@@ -33,6 +33,8 @@ pub struct AppState {
     /// request): requests take turns in arrival order instead of all slowing
     /// down together when a burst arrives, which keeps the latency tail short.
     pub analysis_permits: Arc<tokio::sync::Semaphore>,
+    /// Each token's share of the requests in flight (`server.max_in_flight_per_token`).
+    pub intake: Arc<crate::limits::TokenShares>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -59,6 +61,7 @@ impl AppState {
         let personal = PersonalKey::open(&store).context("opening the personal data key")?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(AppState {
+            intake: crate::limits::TokenShares::new(config.server.max_in_flight_per_token),
             analyzer,
             store,
             config,

@@ -289,6 +289,7 @@ pub fn run(cli: Cli) -> Result<()> {
             crate::import::bulk_config(&mut config);
             let state = open(config)?;
             let options = crate::import::ImportOptions {
+                limits: state.config.import.limits(),
                 files,
                 format,
                 map: field_map,
@@ -312,6 +313,17 @@ pub fn run(cli: Cli) -> Result<()> {
                 if let Some(report) = &summary.report {
                     println!("rejected rows are listed in {}", report.display());
                 }
+                if summary.failure().is_none() {
+                    for file in &summary.gbk_files {
+                        println!(
+                            "{} looks like GBK/GB18030, not UTF-8: its rejected rows may read once it is re-saved as UTF-8",
+                            file.display()
+                        );
+                    }
+                }
+            }
+            if let Some(failure) = summary.failure() {
+                anyhow::bail!("{failure}");
             }
         }
         Command::Stats {

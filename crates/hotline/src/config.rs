@@ -20,7 +20,27 @@ pub struct Config {
     pub store: StoreConfig,
     pub server: ServerSection,
     pub export: ExportSection,
+    pub import: ImportSection,
     pub demo: DemoSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSection {
+    /// Most bytes an XLSX file may decompress to.
+    pub xlsx_max_uncompressed_bytes: u64,
+    /// Most cells an XLSX file may hold.
+    pub xlsx_max_cells: u64,
+}
+
+impl ImportSection {
+    /// The readers' caps.
+    pub fn limits(&self) -> hotline_ingest::Limits {
+        hotline_ingest::Limits {
+            xlsx_max_uncompressed_bytes: self.xlsx_max_uncompressed_bytes,
+            xlsx_max_cells: self.xlsx_max_cells,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -52,6 +72,18 @@ pub struct ServerSection {
     pub max_body_bytes: usize,
     pub max_text_chars: usize,
     pub max_in_flight: usize,
+    /// Most of `max_in_flight` that the requests with a body (submissions,
+    /// events, classification...) of one token may hold at once.
+    pub max_in_flight_per_token: usize,
+    /// The whole body of a request must arrive within this, or 408.
+    pub body_read_timeout_ms: u64,
+    /// A request's headers must arrive within this; a kept-alive connection
+    /// waits this long for its next request.
+    pub header_read_timeout_ms: u64,
+    /// Connections open at once (lowered to fit the open-file limit).
+    pub max_connections: usize,
+    /// The deepest search result paging may reach (page × per_page).
+    pub max_result_depth: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,6 +202,39 @@ impl Config {
         if self.server.max_in_flight == 0 {
             bail!("server.max_in_flight must be positive");
         }
+        if self.server.max_in_flight_per_token == 0
+            || self.server.max_in_flight_per_token > self.server.max_in_flight
+        {
+            bail!(
+                "server.max_in_flight_per_token must be within 1..=server.max_in_flight ({}), got {}",
+                self.server.max_in_flight,
+                self.server.max_in_flight_per_token
+            );
+        }
+        if !(100..=600_000).contains(&self.server.body_read_timeout_ms) {
+            bail!(
+                "server.body_read_timeout_ms must be within 100..=600000, got {}",
+                self.server.body_read_timeout_ms
+            );
+        }
+        if !(100..=600_000).contains(&self.server.header_read_timeout_ms) {
+            bail!(
+                "server.header_read_timeout_ms must be within 100..=600000, got {}",
+                self.server.header_read_timeout_ms
+            );
+        }
+        if !(16..=1_000_000).contains(&self.server.max_connections) {
+            bail!(
+                "server.max_connections must be within 16..=1000000, got {}",
+                self.server.max_connections
+            );
+        }
+        if !(100..=1_000_000).contains(&self.server.max_result_depth) {
+            bail!(
+                "server.max_result_depth must be within 100..=1000000, got {}",
+                self.server.max_result_depth
+            );
+        }
         if self.server.max_body_bytes < 1024 || self.server.max_text_chars == 0 {
             bail!("server.max_body_bytes must be at least 1024 and server.max_text_chars positive");
         }
@@ -177,6 +242,18 @@ impl Config {
             bail!(
                 "export.max_rows must be within 1..=100000, got {}",
                 self.export.max_rows
+            );
+        }
+        if !(1 << 20..=1 << 40).contains(&self.import.xlsx_max_uncompressed_bytes) {
+            bail!(
+                "import.xlsx_max_uncompressed_bytes must be within 1 MiB and 1 TiB, got {}",
+                self.import.xlsx_max_uncompressed_bytes
+            );
+        }
+        if !(1_000..=2_000_000_000).contains(&self.import.xlsx_max_cells) {
+            bail!(
+                "import.xlsx_max_cells must be within 1000..=2000000000, got {}",
+                self.import.xlsx_max_cells
             );
         }
         if !(1..=100_000).contains(&self.demo.tickets) {

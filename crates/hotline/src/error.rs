@@ -32,6 +32,17 @@ impl ApiError {
         }
     }
 
+    /// A query parameter that cannot be honoured (not a number, out of
+    /// range): 400, naming the parameter.
+    pub fn bad_param(field: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_request",
+            message: message.into(),
+            field: Some(field.to_owned()),
+        }
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::NOT_FOUND,
@@ -56,6 +67,35 @@ impl ApiError {
         ApiError {
             status: StatusCode::FORBIDDEN,
             code: "forbidden",
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// The request's body did not arrive within `server.body_read_timeout_ms`.
+    pub fn body_timeout(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: "body_timeout",
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// A token holds its whole share of the server (`server.max_in_flight_per_token`).
+    pub fn too_many(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "too_many_requests",
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn too_large(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "too_large",
             message: message.into(),
             field: None,
         }
@@ -127,9 +167,20 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body =
             json!({ "error": { "code": self.code, "message": self.message, "field": self.field } });
-        if self.status == StatusCode::UNAUTHORIZED {
-            let challenge = [(axum::http::header::WWW_AUTHENTICATE, "Bearer")];
-            return (self.status, challenge, Json(body)).into_response();
+        use axum::http::header;
+        match self.status {
+            StatusCode::UNAUTHORIZED => {
+                let challenge = [(header::WWW_AUTHENTICATE, "Bearer")];
+                return (self.status, challenge, Json(body)).into_response();
+            }
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                return (self.status, [(header::RETRY_AFTER, "1")], Json(body)).into_response();
+            }
+            // The rest of the body is not read: the connection cannot be reused.
+            StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE => {
+                return (self.status, [(header::CONNECTION, "close")], Json(body)).into_response();
+            }
+            _ => {}
         }
         (self.status, Json(body)).into_response()
     }

@@ -31,6 +31,48 @@ pub struct ImportSummary {
     pub seconds: f64,
     pub tickets_per_second: f64,
     pub report: Option<PathBuf>,
+    /// Files with rejected rows whose bytes read as GBK / GB18030 rather
+    /// than UTF-8.
+    pub gbk_files: Vec<PathBuf>,
+}
+
+impl ImportSummary {
+    /// Why the import failed although every file could be opened: every
+    /// row was rejected (none stored, none already there).
+    pub fn failure(&self) -> Option<String> {
+        if self.rejected == 0 || self.imported + self.duplicates > 0 {
+            return None;
+        }
+        let mut message = format!(
+            "every row was rejected ({}); nothing was imported",
+            self.rejected
+        );
+        if !self.gbk_files.is_empty() {
+            let names: Vec<String> = self
+                .gbk_files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            message.push_str(&format!(
+                "; {} looks like GBK/GB18030, not UTF-8: re-save it as UTF-8 (in Excel: CSV UTF-8)",
+                names.join(", ")
+            ));
+        }
+        Some(message)
+    }
+}
+
+/// Whether the start of a file reads as GBK rather than UTF-8.
+fn file_looks_like_gbk(path: &Path) -> bool {
+    use std::io::Read;
+    let mut sample = Vec::with_capacity(64 * 1024);
+    match std::fs::File::open(path) {
+        Ok(f) => {
+            f.take(64 * 1024).read_to_end(&mut sample).is_ok()
+                && hotline_ingest::looks_like_gbk(&sample)
+        }
+        Err(_) => false,
+    }
 }
 
 /// FNV-1a: a stable id for rows that bring none, so re-importing them adds nothing.
@@ -143,6 +185,8 @@ pub fn bulk_config(config: &mut crate::config::Config) {
 #[derive(Debug)]
 pub struct ImportOptions {
     pub files: Vec<PathBuf>,
+    /// Caps on what an XLSX file may expand to (`[import]` in the config).
+    pub limits: hotline_ingest::Limits,
     pub format: Option<Format>,
     pub map: FieldMap,
     pub report: PathBuf,
@@ -164,8 +208,10 @@ pub fn run(state: &AppState, opts: &ImportOptions) -> Result<ImportSummary> {
     let progress = Progress::new(opts.quiet, opts.progress_every, "rows stored");
     let look_up_stored = !state.store.is_empty()?;
     for path in &opts.files {
-        let reader = Reader::open(path, opts.format, &opts.map)
+        let reader = Reader::open_with_limits(path, opts.format, &opts.map, opts.limits)
             .with_context(|| format!("cannot import {}", path.display()))?;
+        let format = reader.format();
+        let rejected_before = summary.rejected;
         import_file(
             state,
             reader,
@@ -175,6 +221,11 @@ pub fn run(state: &AppState, opts: &ImportOptions) -> Result<ImportSummary> {
             &progress,
             look_up_stored,
         )?;
+        if summary.rejected > rejected_before && format != Format::Xlsx && file_looks_like_gbk(path)
+        {
+            tracing::info!(file = %path.display(), "rejected rows: the file looks like gbk, not utf-8");
+            summary.gbk_files.push(path.clone());
+        }
     }
     report.flush()?;
     state.store.commit_index()?;

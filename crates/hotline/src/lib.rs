@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod import;
+pub mod limits;
 pub mod models;
 pub mod pii;
 pub mod progress;

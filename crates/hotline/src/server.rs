@@ -4,6 +4,8 @@
 //! run on the blocking pool.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -51,17 +53,25 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/tokens/{id}", delete(revoke_token))
         .route("/api/v1/health", get(health))
         .route("/api/v1/openapi.json", get(openapi))
+        // Inner to the token check: a body is read only for a known token.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::limits::read_body,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
         ))
         .layer(DefaultBodyLimit::max(limit))
         .merge(crate::assets::routes())
+        // `Router::layer` wraps each route on its own: the global layer
+        // shares one semaphore between them, so the limit is the server's,
+        // not each route's.
         .layer(
             tower::ServiceBuilder::new()
                 .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
                 .load_shed()
-                .concurrency_limit(in_flight),
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(in_flight)),
         )
         .with_state(state)
 }
@@ -69,18 +79,13 @@ pub fn app(state: AppState) -> Router {
 /// Past `server.max_in_flight` requests the server sheds load at once.
 async fn overloaded(_: tower::BoxError) -> axum::response::Response {
     tracing::warn!("overloaded: request shed");
-    let mut response = ApiError {
+    ApiError {
         status: StatusCode::SERVICE_UNAVAILABLE,
         code: "overloaded",
         message: "the server is at capacity; retry in a second".into(),
         field: None,
     }
-    .into_response();
-    response.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from_static("1"),
-    );
-    response
+    .into_response()
 }
 
 /// Serves until Ctrl-C or SIGTERM, then stops the store cleanly.
@@ -92,19 +97,125 @@ pub async fn serve(state: AppState, listen: &str) -> anyhow::Result<()> {
     serve_on(state, listener, shutdown_signal()).await
 }
 
+/// Serves `listener` until `shutdown` completes, then lets every open
+/// connection finish its request and stops the store cleanly.
+///
+/// Each connection is served by hyper's HTTP/1 server with a header-read
+/// timeout (`server.header_read_timeout_ms`, which is also how long a
+/// kept-alive connection may sit idle) and takes one of
+/// `server.max_connections` places: at the cap, no new connection is
+/// accepted (it waits in the kernel's queue) until one closes.
 pub async fn serve_on(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    tracing::info!(addr = %listener.local_addr()?, "listening");
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
+    let config = state.config.server.clone();
+    let cap = connection_cap(config.max_connections);
+    tracing::info!(addr = %listener.local_addr()?, max_connections = cap, "listening");
     let store = state.store.clone();
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let router = app(state);
+    let places = Arc::new(tokio::sync::Semaphore::new(cap));
+    let (closing_tx, closing_rx) = tokio::sync::watch::channel(());
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(config.header_read_timeout_ms))
+        .keep_alive(true);
+    let shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = shutdown;
+    loop {
+        let place = tokio::select! {
+            () = &mut shutdown => break,
+            place = Arc::clone(&places).acquire_owned() => place?,
+        };
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors, or a connection reset before it
+                    // was accepted: wait a little rather than spin.
+                    tracing::debug!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http.serve_connection(
+            TokioIo::new(stream),
+            TowerToHyperService::new(router.clone()),
+        );
+        let mut closing = closing_rx.clone();
+        tokio::spawn(async move {
+            let _place = place;
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection ended");
+                    }
+                    return;
+                }
+                _ = closing.changed() => {}
+            }
+            // Finish the request in progress, then close.
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    drop(closing_tx);
+    // Every connection gives its place back once its last answer is out;
+    // an idle or stalled one within the header or body timeout.
+    let _all = places
+        .acquire_many(u32::try_from(cap).unwrap_or(u32::MAX))
+        .await;
     tokio::task::spawn_blocking(move || store.shutdown()).await??;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Descriptors kept for the store, the index and the journal, whatever the
+/// connections use.
+const FD_RESERVE: u64 = 256;
+
+/// Raises the soft open-file limit to the hard one, and returns the
+/// connection cap: `configured`, lowered when the limit leaves fewer than
+/// that many descriptors after [`FD_RESERVE`].
+fn connection_cap(configured: usize) -> usize {
+    #[cfg(unix)]
+    {
+        use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+        let mut limit = getrlimit(Resource::Nofile);
+        if limit.current < limit.maximum || (limit.current.is_some() && limit.maximum.is_none()) {
+            let raised = Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            match setrlimit(Resource::Nofile, raised) {
+                Ok(()) => limit = raised,
+                Err(e) => tracing::debug!(error = %e, "the open-file limit stays"),
+            }
+        }
+        if let Some(soft) = limit.current {
+            let room = usize::try_from(soft.saturating_sub(FD_RESERVE)).unwrap_or(usize::MAX);
+            if room < configured {
+                let cap = room.max(16);
+                tracing::warn!(
+                    open_file_limit = soft,
+                    configured,
+                    max_connections = cap,
+                    "the open-file limit is low: fewer connections are accepted"
+                );
+                return cap;
+            }
+        }
+    }
+    configured
 }
 
 async fn shutdown_signal() {
@@ -369,10 +480,29 @@ struct SearchParams {
     status: Option<String>,
     from: Option<String>,
     to: Option<String>,
-    page: Option<usize>,
-    per_page: Option<usize>,
+    /// Read as text so that a value out of range is named in the answer.
+    page: Option<String>,
+    per_page: Option<String>,
     /// Only for exports: csv (default) or xlsx.
     format: Option<String>,
+}
+
+/// Most results per page.
+const MAX_PER_PAGE: usize = 100;
+
+/// A positive whole number from a query parameter, at most `max`; anything
+/// else is a 400 naming the parameter.
+fn parse_count(field: &str, s: Option<&str>, default: usize, max: usize) -> ApiResult<usize> {
+    let Some(v) = s.map(str::trim) else {
+        return Ok(default);
+    };
+    match v.parse::<u64>() {
+        Ok(n) if n >= 1 && n <= max as u64 => Ok(n as usize),
+        _ => Err(ApiError::bad_param(
+            field,
+            format!("'{v}' is not a whole number from 1 to {max}"),
+        )),
+    }
 }
 
 fn parse_day(field: &str, s: &Option<String>) -> ApiResult<Option<NaiveDate>> {
@@ -410,7 +540,24 @@ pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<Inde
         d.and_then(|d| d.and_hms_opt(0, 0, 0))
             .map(|t| t.and_utc().timestamp())
     };
-    let per_page = p.per_page.clamp(1, 100);
+    let per_page = p.per_page.clamp(1, MAX_PER_PAGE);
+    // Checked: a page beyond reach is the caller's mistake, not an overflow.
+    let depth = state.config.server.max_result_depth;
+    let offset = p
+        .page
+        .max(1)
+        .checked_sub(1)
+        .and_then(|n| n.checked_mul(per_page))
+        .filter(|offset| offset.saturating_add(per_page) <= depth)
+        .ok_or_else(|| {
+            ApiError::bad_param(
+                "page",
+                format!(
+                    "page {} of {per_page} is beyond the first {depth} results (server.max_result_depth); narrow the search",
+                    p.page
+                ),
+            )
+        })?;
     let personal = if p.personal {
         personal_terms(state, p.q, &words)
     } else {
@@ -426,7 +573,7 @@ pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<Inde
         from: ts(p.from),
         to: ts(p.to.and_then(|d| d.succ_opt())),
         all_words: true,
-        offset: p.page.saturating_sub(1) * per_page,
+        offset,
         limit: per_page,
     })
 }
@@ -514,8 +661,8 @@ impl SearchRequest {
             topic: filter(p.topic),
             kind: filter(p.kind),
             status: filter(p.status),
-            page: p.page.unwrap_or(1).max(1),
-            per_page: p.per_page.unwrap_or(20),
+            page: parse_count("page", p.page.as_deref(), 1, usize::MAX)?,
+            per_page: parse_count("per_page", p.per_page.as_deref(), 20, MAX_PER_PAGE)?,
             personal: caller.pii(),
         })
     }
@@ -815,7 +962,7 @@ async fn me(Extension(caller): Extension<Caller>) -> impl IntoResponse {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AuditParams {
-    limit: Option<usize>,
+    limit: Option<String>,
 }
 
 /// The newest audit entries the caller may read, newest first (default
@@ -827,7 +974,13 @@ async fn audit(
     params: Result<Query<AuditParams>, QueryRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let Query(p) = params?;
-    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = match p.limit.as_deref().map(str::trim) {
+        None => 100,
+        Some(v) => v
+            .parse::<u64>()
+            .map_err(|_| ApiError::bad_param("limit", format!("'{v}' is not a whole number")))?
+            .clamp(1, 1000) as usize,
+    };
     let entries = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         let entries = state.audit.recent_where(limit, |e| caller.may_read(e))?;
         Ok(entries

@@ -1,53 +1,68 @@
 //! CSV with a header row, read record by record.
+//!
+//! The records are split here rather than by the `csv` crate, for two
+//! reasons: line numbers must be the lines an editor shows whatever the line
+//! ends (`\n` or `\r\n`), and a quote left open must be reported, not allowed
+//! to swallow the rows after it. The dialect is the one Excel writes
+//! (RFC 4180): fields separated by commas; a field that starts with a quote
+//! runs to the next lone quote (`""` inside it is a quote) and may span lines;
+//! a quote anywhere else in a field is an ordinary character.
+//!
+//! A record whose quotes do not close properly (the closing quote is
+//! followed by something other than a comma or the end of the line, or no
+//! quote closes it before the end of the file, or within
+//! [`MAX_RECORD_LINES`] lines or [`MAX_RECORD_BYTES`] bytes) is rejected with
+//! its first line, and reading goes on from the line after it: the rows a
+//! lenient reader would have swallowed are read as rows.
 
+use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
-use csv::ByteRecord;
 
 use crate::fields::{self, Resolver, N, TARGET_FIELDS};
 use crate::row::{self, Raw};
 use crate::{Error, FieldMap, ImportRow, RowError};
 
-/// Most bytes read for one record. A larger record (typically an unclosed
-/// quote swallowing the rest of the file) ends the reading with an error
-/// instead of filling memory.
-pub(crate) const MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
+/// Most bytes read for one record. A longer line ends the reading with an
+/// error instead of filling memory; a longer quoted field is rejected.
+pub(crate) const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
 
-/// Counts the bytes read since the last record and fails past a cap.
-#[derive(Debug)]
-struct CappedRead<R> {
-    inner: R,
-    since_record: Arc<AtomicU64>,
-    cap: u64,
+/// Most lines one quoted field may span. Real complaint texts have a few
+/// dozen line breaks at most; past this the quote is taken as left open.
+/// It also bounds the lines read again after a broken record.
+pub(crate) const MAX_RECORD_LINES: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// At the start of a field.
+    Start,
+    /// In a field that did not start with a quote.
+    Unquoted,
+    /// In a quoted field.
+    Quoted,
+    /// Just after a quote in a quoted field: the field's end, or `""`.
+    QuoteInQuoted,
 }
 
-impl<R: Read> Read for CappedRead<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let total = self
-            .since_record
-            .fetch_add(n as u64, Ordering::Relaxed)
-            .saturating_add(n as u64);
-        if total > self.cap {
-            return Err(io::Error::other(format!(
-                "a record is longer than {} bytes (an unclosed quote?)",
-                self.cap
-            )));
-        }
-        Ok(n)
-    }
+/// One record of the file.
+#[derive(Debug)]
+enum Record {
+    /// The record's first line and its fields (raw bytes).
+    Fields(u64, Vec<Vec<u8>>),
+    /// A record whose quotes do not close properly: its first line and why.
+    Broken(u64, String),
 }
 
 #[derive(Debug)]
 pub(crate) struct CsvSource {
-    reader: csv::Reader<CappedRead<File>>,
-    since_record: Arc<AtomicU64>,
+    input: BufReader<File>,
+    /// Lines given back after a broken record, read again before the file.
+    pending: VecDeque<Vec<u8>>,
+    /// The 1-based number of the next line to read.
+    next_line: u64,
     columns: [Option<usize>; N],
-    record: ByteRecord,
+    cap: usize,
     done: bool,
 }
 
@@ -67,29 +82,30 @@ impl CsvSource {
         file: File,
         map: &FieldMap,
         resolver: &Resolver,
-        cap: u64,
+        cap: usize,
     ) -> Result<(Self, Vec<String>), Error> {
-        let since_record = Arc::new(AtomicU64::new(0));
-        let capped = CappedRead {
-            inner: file,
-            since_record: Arc::clone(&since_record),
+        let mut source = Self {
+            input: BufReader::with_capacity(64 * 1024, file),
+            pending: VecDeque::new(),
+            next_line: 1,
+            columns: [None; N],
             cap,
+            done: false,
         };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .buffer_capacity(usize::try_from((cap / 4).clamp(1024, 64 * 1024)).unwrap_or(8192))
-            .from_reader(capped);
         let format_error = |message: String| Error::Format {
             path: path.to_path_buf(),
             message,
         };
-        let mut header = ByteRecord::new();
-        match reader.read_byte_record(&mut header) {
-            Ok(true) => {}
-            Ok(false) => return Err(format_error("the file is empty: no header row".into())),
+        let header = match source.next_record() {
+            Ok(Some(Record::Fields(_, fields))) => fields,
+            Ok(Some(Record::Broken(_, reason))) => {
+                return Err(format_error(format!(
+                    "cannot read the header row: {reason}"
+                )))
+            }
+            Ok(None) => return Err(format_error("the file is empty: no header row".into())),
             Err(e) => return Err(format_error(format!("cannot read the header row: {e}"))),
-        }
+        };
         let mut headers = Vec::with_capacity(header.len());
         for (i, field) in header.iter().enumerate() {
             let field = if i == 0 {
@@ -100,10 +116,15 @@ impl CsvSource {
             match std::str::from_utf8(field) {
                 Ok(h) => headers.push(h.trim().to_string()),
                 Err(_) => {
+                    let hint = if crate::looks_like_gbk(field) {
+                        "it looks like GBK/GB18030; "
+                    } else {
+                        ""
+                    };
                     return Err(format_error(format!(
-                        "header column {} is not UTF-8; only UTF-8 CSV is supported (re-save the file as UTF-8)",
+                        "header column {} is not UTF-8 ({hint}only UTF-8 CSV is supported: re-save the file as UTF-8)",
                         i + 1
-                    )))
+                    )));
                 }
             }
         }
@@ -112,17 +133,119 @@ impl CsvSource {
             .iter()
             .map(|c| c.map(|i| headers[i].clone()).unwrap_or_default())
             .collect();
-        since_record.store(0, Ordering::Relaxed);
-        Ok((
-            Self {
-                reader,
-                since_record,
-                columns,
-                record: ByteRecord::new(),
-                done: false,
-            },
-            names,
-        ))
+        source.columns = columns;
+        Ok((source, names))
+    }
+
+    /// The next line without its line end, or `None` at the end of the file.
+    fn read_line(&mut self) -> io::Result<Option<Vec<u8>>> {
+        if let Some(line) = self.pending.pop_front() {
+            self.next_line += 1;
+            return Ok(Some(line));
+        }
+        let mut line = Vec::new();
+        let limit = u64::try_from(self.cap)
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        let n = (&mut self.input).take(limit).read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if line.len() > self.cap {
+            return Err(io::Error::other(format!(
+                "a line is longer than {} bytes",
+                self.cap
+            )));
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+        }
+        self.next_line += 1;
+        Ok(Some(line))
+    }
+
+    /// Splits the next record into fields (see the module's description).
+    fn next_record(&mut self) -> io::Result<Option<Record>> {
+        let Some(first) = self.read_line()? else {
+            return Ok(None);
+        };
+        let start = self.next_line - 1;
+        let mut lines = vec![first];
+        let mut bytes = lines[0].len();
+        let mut fields = Vec::new();
+        let mut field = Vec::new();
+        let mut state = State::Start;
+        loop {
+            let current = lines.len() - 1;
+            for &b in &lines[current] {
+                state = match (state, b) {
+                    (State::Start, b'"') => State::Quoted,
+                    (State::Start | State::Unquoted, b',') => {
+                        fields.push(std::mem::take(&mut field));
+                        State::Start
+                    }
+                    (State::Start | State::Unquoted, _) => {
+                        field.push(b);
+                        State::Unquoted
+                    }
+                    (State::Quoted, b'"') => State::QuoteInQuoted,
+                    (State::Quoted, _) => {
+                        field.push(b);
+                        State::Quoted
+                    }
+                    (State::QuoteInQuoted, b'"') => {
+                        field.push(b'"');
+                        State::Quoted
+                    }
+                    (State::QuoteInQuoted, b',') => {
+                        fields.push(std::mem::take(&mut field));
+                        State::Start
+                    }
+                    (State::QuoteInQuoted, other) => {
+                        let at = start + current as u64;
+                        let shown = char::from(other).escape_default();
+                        let reason = if current == 0 {
+                            format!("a closing quote is followed by '{shown}' instead of a comma")
+                        } else {
+                            format!("unclosed quote: the quoted field opened here is closed on line {at}, where the quote is followed by '{shown}'; the lines after this one are read as rows")
+                        };
+                        return Ok(Some(self.broken(start, lines, reason)));
+                    }
+                };
+            }
+            if state != State::Quoted {
+                fields.push(field);
+                return Ok(Some(Record::Fields(start, fields)));
+            }
+            // A line break inside a quoted field.
+            if lines.len() >= MAX_RECORD_LINES || bytes > self.cap {
+                let reason = format!("unclosed quote: the quoted field opened here does not close within {MAX_RECORD_LINES} lines or {} bytes; the lines after this one are read as rows", self.cap);
+                return Ok(Some(self.broken(start, lines, reason)));
+            }
+            match self.read_line()? {
+                Some(next) => {
+                    bytes += next.len() + 1;
+                    field.push(b'\n');
+                    lines.push(next);
+                }
+                None => {
+                    let reason = "unclosed quote: the quoted field opened here runs to the end of the file; the lines after this one are read as rows".to_string();
+                    return Ok(Some(self.broken(start, lines, reason)));
+                }
+            }
+        }
+    }
+
+    /// Gives back the lines after a broken record's first, to be read again.
+    fn broken(&mut self, start: u64, mut lines: Vec<Vec<u8>>, reason: String) -> Record {
+        self.next_line = start + 1;
+        for line in lines.drain(1..).rev() {
+            self.pending.push_front(line);
+        }
+        Record::Broken(start, reason)
     }
 
     pub(crate) fn next_row(&mut self) -> Option<Result<ImportRow, RowError>> {
@@ -130,43 +253,39 @@ impl CsvSource {
             if self.done {
                 return None;
             }
-            let read = self.reader.read_byte_record(&mut self.record);
-            self.since_record.store(0, Ordering::Relaxed);
-            match read {
-                Ok(true) => {}
-                Ok(false) => {
+            let (line, record) = match self.next_record() {
+                Ok(Some(Record::Fields(line, fields))) => (line, fields),
+                Ok(Some(Record::Broken(line, reason))) => {
+                    return Some(Err(RowError {
+                        line,
+                        field: None,
+                        reason,
+                    }))
+                }
+                Ok(None) => {
                     self.done = true;
                     return None;
                 }
                 Err(e) => {
                     self.done = true;
-                    let line = self.reader.position().line();
                     return Some(Err(RowError {
-                        line,
+                        line: self.next_line,
                         field: None,
                         reason: format!("cannot read further: {e}"),
                     }));
                 }
-            }
-            let line = self
-                .record
-                .position()
-                .map_or_else(|| self.reader.position().line(), csv::Position::line);
-            if self
-                .record
-                .iter()
-                .all(|f| f.iter().all(u8::is_ascii_whitespace))
-            {
+            };
+            if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
                 continue;
             }
-            return Some(self.convert(line));
+            return Some(self.convert(line, &record));
         }
     }
 
-    fn convert(&self, line: u64) -> Result<ImportRow, RowError> {
+    fn convert(&self, line: u64, record: &[Vec<u8>]) -> Result<ImportRow, RowError> {
         let mut values = row::empty_values();
         for (t, column) in self.columns.iter().enumerate() {
-            let Some(bytes) = column.and_then(|i| self.record.get(i)) else {
+            let Some(bytes) = column.and_then(|i| record.get(i)) else {
                 continue;
             };
             if bytes.is_empty() {
@@ -197,7 +316,7 @@ mod tests {
     use std::io::Write;
 
     #[test]
-    fn unclosed_quote_stops_with_an_error_not_a_huge_record() {
+    fn unclosed_quote_is_rejected_within_the_cap_and_the_lines_after_are_rows() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         writeln!(f, "id,text").unwrap();
         writeln!(f, "1,fine").unwrap();
@@ -211,6 +330,25 @@ mod tests {
             CsvSource::open_capped(f.path(), file, &map, &Resolver::new(&map), 16 * 1024).unwrap();
         let first = src.next_row().unwrap().unwrap();
         assert_eq!((first.line, first.text.as_str()), (2, "fine"));
+        let err = src.next_row().unwrap().unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.reason.contains("does not close within"), "{err}");
+        let rest: Vec<_> = std::iter::from_fn(|| src.next_row()).collect();
+        assert_eq!(rest.len(), 2000);
+        assert!(rest.iter().all(Result::is_ok));
+        assert_eq!(rest[0].as_ref().unwrap().line, 4);
+    }
+
+    #[test]
+    fn a_line_longer_than_the_cap_ends_the_reading() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "id,text").unwrap();
+        writeln!(f, "1,{}", "x".repeat(40_000)).unwrap();
+        writeln!(f, "2,fine").unwrap();
+        let file = File::open(f.path()).unwrap();
+        let map = FieldMap::new();
+        let (mut src, _) =
+            CsvSource::open_capped(f.path(), file, &map, &Resolver::new(&map), 16 * 1024).unwrap();
         let err = src.next_row().unwrap().unwrap_err();
         assert!(err.reason.contains("longer than"), "{err}");
         assert!(src.next_row().is_none());

@@ -7,8 +7,10 @@
 //! line and field; reading goes on with the next record. Only problems that
 //! make the whole file unreadable are an [`Error`].
 //!
-//! JSONL and CSV are read record by record in bounded memory; XLSX is loaded
-//! at open (only the resolved columns are kept).
+//! JSONL and CSV are read record by record in bounded memory. XLSX is
+//! checked at open against [`Limits`] (uncompressed bytes, cells: a workbook
+//! past them is refused before anything is read) and then streamed row by
+//! row; memory holds its shared strings, not its rows.
 //!
 //! ```no_run
 //! use hotline_ingest::{FieldMap, Reader};
@@ -45,6 +47,46 @@ pub use row::MAX_TEXT_CHARS;
 pub use value::{
     canonical_kind, canonical_satisfaction, canonical_urgency, parse_bool, parse_datetime,
 };
+
+/// Whether bytes that are not UTF-8 read as Chinese text in GBK / GB18030,
+/// the encoding Excel and many Chinese systems save "CSV" in: every byte
+/// decodes and some Chinese characters come out. `sample` may be cut in the
+/// middle of a character at its end.
+pub fn looks_like_gbk(sample: &[u8]) -> bool {
+    if std::str::from_utf8(sample).is_ok() {
+        return false;
+    }
+    (0..4).any(|cut| {
+        let Some(part) = sample.get(..sample.len().saturating_sub(cut)) else {
+            return false;
+        };
+        let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(part);
+        !had_errors && text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+    })
+}
+
+/// Caps on what a workbook may expand to. A zip-compressed XLSX can be a
+/// thousandth of its contents; past these it is refused at open, naming the
+/// file, without being expanded in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most bytes all the parts of a workbook may decompress to.
+    pub xlsx_max_uncompressed_bytes: u64,
+    /// Most cells (and shared strings) a workbook may hold.
+    pub xlsx_max_cells: u64,
+}
+
+impl Default for Limits {
+    /// 512 MiB and 20 million cells: a real export of 100,000 tickets
+    /// (texts of a few hundred characters, twenty columns) is about 150 MB
+    /// uncompressed and 2 million cells.
+    fn default() -> Self {
+        Limits {
+            xlsx_max_uncompressed_bytes: 512 * 1024 * 1024,
+            xlsx_max_cells: 20_000_000,
+        }
+    }
+}
 
 /// The kind of a ticket file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -211,6 +253,21 @@ impl Reader {
     /// feeds `text` (the message lists the headers seen), a `--map` source is
     /// not in the header, or the workbook is broken or too large.
     pub fn open(path: &Path, format: Option<Format>, map: &FieldMap) -> Result<Reader, Error> {
+        Self::open_with_limits(path, format, map, Limits::default())
+    }
+
+    /// [`Reader::open`] with caps other than the default [`Limits`].
+    ///
+    /// # Errors
+    /// As [`Reader::open`]; also [`Error::Format`] for a workbook that
+    /// decompresses past `limits.xlsx_max_uncompressed_bytes` or holds more
+    /// than `limits.xlsx_max_cells` cells.
+    pub fn open_with_limits(
+        path: &Path,
+        format: Option<Format>,
+        map: &FieldMap,
+        limits: Limits,
+    ) -> Result<Reader, Error> {
         let format = match format.or_else(|| Format::from_path(path)) {
             Some(f) => f,
             None => {
@@ -246,7 +303,7 @@ impl Reader {
                 (Source::Csv(Box::new(src)), columns)
             }
             Format::Xlsx => {
-                let (src, columns) = xlsx::XlsxSource::open(path, file, map, &resolver)?;
+                let (src, columns) = xlsx::XlsxSource::open(path, file, map, limits)?;
                 (Source::Xlsx(src), columns)
             }
         };

@@ -20,6 +20,8 @@ pub(crate) enum Raw {
     DateTime(NaiveDateTime),
     /// A JSON array or object: not a usable value.
     Nested(&'static str),
+    /// A spreadsheet error cell (`#N/A`, `#VALUE!`...): the value is lost.
+    Error(String),
 }
 
 impl Raw {
@@ -30,6 +32,7 @@ impl Raw {
             Raw::Num(v) => value::format_number(*v),
             Raw::DateTime(d) => d.format("%Y-%m-%d %H:%M:%S").to_string(),
             Raw::Nested(kind) => (*kind).to_string(),
+            Raw::Error(e) => e.clone(),
         }
     }
 }
@@ -55,9 +58,20 @@ impl Ctx {
         }
     }
 
+    fn error_cell(&self, field: usize, error: &str) -> RowError {
+        self.err(
+            field,
+            format!(
+                "the cell holds the spreadsheet error {}",
+                value::shorten(error)
+            ),
+        )
+    }
+
     fn string(&self, values: &mut Values, field: usize) -> Result<Option<String>, RowError> {
         match values[field].take() {
             None => Ok(None),
+            Some(Raw::Error(e)) => Err(self.error_cell(field, &e)),
             Some(Raw::Nested(kind)) => Err(self.err(
                 field,
                 format!("expected a string, number or boolean, found {kind}"),
@@ -124,6 +138,7 @@ impl Ctx {
             }
             Some(Raw::Bool(b)) => (DateValue::Unreadable, Some(b.to_string())),
             Some(Raw::Nested(kind)) => (DateValue::Unreadable, Some(kind.to_string())),
+            Some(Raw::Error(e)) => return Err(self.error_cell(field, &e)),
             Some(Raw::Text(s)) => {
                 let cleaned = value::clean(&s).unwrap_or_default();
                 (value::read_datetime(&cleaned), Some(cleaned))

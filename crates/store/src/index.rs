@@ -360,6 +360,12 @@ impl SearchIndex {
         };
         let searcher = self.reader.searcher();
         let limit = q.limit.clamp(1, 1000);
+        // Past the last document there is no hit: count only, so that no
+        // offset, however large, reaches the collector (it adds the offset
+        // to the limit and sizes its heap by the sum).
+        if u64::try_from(q.offset).map_or(true, |o| o >= searcher.num_docs()) {
+            return Ok((searcher.search(&query, &Count)?, Vec::new()));
+        }
         let (top, total) = searcher.search(
             &query,
             &(
