@@ -7,3 +7,4 @@ mod http;
 mod import;
 mod store;
 mod store_props;
+mod trust_data;

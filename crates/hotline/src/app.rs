@@ -101,6 +101,21 @@ fn clean(s: Option<String>) -> Option<String> {
     s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
+/// A district field read against the gazetteer (the one list of districts):
+/// None when empty, the district's full name for its name or a short form
+/// (朝阳 → 朝阳区), and for anything else a message saying so.
+pub fn district_field(state: &AppState, given: Option<&str>) -> Result<Option<String>, String> {
+    let Some(given) = given.map(str::trim).filter(|g| !g.is_empty()) else {
+        return Ok(None);
+    };
+    match state.analyzer.gazetteer().canonical(given) {
+        Some(d) => Ok(Some(d.to_owned())),
+        None => Err(format!(
+            "'{given}' is not one of the configured districts (e.g. 朝阳区 or 朝阳)"
+        )),
+    }
+}
+
 /// Validates an operator's input and routes it (one segmentation).
 pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analysis), ApiError> {
     let max = state.config.server.max_text_chars;
@@ -138,6 +153,8 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
             })?),
             None => Some(chrono::Local::now().naive_local()),
         };
+    let district = district_field(state, input.district.as_deref())
+        .map_err(|message| ApiError::invalid("district", message))?;
     let analysis = state.analyzer.analyze(input.title.as_deref(), &input.text);
     let topic = match clean(input.topic) {
         Some(slug) => {
@@ -160,8 +177,7 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
         },
     };
     let department = state.department(&topic.slug).unwrap_or_default();
-    let district =
-        clean(input.district).or_else(|| analysis.district.as_ref().map(|d| d.district.clone()));
+    let district = district.or_else(|| analysis.district.as_ref().map(|d| d.district.clone()));
     let ticket = NewTicket {
         external_id: clean(input.external_id),
         received_at,

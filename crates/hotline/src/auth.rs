@@ -165,14 +165,15 @@ impl Caller {
     }
 }
 
-/// A token request checked: a known role, a district of the gazetteer, a
+/// A token request checked: a known role, a district of the gazetteer (a
+/// short form reads as the district it names), a
 /// name (the role's when none is given). Shared by the command line and the API.
 pub fn new_token(
     role: &str,
     pii: bool,
     district: Option<String>,
     name: Option<String>,
-    districts: &[String],
+    gazetteer: &hotline_classifier::Gazetteer,
 ) -> Result<NewToken, ApiError> {
     let role = Role::parse(role).ok_or_else(|| {
         ApiError::invalid(
@@ -180,17 +181,20 @@ pub fn new_token(
             format!("'{role}': use operator, supervisor or admin"),
         )
     })?;
-    let district = district
-        .map(|d| d.trim().to_owned())
-        .filter(|d| !d.is_empty());
-    if let Some(d) = &district {
-        if !districts.contains(d) {
-            return Err(ApiError::invalid(
-                "district",
-                format!("'{d}' is not a district (use the full name, e.g. 朝阳区)"),
-            ));
-        }
-    }
+    let district = match district.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        None => None,
+        Some(d) => Some(
+            gazetteer
+                .canonical(d)
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "district",
+                        format!("'{d}' is not a district (e.g. 朝阳区 or 朝阳)"),
+                    )
+                })?
+                .to_owned(),
+        ),
+    };
     let name = name
         .map(|n| n.trim().to_owned())
         .filter(|n| !n.is_empty())

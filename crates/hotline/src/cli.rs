@@ -186,7 +186,7 @@ pub enum TokenCommand {
         /// May see callers' personal data unmasked (reads are audited).
         #[arg(long)]
         pii: bool,
-        /// Limit the token to one district (full name, e.g. 朝阳区).
+        /// Limit the token to one district (朝阳区, or a short form: 朝阳).
         #[arg(long)]
         district: Option<String>,
         /// A name for the token (whose it is); the role by default.
@@ -287,6 +287,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let group_by = hotline_store::GroupBy::parse(&by)
                 .with_context(|| format!("--by {by}: use topic, district, kind, day, week, month, assessment_month or total"))?;
             let state = open(config)?;
+            let district = district.map(|d| known_district(&state, d));
             let rows = state.store.stats(&hotline_store::StatsQuery {
                 from,
                 to,
@@ -314,6 +315,7 @@ pub fn run(cli: Cli) -> Result<()> {
             json,
         } => {
             let state = open(config)?;
+            let district = district.map(|d| known_district(&state, d));
             let view = crate::server::SearchParamsView {
                 q: &query,
                 topic: topic.as_deref(),
@@ -693,7 +695,7 @@ fn token_action(config: &Config, store: &hotline_store::Store, action: TokenComm
                 Config::read_or_builtin(&config.gazetteer.path, crate::builtin::GAZETTEER)?;
             let gazetteer =
                 hotline_classifier::Gazetteer::from_toml_str("gazetteer", &gazetteer_text)?;
-            let new = crate::auth::new_token(&role, pii, district, name, gazetteer.districts())
+            let new = crate::auth::new_token(&role, pii, district, name, &gazetteer)
                 .map_err(|e| anyhow::anyhow!("--{}: {}", e.field.unwrap_or_default(), e.message))?;
             let (record, secret) = tokens.create(new, Issuer::Local)?;
             audit.record(&[AuditEntry::new(
@@ -938,5 +940,14 @@ fn print_report(r: &EvalReport) {
             })
             .collect();
         println!("{slug:<22} {}", cells.join(""));
+    }
+}
+
+/// A `--district` filter: a short form reads as the district it names
+/// (朝阳 → 朝阳区); an unknown name is kept as given.
+fn known_district(state: &AppState, district: String) -> String {
+    match state.analyzer.gazetteer().canonical(&district) {
+        Some(known) => known.to_owned(),
+        None => district,
     }
 }

@@ -131,6 +131,19 @@ fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
     }
 }
 
+/// A row's district as the gazetteer names it (朝阳 → 朝阳区); a district
+/// the gazetteer does not know rejects the row (a free-text district would
+/// reach no district's supervisor and add a row of its own to statistics).
+fn canonical_district(state: &AppState, mut row: ImportRow) -> Result<ImportRow, RowError> {
+    row.district =
+        crate::app::district_field(state, row.district.as_deref()).map_err(|reason| RowError {
+            line: row.line,
+            field: Some("district".to_owned()),
+            reason,
+        })?;
+    Ok(row)
+}
+
 /// The store options of a bulk load. `hotline import` holds the store's
 /// lock, so nobody searches while it runs: the index commits every 200,000
 /// tickets and at the end rather than every second, and defers merges
@@ -279,7 +292,7 @@ fn import_file(
             Ok(())
         };
         for item in reader {
-            match item {
+            match item.and_then(|row| canonical_district(state, row)) {
                 Ok(row) => batch.push(row),
                 Err(e) => reject(e, summary)?,
             }

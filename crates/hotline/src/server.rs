@@ -188,7 +188,19 @@ async fn submit(
     Extension(caller): Extension<Caller>,
     body: Result<Json<TicketInput>, JsonRejection>,
 ) -> ApiResult<impl IntoResponse> {
-    let Json(input) = body?;
+    let Json(mut input) = body?;
+    // A token limited to a district takes calls for its district: a ticket
+    // for another is refused, one without a district is its district's.
+    if let Some(own) = &caller.token.district {
+        let given = crate::app::district_field(&state, input.district.as_deref())
+            .map_err(|message| ApiError::invalid("district", message))?;
+        if given.as_ref().is_some_and(|d| d != own) {
+            return Err(ApiError::forbidden(format!(
+                "this token is limited to {own}"
+            )));
+        }
+        input.district = Some(own.clone());
+    }
     let permit = analysis_permit(&state).await?;
     let prepared = if routes_inline(input.title.as_deref(), &input.text) {
         prepare(&state, input)
@@ -388,6 +400,17 @@ fn filter(s: Option<String>) -> Option<String> {
     s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
+/// A district filter: a short form reads as the district it names (朝阳 →
+/// 朝阳区); anything the gazetteer does not know is kept as asked (it
+/// matches what was stored under that spelling before districts were
+/// checked, and nothing else).
+fn district_param(state: &AppState, s: Option<String>) -> Option<String> {
+    filter(s).map(|d| match state.analyzer.gazetteer().canonical(&d) {
+        Some(known) => known.to_owned(),
+        None => d,
+    })
+}
+
 /// Segments the query as tickets were segmented, and builds the index query.
 pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<IndexQuery> {
     let seg = state.analyzer.segmenter().segment(p.q);
@@ -504,11 +527,11 @@ struct SearchRequest {
 }
 
 impl SearchRequest {
-    fn new(p: SearchParams, caller: &Caller) -> ApiResult<SearchRequest> {
+    fn new(p: SearchParams, caller: &Caller, state: &AppState) -> ApiResult<SearchRequest> {
         Ok(SearchRequest {
             from: parse_day("from", &p.from)?,
             to: parse_day("to", &p.to)?,
-            district: caller.district_filter(filter(p.district))?,
+            district: caller.district_filter(district_param(state, p.district))?,
             q: p.q.unwrap_or_default(),
             topic: filter(p.topic),
             kind: filter(p.kind),
@@ -570,7 +593,7 @@ async fn search(
             "format is for /api/v1/export/search",
         ));
     }
-    let request = SearchRequest::new(p, &caller)?;
+    let request = SearchRequest::new(p, &caller, &state)?;
     let page = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         state.audit.record(&[caller
             .audit(
@@ -602,7 +625,7 @@ struct StatsParams {
 }
 
 impl StatsParams {
-    fn query(self, caller: &Caller) -> ApiResult<StatsQuery> {
+    fn query(self, caller: &Caller, state: &AppState) -> ApiResult<StatsQuery> {
         let group_by = match self.by.as_deref() {
             None => GroupBy::Topic,
             Some(b) => GroupBy::parse(b).ok_or_else(|| {
@@ -619,7 +642,7 @@ impl StatsParams {
             to: parse_day("to", &self.to)?,
             group_by,
             topic: filter(self.topic),
-            district: caller.district_filter(filter(self.district))?,
+            district: caller.district_filter(district_param(state, self.district))?,
             include_undated: self.undated.unwrap_or(false),
         })
     }
@@ -637,7 +660,7 @@ async fn stats(
             "format is for /api/v1/export/stats",
         ));
     }
-    let query = p.query(&caller)?;
+    let query = p.query(&caller, &state)?;
     let group_by = query.group_by;
     let rows = tokio::task::spawn_blocking(move || state.store.stats(&query)).await??;
     Ok(Json(json!({ "by": group_by, "rows": rows })))
@@ -663,7 +686,7 @@ async fn export_stats(
     let Query(p) = params?;
     let format = export_format(p.format.as_deref())?;
     let by = p.by.clone().unwrap_or_else(|| "topic".to_owned());
-    let query = p.query(&caller)?;
+    let query = p.query(&caller, &state)?;
     let stem = format!(
         "hotline-stats-{by}-{}-{}",
         query.from.map_or("all".to_owned(), |d| d.to_string()),
@@ -707,7 +730,7 @@ async fn export_search(
 ) -> ApiResult<Response> {
     let Query(p) = params?;
     let format = export_format(p.format.as_deref())?;
-    let request = SearchRequest::new(p, &caller)?;
+    let request = SearchRequest::new(p, &caller, &state)?;
     let token = caller.token.id;
     let (bytes, rows, skipped) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         let max = state.config.export.max_rows;
@@ -851,7 +874,7 @@ async fn create_token(
         input.pii,
         input.district,
         input.name,
-        state.analyzer.gazetteer().districts(),
+        state.analyzer.gazetteer(),
     )?;
     let (record, secret) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         let (record, secret) = state.tokens.create(new, caller.issuer())?;

@@ -1,0 +1,171 @@
+//! Trust in the data (issue 15, defects 5, 6, 10, 11, 12, 16): districts
+//! from one list, repeats only of the same caller, one clock, checked event
+//! times, repeat links within the reader's district; against a real server
+//! on 127.0.0.1:0 and real stores.
+
+use hotline_suite::TestServer;
+use serde_json::{json, Value};
+
+async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let r = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap_or_else(|e| panic!("{e}"));
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn get(http: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
+    send(http.get(url).bearer_auth(token)).await
+}
+
+async fn post(http: &reqwest::Client, url: &str, token: &str, body: Value) -> (u16, Value) {
+    send(http.post(url).bearer_auth(token).json(&body)).await
+}
+
+/// Defect 12: the district is one of the configured list, short forms are
+/// read as the district they name, anything else is refused naming the
+/// field, and a district-limited token creates tickets only in its district.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn districts_are_canonical_and_limited_tokens_stay_in_theirs() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let base = &server.base;
+    let operator = server.token("operator", false, None).await;
+    let chaoyang_operator = server.token("operator", false, Some("朝阳区")).await;
+    let chaoyang_supervisor = server.token("supervisor", false, Some("朝阳区")).await;
+    let admin = server.token("admin", false, None).await;
+
+    // A short form is the district it names, and the district's
+    // supervisor reads the ticket.
+    for (i, (given, canonical)) in [
+        ("朝阳", "朝阳区"),
+        (" 朝阳区 ", "朝阳区"),
+        ("北京市朝阳区", "朝阳区"),
+        ("宣武", "西城区"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, body) = post(
+            &http,
+            &format!("{base}/tickets"),
+            &operator,
+            json!({"text": format!("小区{i}号楼没有电动车充电桩，只能飞线充电"), "district": given}),
+        )
+        .await;
+        assert_eq!(status, 201, "{given}: {body}");
+        assert_eq!(body["district"], canonical, "{given}: {body}");
+        if canonical == "朝阳区" {
+            let id = body["id"].as_str().unwrap_or_default();
+            let (status, shown) =
+                get(&http, &format!("{base}/tickets/{id}"), &chaoyang_supervisor).await;
+            assert_eq!(status, 200, "{given}: {shown}");
+        }
+    }
+    // Statistics hold no row for a spelling.
+    let (status, stats) = get(&http, &format!("{base}/stats?by=district"), &admin).await;
+    assert_eq!(status, 200, "{stats}");
+    let keys: Vec<&str> = stats["rows"]
+        .as_array()
+        .map(|rows| rows.iter().filter_map(|r| r["key"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        keys.iter().all(|k| ["朝阳区", "西城区"].contains(k)),
+        "{stats}"
+    );
+    // A filter by a short form reads the district.
+    let (status, stats) = get(
+        &http,
+        &format!("{base}/stats?by=total&district=朝阳"),
+        &admin,
+    )
+    .await;
+    assert_eq!(status, 200, "{stats}");
+    assert_eq!(stats["rows"][0]["requests"], 3, "{stats}");
+
+    // An unknown district is refused, naming the field.
+    for unknown in ["火星区", "朝", "Chaoyang District"] {
+        let (status, body) = post(
+            &http,
+            &format!("{base}/tickets"),
+            &operator,
+            json!({"text": "小区没有电动车充电桩", "district": unknown}),
+        )
+        .await;
+        assert_eq!(status, 422, "{unknown}: {body}");
+        assert_eq!(body["error"]["field"], "district", "{unknown}: {body}");
+    }
+
+    // A token limited to 朝阳区 creates tickets there only.
+    let (status, body) = post(
+        &http,
+        &format!("{base}/tickets"),
+        &chaoyang_operator,
+        json!({"text": "小区没有电动车充电桩", "district": "海淀区"}),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "forbidden", "{body}");
+    let (status, body) = post(
+        &http,
+        &format!("{base}/tickets"),
+        &chaoyang_operator,
+        json!({"text": "小区5号楼没有电动车充电桩", "district": "朝阳"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["district"], "朝阳区", "{body}");
+    // Without a district, its ticket is of its district, whatever the text names.
+    let (status, body) = post(
+        &http,
+        &format!("{base}/tickets"),
+        &chaoyang_operator,
+        json!({"text": "海淀区中关村小区没有电动车充电桩"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["district"], "朝阳区", "{body}");
+    // Nothing was stored for the refused ones.
+    let (_, total) = get(&http, &format!("{base}/stats?by=total"), &admin).await;
+    assert_eq!(total["rows"][0]["requests"], 6, "{total}");
+    server.stop().await;
+}
+
+/// Defect 12, import: an unknown district is a rejected row with its line
+/// and field; a short form is stored as the district.
+#[test]
+fn an_import_reads_short_districts_and_rejects_unknown_ones() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = hotline_suite::state_in(&dir.path().join("data"));
+    let file = dir.path().join("rows.jsonl");
+    let rows = [
+        json!({"external_id": "d1", "text": "小区没有电动车充电桩", "district": "朝阳", "received_at": "2024-03-01 08:00:00"}),
+        json!({"external_id": "d2", "text": "楼下饭店油烟太大", "district": "火星区", "received_at": "2024-03-01 08:00:00"}),
+        json!({"external_id": "d3", "text": "小区楼道飞线充电", "district": "海淀区", "received_at": "2024-03-01 09:00:00"}),
+    ];
+    let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
+    let report = dir.path().join("rejects.tsv");
+    let map = hotline_ingest::FieldMap::new();
+    let summary = hotline::import::run(
+        &state,
+        &hotline::import::ImportOptions {
+            files: vec![file],
+            format: None,
+            map,
+            report: report.clone(),
+            quiet: true,
+            progress_every: std::time::Duration::from_secs(5),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!((summary.imported, summary.rejected), (2, 1), "{summary:?}");
+    let lines = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{e}"));
+    assert!(lines.contains("rows.jsonl\t2\tdistrict\t"), "{lines}");
+    let districts: Vec<Option<String>> = state
+        .store
+        .tickets()
+        .map(|t| t.unwrap_or_else(|e| panic!("{e}")).district)
+        .collect();
+    assert!(districts.contains(&Some("朝阳区".into())), "{districts:?}");
+    assert!(!districts.contains(&Some("朝阳".into())), "{districts:?}");
+}
