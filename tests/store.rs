@@ -232,13 +232,22 @@ fn a_repeat_is_linked_to_the_open_ticket_and_not_counted_again() {
         Some("13812345678"),
     );
     assert_eq!(second.repeat_of, Some(first.id));
+    // The same caller, the phone written otherwise: the same complaint.
     let same_text = submit(
         &state,
         "楼下饭店油烟太大，呛得没法开窗！",
         "2024-03-04 08:00:00",
-        None,
+        Some("138 1234 5678"),
     );
     assert_eq!(same_text.repeat_of, Some(first.id));
+    // The same words from nobody known are a 诉求 of their own (defect 11).
+    let anonymous = submit(
+        &state,
+        "楼下饭店油烟太大，呛得没法开窗！",
+        "2024-03-04 09:00:00",
+        None,
+    );
+    assert_eq!(anonymous.repeat_of, None);
     let later = submit(
         &state,
         "楼下饭店油烟太大，呛得没法开窗",
@@ -262,7 +271,7 @@ fn a_repeat_is_linked_to_the_open_ticket_and_not_counted_again() {
             ..Default::default()
         })
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((rows[0].requests, rows[0].repeats), (3, 2));
+    assert_eq!((rows[0].requests, rows[0].repeats), (4, 2));
 }
 
 #[test]

@@ -169,3 +169,135 @@ fn an_import_reads_short_districts_and_rejects_unknown_ones() {
     assert!(districts.contains(&Some("朝阳区".into())), "{districts:?}");
     assert!(!districts.contains(&Some("朝阳".into())), "{districts:?}");
 }
+
+/// Submits a ticket through the operator's path (validated, routed).
+fn submit_input(
+    state: &hotline::AppState,
+    input: hotline::app::TicketInput,
+) -> hotline_store::Ticket {
+    let (ticket, _) =
+        hotline::app::prepare(state, input).unwrap_or_else(|e| panic!("{}", e.message));
+    match state
+        .store
+        .submit(vec![ticket])
+        .unwrap_or_else(|e| panic!("{e}"))
+        .pop()
+    {
+        Some(hotline_store::Submitted::Created(t)) => *t,
+        other => panic!("not created: {other:?}"),
+    }
+}
+
+fn call(
+    text: &str,
+    received: &str,
+    phone: Option<&str>,
+    district: &str,
+    address: Option<&str>,
+) -> hotline::app::TicketInput {
+    hotline::app::TicketInput {
+        text: text.into(),
+        received_at: Some(received.into()),
+        caller_phone: phone.map(Into::into),
+        district: Some(district.into()),
+        address: address.map(Into::into),
+        ..Default::default()
+    }
+}
+
+/// Defect 11: a repeat is the same complaint by the same caller: the same
+/// short text from other callers, from nobody known, or from another
+/// district is a 诉求 of its own.
+#[test]
+fn repeats_need_the_same_caller_in_the_same_district() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = hotline_suite::state_in(dir.path());
+    let text = "楼下饭店油烟太大，呛得没法开窗";
+    let first = submit_input(
+        &state,
+        call(
+            text,
+            "2024-03-01 08:00:00",
+            Some("13812345678"),
+            "朝阳区",
+            Some("望京西园三区"),
+        ),
+    );
+    // The same words from other callers, in other districts and in the same one.
+    for (i, district) in ["海淀区", "丰台区", "朝阳区"].iter().enumerate() {
+        let other = submit_input(
+            &state,
+            call(
+                text,
+                &format!("2024-03-0{} 08:00:00", i + 2),
+                Some(&format!("1391111222{i}")),
+                district,
+                None,
+            ),
+        );
+        assert_eq!(other.repeat_of, None, "another caller in {district}");
+    }
+    // Nobody known: no caller to be the same.
+    let anonymous = submit_input(
+        &state,
+        call(text, "2024-03-05 08:00:00", None, "朝阳区", None),
+    );
+    assert_eq!(anonymous.repeat_of, None, "no caller");
+    // The same address is not the same caller.
+    let neighbour = submit_input(
+        &state,
+        call(
+            text,
+            "2024-03-05 09:00:00",
+            Some("13900000000"),
+            "朝阳区",
+            Some("望京西园三区"),
+        ),
+    );
+    assert_eq!(neighbour.repeat_of, None, "a neighbour at the same address");
+    // The same caller in another district: another complaint.
+    let elsewhere = submit_input(
+        &state,
+        call(
+            text,
+            "2024-03-06 08:00:00",
+            Some("13812345678"),
+            "海淀区",
+            None,
+        ),
+    );
+    assert_eq!(
+        elsewhere.repeat_of, None,
+        "the same caller in another district"
+    );
+    // The same caller, the same district, the same complaint, however the
+    // phone is written: a repeat.
+    let again = submit_input(
+        &state,
+        call(
+            text,
+            "2024-03-07 08:00:00",
+            Some("138-1234-5678"),
+            "朝阳区",
+            None,
+        ),
+    );
+    assert_eq!(again.repeat_of, Some(first.id), "the same caller again");
+
+    let rows = state
+        .store
+        .stats(&hotline_store::StatsQuery {
+            group_by: hotline_store::GroupBy::District,
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let count = |d: &str| {
+        rows.iter()
+            .find(|r| r.key == d)
+            .map(|r| (r.requests, r.repeats))
+            .unwrap_or_default()
+    };
+    assert_eq!(count("海淀区"), (2, 0), "{rows:?}");
+    assert_eq!(count("丰台区"), (1, 0), "{rows:?}");
+    assert_eq!(count("朝阳区"), (4, 1), "{rows:?}");
+}
