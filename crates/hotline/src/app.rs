@@ -151,7 +151,8 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
             Some(s) => Some(hotline_ingest::parse_datetime(&s).ok_or_else(|| {
                 ApiError::invalid("received_at", format!("cannot read date '{s}'"))
             })?),
-            None => Some(chrono::Local::now().naive_local()),
+            // The engine's clock is Beijing time, whatever the machine's zone.
+            None => Some(hotline_store::beijing_now()),
         };
     let district = district_field(state, input.district.as_deref())
         .map_err(|message| ApiError::invalid("district", message))?;

@@ -781,7 +781,7 @@ async fn export_search(
     tracing::info!(token = %token, kind = "search", format = format.extension(), rows, skipped_unreadable = skipped, "export");
     let stem = format!(
         "hotline-search-{}",
-        chrono::Local::now().format("%Y%m%d-%H%M%S")
+        hotline_store::beijing_now().format("%Y%m%d-%H%M%S")
     );
     let mut response = export::attachment(bytes, format, &stem);
     if skipped > 0 {

@@ -4,6 +4,20 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// The engine's clock: every time a ticket holds (its receipt, its events'
+/// times, the times of imported rows as written) is Beijing time, UTC+8
+/// (China keeps no daylight saving time), stored without a zone, whatever
+/// the machine's time zone. Only the moments the store records for itself
+/// (`accepted_at`, `recorded_at`, tokens, the audit log) are UTC.
+pub fn beijing_now() -> NaiveDateTime {
+    beijing_time(Utc::now())
+}
+
+/// A moment as Beijing time (see [`beijing_now`]).
+pub fn beijing_time(t: DateTime<Utc>) -> NaiveDateTime {
+    t.naive_utc() + chrono::Duration::hours(8)
+}
+
 /// What the caller wants (诉求类型). Consultations are reported apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -187,7 +201,7 @@ impl EventBody {
 pub struct Event {
     /// Idempotency key: an event submitted twice with the same id is stored once.
     pub id: Uuid,
-    /// When it happened (local time), as reported.
+    /// When it happened (Beijing time, see [`beijing_now`]), as reported.
     pub at: NaiveDateTime,
     /// When the store recorded it.
     pub recorded_at: DateTime<Utc>,
@@ -199,7 +213,8 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewTicket {
     pub external_id: Option<String>,
-    /// Local time it was received; None for historical tickets without a date.
+    /// Beijing time it was received (see [`beijing_now`]); None for
+    /// historical tickets without a date.
     pub received_at: Option<NaiveDateTime>,
     pub channel: String,
     pub kind: Kind,

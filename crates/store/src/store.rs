@@ -86,7 +86,7 @@ pub enum Submitted {
 pub struct NewEvent {
     /// Idempotency key; a resubmitted event with the same id is ignored.
     pub id: Option<Uuid>,
-    /// When it happened; defaults to now.
+    /// When it happened (Beijing time); defaults to now in Beijing.
     pub at: Option<NaiveDateTime>,
     #[serde(flatten)]
     pub body: EventBody,
@@ -1717,7 +1717,9 @@ impl RepeatFacts {
     fn of(t: &Ticket) -> RepeatFacts {
         RepeatFacts {
             open: t.is_open(),
-            at: t.received_at.unwrap_or_else(|| t.accepted_at.naive_utc()),
+            at: t
+                .received_at
+                .unwrap_or_else(|| crate::beijing_time(t.accepted_at)),
             topic: t.topic.slug.clone(),
             root: t.repeat_of.unwrap_or(t.id),
             caller: t.caller_phone.as_deref().and_then(caller_key),
@@ -2158,7 +2160,7 @@ impl Writer {
             return Ok((None, hash_taken));
         };
         let window = chrono::Duration::days(i64::from(self.window_days));
-        let when = new.received_at.unwrap_or_else(|| Utc::now().naive_utc());
+        let when = new.received_at.unwrap_or_else(crate::beijing_now);
         let same_complaint = |f: &RepeatFacts, same_text: bool| {
             f.open
                 && f.at <= when
@@ -2237,7 +2239,7 @@ impl Writer {
         let now = Utc::now();
         ticket.events.push(Event {
             id: event.id.unwrap_or_else(Uuid::now_v7),
-            at: event.at.unwrap_or_else(|| now.naive_utc()),
+            at: event.at.unwrap_or_else(|| crate::beijing_time(now)),
             recorded_at: now,
             body: event.body,
         });
@@ -2278,7 +2280,7 @@ impl Writer {
         let now = Utc::now();
         ticket.events.push(Event {
             id: Uuid::now_v7(),
-            at: now.naive_utc(),
+            at: crate::beijing_time(now),
             recorded_at: now,
             body: EventBody::TopicChanged {
                 from: ticket.topic.slug.clone(),
