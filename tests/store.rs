@@ -31,17 +31,16 @@ fn submit(state: &hotline::AppState, text: &str, received: &str, phone: Option<&
     }
 }
 
+/// An event at `hour` of the day the ticket was received.
 fn event(state: &hotline::AppState, t: &Ticket, hour: u32, body: EventBody) {
-    let day = t
-        .received_at
-        .map_or(1, |r| chrono::Datelike::day(&r.date()));
+    let day = t.received_at.map_or(at(1, 0).date(), |r| r.date());
     state
         .store
         .add_event(
             t.id,
             NewEvent {
                 id: None,
-                at: Some(at(day, hour)),
+                at: day.and_hms_opt(hour, 0, 0),
                 body,
             },
         )
@@ -109,7 +108,7 @@ fn rates_match_a_hand_computed_fixture_and_survive_reopen() {
     // A replayed event (same id) must not count twice.
     let replay = NewEvent {
         id: Some(uuid::Uuid::now_v7()),
-        at: Some(at(1, 16)),
+        at: Some(at(4, 16)),
         body: EventBody::Closed { note: None },
     };
     state

@@ -301,3 +301,115 @@ fn repeats_need_the_same_caller_in_the_same_district() {
     assert_eq!(count("丰台区"), (1, 0), "{rows:?}");
     assert_eq!(count("朝阳区"), (4, 1), "{rows:?}");
 }
+
+/// Defect 6: an event before the ticket's receipt, before 2000 or in the
+/// future is refused naming the field `at`, and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_times_before_receipt_ancient_or_future_are_refused() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let base = &server.base;
+    let operator = server.token("operator", false, None).await;
+    let (status, body) = post(
+        &http,
+        &format!("{base}/tickets"),
+        &operator,
+        json!({
+            "text": "小区楼道里有人飞线给电动车充电，很危险",
+            "district": "朝阳区",
+            "received_at": "2024-03-01 08:00:00",
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap_or_default().to_owned();
+    let tomorrow = (hotline_store::beijing_now() + chrono::Duration::days(1))
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    for at in [
+        "2024-03-01T07:59:59",
+        "2024-02-01T08:00:00",
+        "1900-01-01T00:00:00",
+        "9999-12-31T00:00:00",
+        tomorrow.as_str(),
+    ] {
+        let (status, body) = post(
+            &http,
+            &format!("{base}/tickets/{id}/events"),
+            &operator,
+            json!({"type": "dispatched", "department": "朝阳区城管委", "at": at}),
+        )
+        .await;
+        assert_eq!(status, 422, "{at}: {body}");
+        assert_eq!(body["error"]["field"], "at", "{at}: {body}");
+    }
+    let (status, body) = post(
+        &http,
+        &format!("{base}/tickets/{id}/events"),
+        &operator,
+        json!({"type": "dispatched", "department": "朝阳区城管委", "at": "2024-03-01T09:00:00"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body["ticket"]["events"].as_array().map(Vec::len),
+        Some(1),
+        "{body}"
+    );
+
+    // A ticket's own receipt in 1900 or next year is refused too.
+    for received_at in ["1900-01-01 00:00:00", "9999-01-01 00:00:00"] {
+        let (status, body) = post(
+            &http,
+            &format!("{base}/tickets"),
+            &operator,
+            json!({"text": "楼下饭店油烟太大，呛得没法开窗", "received_at": received_at}),
+        )
+        .await;
+        assert_eq!(status, 422, "{received_at}: {body}");
+        assert_eq!(
+            body["error"]["field"], "received_at",
+            "{received_at}: {body}"
+        );
+    }
+    server.stop().await;
+}
+
+/// Defect 6, import: a row whose outcome precedes its receipt (or whose
+/// time is before 2000 or in the future) is a rejected row naming the field.
+#[test]
+fn an_import_rejects_outcomes_before_receipt() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = hotline_suite::state_in(&dir.path().join("data"));
+    let file = dir.path().join("rows.jsonl");
+    let rows = [
+        json!({"external_id": "e1", "text": "小区没有电动车充电桩", "received_at": "2024-03-01 08:00:00", "dispatched_at": "2024-03-01 09:00:00"}),
+        json!({"external_id": "e2", "text": "楼下饭店油烟太大", "received_at": "2024-03-01 08:00:00", "dispatched_at": "2024-02-28 09:00:00"}),
+        json!({"external_id": "e3", "text": "楼道灯坏了没人修", "received_at": "2024-03-01 08:00:00", "closed_at": "1900-01-01 00:00:00"}),
+        json!({"external_id": "e4", "text": "路口红绿灯坏了", "received_at": "2024-03-01 08:00:00", "feedback_at": "2999-01-01 00:00:00"}),
+    ];
+    let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
+    let report = dir.path().join("rejects.tsv");
+    let summary = hotline::import::run(
+        &state,
+        &hotline::import::ImportOptions {
+            files: vec![file],
+            format: None,
+            map: hotline_ingest::FieldMap::new(),
+            report: report.clone(),
+            quiet: true,
+            progress_every: std::time::Duration::from_secs(5),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let lines = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((summary.imported, summary.rejected), (1, 3), "{lines}");
+    for expected in [
+        "rows.jsonl\t2\tdispatched_at\t",
+        "rows.jsonl\t3\tclosed_at\t",
+        "rows.jsonl\t4\tfeedback_at\t",
+    ] {
+        assert!(lines.contains(expected), "{expected} missing from\n{lines}");
+    }
+}

@@ -146,14 +146,17 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
         })?,
         None => Urgency::General,
     };
-    let received_at =
-        match clean(input.received_at) {
-            Some(s) => Some(hotline_ingest::parse_datetime(&s).ok_or_else(|| {
+    let received_at = match clean(input.received_at) {
+        Some(s) => {
+            let at = hotline_ingest::parse_datetime(&s).ok_or_else(|| {
                 ApiError::invalid("received_at", format!("cannot read date '{s}'"))
-            })?),
-            // The engine's clock is Beijing time, whatever the machine's zone.
-            None => Some(hotline_store::beijing_now()),
-        };
+            })?;
+            hotline_store::check_time(at, None).map_err(|m| ApiError::invalid("received_at", m))?;
+            Some(at)
+        }
+        // The engine's clock is Beijing time, whatever the machine's zone.
+        None => Some(hotline_store::beijing_now()),
+    };
     let district = district_field(state, input.district.as_deref())
         .map_err(|message| ApiError::invalid("district", message))?;
     let analysis = state.analyzer.analyze(input.title.as_deref(), &input.text);

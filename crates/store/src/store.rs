@@ -2237,9 +2237,13 @@ impl Writer {
             return Err(Error::Conflict(format!("ticket {id} is closed")));
         }
         let now = Utc::now();
+        // An event before the ticket was received, before 2000 or in the
+        // future would count as on time (or skew every deadline): refused.
+        let at = event.at.unwrap_or_else(|| crate::beijing_time(now));
+        crate::check_time(at, ticket.received_at).map_err(|m| Error::invalid("at", m))?;
         ticket.events.push(Event {
             id: event.id.unwrap_or_else(Uuid::now_v7),
-            at: event.at.unwrap_or_else(|| crate::beijing_time(now)),
+            at,
             recorded_at: now,
             body: event.body,
         });
