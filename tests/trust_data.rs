@@ -413,3 +413,106 @@ fn an_import_rejects_outcomes_before_receipt() {
         assert!(lines.contains(expected), "{expected} missing from\n{lines}");
     }
 }
+
+/// Appends a version of `ticket` to the store's journal as an earlier
+/// version of the engine would have written it (record layout: length, CRC,
+/// version 1 · seq · no text hash · no index words · the ticket's JSON); the
+/// store applies it on its next open.
+fn append_legacy_version(dir: &std::path::Path, ticket: &hotline_store::Ticket) {
+    let json = serde_json::to_vec(ticket).unwrap_or_else(|e| panic!("{e}"));
+    let mut payload = vec![1u8];
+    payload.extend_from_slice(&ticket.seq.to_le_bytes());
+    payload.extend_from_slice(&0u64.to_le_bytes());
+    payload.extend_from_slice(&u32::MAX.to_le_bytes());
+    payload.extend_from_slice(&json);
+    let mut record = (payload.len() as u32).to_le_bytes().to_vec();
+    record.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    record.extend_from_slice(&payload);
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("journal.log"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::io::Write::write_all(&mut file, &record).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Defect 16: a repeat link that an earlier version made across districts
+/// does not show a district-limited reader the other district's ticket id,
+/// in the ticket, in search hits or in an export; readers who may see the
+/// linked ticket still see the link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeat_link_to_another_district_is_hidden_from_a_limited_reader() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().to_owned();
+    let (haidian, chaoyang) = tokio::task::spawn_blocking(move || {
+        let state = hotline_suite::state_in(&path);
+        let haidian = submit_input(
+            &state,
+            call(
+                "海淀区某小区楼下饭店油烟太大，呛得没法开窗",
+                "2024-03-01 08:00:00",
+                Some("13812345678"),
+                "海淀区",
+                None,
+            ),
+        );
+        let mut chaoyang = submit_input(
+            &state,
+            call(
+                "朝阳区某小区楼下饭店油烟太大，呛得没法开窗",
+                "2024-03-02 08:00:00",
+                Some("13812345678"),
+                "朝阳区",
+                None,
+            ),
+        );
+        assert_eq!(chaoyang.repeat_of, None, "repeats do not cross districts");
+        state.store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        drop(state);
+        // As the engine linked it before repeats were kept to one district.
+        chaoyang.repeat_of = Some(haidian.id);
+        chaoyang.seq += 1;
+        append_legacy_version(&path, &chaoyang);
+        (haidian.id.to_string(), chaoyang.id.to_string())
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let server = TestServer::start_in(dir, |_| {}).await;
+    let http = reqwest::Client::new();
+    let base = &server.base;
+    let limited = server.token("supervisor", false, Some("朝阳区")).await;
+    let everywhere = server.token("supervisor", false, None).await;
+    server.commit().await;
+
+    let (status, body) = get(&http, &format!("{base}/tickets/{chaoyang}"), &everywhere).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["ticket"]["repeat_of"],
+        haidian.as_str(),
+        "the legacy link: {body}"
+    );
+
+    let (status, body) = get(&http, &format!("{base}/tickets/{chaoyang}"), &limited).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ticket"]["repeat_of"], Value::Null, "{body}");
+    assert!(!body.to_string().contains(&haidian), "{body}");
+
+    let (status, body) = get(&http, &format!("{base}/search?q=油烟"), &limited).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["total"], 1, "{body}");
+    assert!(!body.to_string().contains(&haidian), "{body}");
+
+    let export = http
+        .get(format!("{base}/export/search?format=csv&q=油烟"))
+        .bearer_auth(&limited)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(export.status().as_u16(), 200);
+    let csv = export.text().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(csv.contains(&chaoyang), "{csv}");
+    assert!(!csv.contains(&haidian), "{csv}");
+
+    let (_, body) = get(&http, &format!("{base}/search?q=油烟"), &everywhere).await;
+    assert!(body.to_string().contains(&haidian), "{body}");
+    server.stop().await;
+}

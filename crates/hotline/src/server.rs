@@ -135,6 +135,7 @@ const SNIPPET_WIDTH: usize = 60;
 /// for one with it, shown whole and the read written to the audit log when
 /// the ticket holds personal data (no audit entry, no data). Blocking.
 fn present(state: &AppState, caller: &Caller, mut ticket: Ticket) -> ApiResult<Ticket> {
+    hide_foreign_link(state, caller, &mut ticket)?;
     if !caller.pii() {
         pii::mask_ticket(&mut ticket);
     } else if pii::has_personal_data(&ticket) {
@@ -145,6 +146,24 @@ fn present(state: &AppState, caller: &Caller, mut ticket: Ticket) -> ApiResult<T
     Ok(ticket)
 }
 
+/// A repeat link names another ticket: a district-limited reader sees it
+/// only when it may read that ticket (links made by earlier versions could
+/// cross districts). Blocking.
+fn hide_foreign_link(state: &AppState, caller: &Caller, ticket: &mut Ticket) -> ApiResult<()> {
+    let (Some(_), Some(linked)) = (&caller.token.district, ticket.repeat_of) else {
+        return Ok(());
+    };
+    let visible = match state.store.get(linked) {
+        Ok(found) => found.is_some_and(|t| caller.check_ticket(&t).is_ok()),
+        Err(e) if e.is_unreadable() => false,
+        Err(e) => return Err(e.into()),
+    };
+    if !visible {
+        ticket.repeat_of = None;
+    }
+    Ok(())
+}
+
 /// Search hits as the caller may see them (see [`present`]). Blocking.
 fn present_hits(
     state: &AppState,
@@ -152,6 +171,9 @@ fn present_hits(
     hits: &mut [SearchHit],
     words: &[String],
 ) -> ApiResult<()> {
+    for hit in hits.iter_mut() {
+        hide_foreign_link(state, caller, &mut hit.ticket)?;
+    }
     if caller.pii() {
         let reads: Vec<_> = hits
             .iter()
@@ -753,6 +775,9 @@ async fn export_search(
             hits.extend(page.hits);
         }
         hits.truncate(max);
+        for hit in &mut hits {
+            hide_foreign_link(&state, &caller, &mut hit.ticket)?;
+        }
         if !caller.pii() {
             for hit in &mut hits {
                 pii::mask_ticket(&mut hit.ticket);
