@@ -234,6 +234,10 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// A declared route missing from [`PERMISSIONS`] (our mistake): warned
+/// about at most once a minute, with a count, since any client can call it.
+static UNLISTED: crate::throttle::Throttle = crate::throttle::Throttle::per_seconds(60);
+
 /// The middleware on every /api/v1 route: looks the route up in
 /// [`PERMISSIONS`], checks the bearer token (401 when missing, unknown or
 /// revoked) and its role (403), and hands the [`Caller`] to the handler.
@@ -248,7 +252,13 @@ pub async fn require_token(
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
     let Some(access) = access(req.method(), &path) else {
-        tracing::warn!(route = %path, method = %req.method(), "route missing from the permission table");
+        if PERMISSIONS.iter().any(|r| r.path == path) {
+            // OPTIONS, TRACE and the like on a listed route: a client's
+            // doing, not ours, so no warning a client could repeat.
+            tracing::debug!(route = %path, method = %req.method(), "method not in the permission table");
+        } else if let Some(count) = UNLISTED.hit() {
+            tracing::warn!(route = %path, method = %req.method(), count, "route missing from the permission table");
+        }
         return ApiError::forbidden("this route is not open to any token").into_response();
     };
     if access == Access::Public {

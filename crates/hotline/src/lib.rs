@@ -16,6 +16,7 @@ pub mod import;
 pub mod pii;
 pub mod progress;
 pub mod server;
+pub mod throttle;
 
 pub use app::AppState;
 pub use server::app;

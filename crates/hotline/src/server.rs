@@ -67,7 +67,17 @@ pub fn app(state: AppState) -> Router {
 
 /// Past `server.max_in_flight` requests the server sheds load at once.
 async fn overloaded(_: tower::BoxError) -> axum::response::Response {
-    tracing::warn!("overloaded: request shed");
+    // Every shed request writing a warning would flood the log exactly
+    // when the server is busiest: one line per interval, with a count.
+    static SHED: crate::throttle::Throttle = crate::throttle::Throttle::per_seconds(10);
+    match SHED.hit() {
+        Some(count) => tracing::warn!(
+            count,
+            interval_seconds = SHED.interval_seconds(),
+            "overloaded: requests shed"
+        ),
+        None => tracing::debug!("overloaded: request shed"),
+    }
     let mut response = ApiError {
         status: StatusCode::SERVICE_UNAVAILABLE,
         code: "overloaded",
