@@ -233,9 +233,13 @@ pub fn index_words(
         .analyzer
         .segmenter()
         .index_text_except(&analysis.segmented, &hidden);
+    // The phone field in the spelling the text's numbers are hashed in
+    // (+86 dropped, Chinese numerals as digits), as well as as given.
+    let phone_spelled = caller_phone.map_or_else(Vec::new, |p| known.spans(p));
     let mut terms: Vec<String> = spans
         .iter()
-        .map(|(_, value)| *value)
+        .chain(&phone_spelled)
+        .map(|(_, value)| value.as_str())
         .chain(caller_name)
         .chain(caller_phone)
         .filter_map(|value| state.personal.term(value))

@@ -491,8 +491,9 @@ pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<Inde
 /// recognise in it, and each of its words.
 fn personal_terms(state: &AppState, q: &str, words: &[String]) -> Vec<String> {
     let known = pii::Known::default();
+    let spans = known.spans(q);
     let mut terms: Vec<String> = std::iter::once(q)
-        .chain(known.spans(q).into_iter().map(|(_, value)| value))
+        .chain(spans.iter().map(|(_, value)| value.as_str()))
         .chain(words.iter().map(String::as_str))
         .filter_map(|value| state.personal.term(value))
         .collect();
