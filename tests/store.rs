@@ -31,17 +31,16 @@ fn submit(state: &hotline::AppState, text: &str, received: &str, phone: Option<&
     }
 }
 
+/// An event at `hour` of the day the ticket was received.
 fn event(state: &hotline::AppState, t: &Ticket, hour: u32, body: EventBody) {
-    let day = t
-        .received_at
-        .map_or(1, |r| chrono::Datelike::day(&r.date()));
+    let day = t.received_at.map_or(at(1, 0).date(), |r| r.date());
     state
         .store
         .add_event(
             t.id,
             NewEvent {
                 id: None,
-                at: Some(at(day, hour)),
+                at: day.and_hms_opt(hour, 0, 0),
                 body,
             },
         )
@@ -109,7 +108,7 @@ fn rates_match_a_hand_computed_fixture_and_survive_reopen() {
     // A replayed event (same id) must not count twice.
     let replay = NewEvent {
         id: Some(uuid::Uuid::now_v7()),
-        at: Some(at(1, 16)),
+        at: Some(at(4, 16)),
         body: EventBody::Closed { note: None },
     };
     state
@@ -232,13 +231,22 @@ fn a_repeat_is_linked_to_the_open_ticket_and_not_counted_again() {
         Some("13812345678"),
     );
     assert_eq!(second.repeat_of, Some(first.id));
+    // The same caller, the phone written otherwise: the same complaint.
     let same_text = submit(
         &state,
         "楼下饭店油烟太大，呛得没法开窗！",
         "2024-03-04 08:00:00",
-        None,
+        Some("138 1234 5678"),
     );
     assert_eq!(same_text.repeat_of, Some(first.id));
+    // The same words from nobody known are a 诉求 of their own (defect 11).
+    let anonymous = submit(
+        &state,
+        "楼下饭店油烟太大，呛得没法开窗！",
+        "2024-03-04 09:00:00",
+        None,
+    );
+    assert_eq!(anonymous.repeat_of, None);
     let later = submit(
         &state,
         "楼下饭店油烟太大，呛得没法开窗",
@@ -262,7 +270,7 @@ fn a_repeat_is_linked_to_the_open_ticket_and_not_counted_again() {
             ..Default::default()
         })
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((rows[0].requests, rows[0].repeats), (3, 2));
+    assert_eq!((rows[0].requests, rows[0].repeats), (4, 2));
 }
 
 #[test]

@@ -9,3 +9,4 @@ mod limits;
 mod retrain;
 mod store;
 mod store_props;
+mod trust_data;

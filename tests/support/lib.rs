@@ -78,6 +78,15 @@ impl TestServer {
     /// Starts a server with the configuration adjusted first.
     pub async fn start_with(adjust: impl FnOnce(&mut Config) + Send + 'static) -> TestServer {
         let dir = tempfile::tempdir().expect("a temporary directory");
+        TestServer::start_in(dir, adjust).await
+    }
+
+    /// Starts a server over a data directory prepared beforehand (it is
+    /// removed when the server is dropped).
+    pub async fn start_in(
+        dir: tempfile::TempDir,
+        adjust: impl FnOnce(&mut Config) + Send + 'static,
+    ) -> TestServer {
         let path = dir.path().to_owned();
         let state = tokio::task::spawn_blocking(move || state_with(&path, adjust))
             .await

@@ -57,6 +57,9 @@ pub struct DistrictMatch {
 #[derive(Debug, Clone)]
 pub struct Gazetteer {
     districts: Vec<String>,
+    /// Each district's full name and its aliases (朝阳, 宣武), trimmed: what
+    /// a district *field* may say (places are evidence in text, not names).
+    names_of: std::collections::HashMap<String, usize>,
     /// Per pattern: the district it names (None for a known false friend) and how.
     patterns: Vec<(Option<usize>, MatchKind)>,
     pattern_text: Vec<String>,
@@ -71,8 +74,12 @@ impl Gazetteer {
         let mut pattern_text: Vec<String> = Vec::new();
         let mut owner: std::collections::HashMap<String, String> = std::collections::HashMap::new();
         let mut districts = Vec::new();
+        let mut names_of = std::collections::HashMap::new();
         for (d, entry) in file.district.iter().enumerate() {
-            districts.push(entry.name.clone());
+            districts.push(entry.name.trim().to_owned());
+            for name in std::iter::once(&entry.name).chain(&entry.aliases) {
+                names_of.insert(name.trim().to_owned(), d);
+            }
             let names = std::iter::once((&entry.name, MatchKind::Name))
                 .chain(entry.places.iter().map(|p| (p, MatchKind::Place)))
                 .chain(entry.aliases.iter().map(|a| (a, MatchKind::Alias)));
@@ -107,6 +114,7 @@ impl Gazetteer {
             .map_err(|e| Error::config(source_name, e.to_string()))?;
         Ok(Gazetteer {
             districts,
+            names_of,
             patterns,
             pattern_text,
             automaton,
@@ -115,6 +123,23 @@ impl Gazetteer {
 
     pub fn districts(&self) -> &[String] {
         &self.districts
+    }
+
+    /// The district a district field names, as the gazetteer spells it: its
+    /// full name or one of its aliases (朝阳 → 朝阳区, 宣武 → 西城区), with
+    /// surrounding spaces (full-width too) and a leading 北京市 / 北京 left
+    /// out. None for anything else: a place (望京) is evidence in a text, not
+    /// a district's name.
+    pub fn canonical(&self, field: &str) -> Option<&str> {
+        let field = field.trim();
+        let bare = ["北京市", "北京"]
+            .iter()
+            .find_map(|city| field.strip_prefix(city))
+            .map_or(field, str::trim);
+        [field, bare]
+            .into_iter()
+            .find_map(|name| self.names_of.get(name))
+            .map(|&d| self.districts[d].as_str())
     }
 
     /// Every name the gazetteer knows (for the segmenter's dictionary and so

@@ -104,6 +104,21 @@ fn clean(s: Option<String>) -> Option<String> {
     s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
+/// A district field read against the gazetteer (the one list of districts):
+/// None when empty, the district's full name for its name or a short form
+/// (朝阳 → 朝阳区), and for anything else a message saying so.
+pub fn district_field(state: &AppState, given: Option<&str>) -> Result<Option<String>, String> {
+    let Some(given) = given.map(str::trim).filter(|g| !g.is_empty()) else {
+        return Ok(None);
+    };
+    match state.analyzer.gazetteer().canonical(given) {
+        Some(d) => Ok(Some(d.to_owned())),
+        None => Err(format!(
+            "'{given}' is not one of the configured districts (e.g. 朝阳区 or 朝阳)"
+        )),
+    }
+}
+
 /// Validates an operator's input and routes it (one segmentation).
 pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analysis), ApiError> {
     let max = state.config.server.max_text_chars;
@@ -134,13 +149,19 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
         })?,
         None => Urgency::General,
     };
-    let received_at =
-        match clean(input.received_at) {
-            Some(s) => Some(hotline_ingest::parse_datetime(&s).ok_or_else(|| {
+    let received_at = match clean(input.received_at) {
+        Some(s) => {
+            let at = hotline_ingest::parse_datetime(&s).ok_or_else(|| {
                 ApiError::invalid("received_at", format!("cannot read date '{s}'"))
-            })?),
-            None => Some(chrono::Local::now().naive_local()),
-        };
+            })?;
+            hotline_store::check_time(at, None).map_err(|m| ApiError::invalid("received_at", m))?;
+            Some(at)
+        }
+        // The engine's clock is Beijing time, whatever the machine's zone.
+        None => Some(hotline_store::beijing_now()),
+    };
+    let district = district_field(state, input.district.as_deref())
+        .map_err(|message| ApiError::invalid("district", message))?;
     let analysis = state.analyzer.analyze(input.title.as_deref(), &input.text);
     let topic = match clean(input.topic) {
         Some(slug) => {
@@ -159,8 +180,7 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
         ),
     };
     let department = state.department(&topic.slug).unwrap_or_default();
-    let district =
-        clean(input.district).or_else(|| analysis.district.as_ref().map(|d| d.district.clone()));
+    let district = district.or_else(|| analysis.district.as_ref().map(|d| d.district.clone()));
     let ticket = NewTicket {
         external_id: clean(input.external_id),
         received_at,
@@ -212,9 +232,13 @@ pub fn index_words(
         .analyzer
         .segmenter()
         .index_text_except(&analysis.segmented, &hidden);
+    // The phone field in the spelling the text's numbers are hashed in
+    // (+86 dropped, Chinese numerals as digits), as well as as given.
+    let phone_spelled = caller_phone.map_or_else(Vec::new, |p| known.spans(p));
     let mut terms: Vec<String> = spans
         .iter()
-        .map(|(_, value)| *value)
+        .chain(&phone_spelled)
+        .map(|(_, value)| value.as_str())
         .chain(caller_name)
         .chain(caller_phone)
         .filter_map(|value| state.personal.term(value))

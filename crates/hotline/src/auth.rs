@@ -166,14 +166,15 @@ impl Caller {
     }
 }
 
-/// A token request checked: a known role, a district of the gazetteer, a
+/// A token request checked: a known role, a district of the gazetteer (a
+/// short form reads as the district it names), a
 /// name (the role's when none is given). Shared by the command line and the API.
 pub fn new_token(
     role: &str,
     pii: bool,
     district: Option<String>,
     name: Option<String>,
-    districts: &[String],
+    gazetteer: &hotline_classifier::Gazetteer,
 ) -> Result<NewToken, ApiError> {
     let role = Role::parse(role).ok_or_else(|| {
         ApiError::invalid(
@@ -181,17 +182,20 @@ pub fn new_token(
             format!("'{role}': use operator, supervisor or admin"),
         )
     })?;
-    let district = district
-        .map(|d| d.trim().to_owned())
-        .filter(|d| !d.is_empty());
-    if let Some(d) = &district {
-        if !districts.contains(d) {
-            return Err(ApiError::invalid(
-                "district",
-                format!("'{d}' is not a district (use the full name, e.g. 朝阳区)"),
-            ));
-        }
-    }
+    let district = match district.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        None => None,
+        Some(d) => Some(
+            gazetteer
+                .canonical(d)
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "district",
+                        format!("'{d}' is not a district (e.g. 朝阳区 or 朝阳)"),
+                    )
+                })?
+                .to_owned(),
+        ),
+    };
     let name = name
         .map(|n| n.trim().to_owned())
         .filter(|n| !n.is_empty())
@@ -231,6 +235,10 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// A declared route missing from [`PERMISSIONS`] (our mistake): warned
+/// about at most once a minute, with a count, since any client can call it.
+static UNLISTED: crate::throttle::Throttle = crate::throttle::Throttle::per_seconds(60);
+
 /// The middleware on every /api/v1 route: looks the route up in
 /// [`PERMISSIONS`], checks the bearer token (401 when missing, unknown or
 /// revoked) and its role (403), and hands the [`Caller`] to the handler.
@@ -245,7 +253,13 @@ pub async fn require_token(
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
     let Some(access) = access(req.method(), &path) else {
-        tracing::warn!(route = %path, method = %req.method(), "route missing from the permission table");
+        if PERMISSIONS.iter().any(|r| r.path == path) {
+            // OPTIONS, TRACE and the like on a listed route: a client's
+            // doing, not ours, so no warning a client could repeat.
+            tracing::debug!(route = %path, method = %req.method(), "method not in the permission table");
+        } else if let Some(count) = UNLISTED.hit() {
+            tracing::warn!(route = %path, method = %req.method(), count, "route missing from the permission table");
+        }
         return ApiError::forbidden("this route is not open to any token").into_response();
     };
     if access == Access::Public {

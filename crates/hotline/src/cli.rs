@@ -221,7 +221,7 @@ pub enum TokenCommand {
         /// May see callers' personal data unmasked (reads are audited).
         #[arg(long)]
         pii: bool,
-        /// Limit the token to one district (full name, e.g. 朝阳区).
+        /// Limit the token to one district (朝阳区, or a short form: 朝阳).
         #[arg(long)]
         district: Option<String>,
         /// A name for the token (whose it is); the role by default.
@@ -339,6 +339,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 .with_context(|| format!("--by {by}: use topic, district, kind, day, week, month, assessment_month or total"))?;
             // Counting routes nothing: the store alone, no analyzer to load.
             let store = open_store(&config)?;
+            let district = match district {
+                Some(d) => Some(known_district_in(&config, d)?),
+                None => None,
+            };
             let rows = store.stats(&hotline_store::StatsQuery {
                 from,
                 to,
@@ -367,6 +371,7 @@ pub fn run(cli: Cli) -> Result<()> {
             json,
         } => {
             let state = open(config)?;
+            let district = district.map(|d| known_district(&state, d));
             let view = crate::server::SearchParamsView {
                 q: &query,
                 topic: topic.as_deref(),
@@ -899,7 +904,7 @@ fn token_action(config: &Config, store: &hotline_store::Store, action: TokenComm
                 Config::read_or_builtin(&config.gazetteer.path, crate::builtin::GAZETTEER)?;
             let gazetteer =
                 hotline_classifier::Gazetteer::from_toml_str("gazetteer", &gazetteer_text)?;
-            let new = crate::auth::new_token(&role, pii, district, name, gazetteer.districts())
+            let new = crate::auth::new_token(&role, pii, district, name, &gazetteer)
                 .map_err(|e| anyhow::anyhow!("--{}: {}", e.field.unwrap_or_default(), e.message))?;
             let (record, secret) = tokens.create(new, Issuer::Local)?;
             audit.record(&[AuditEntry::new(
@@ -1148,5 +1153,25 @@ fn print_report(r: &EvalReport) {
             })
             .collect();
         println!("{slug:<22} {}", cells.join(""));
+    }
+}
+
+/// A `--district` filter: a short form reads as the district it names
+/// (朝阳 → 朝阳区); an unknown name is kept as given.
+/// A district filter as the gazetteer spells it, without loading the
+/// analyzer (stats opens the store alone).
+fn known_district_in(config: &Config, district: String) -> Result<String> {
+    let text = Config::read_or_builtin(&config.gazetteer.path, crate::builtin::GAZETTEER)?;
+    let gazetteer = hotline_classifier::Gazetteer::from_toml_str("gazetteer", &text)?;
+    Ok(match gazetteer.canonical(&district) {
+        Some(known) => known.to_owned(),
+        None => district,
+    })
+}
+
+fn known_district(state: &AppState, district: String) -> String {
+    match state.analyzer.gazetteer().canonical(&district) {
+        Some(known) => known.to_owned(),
+        None => district,
     }
 }

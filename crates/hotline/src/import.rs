@@ -173,6 +173,40 @@ fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
     }
 }
 
+/// A row's district as the gazetteer names it (朝阳 → 朝阳区); a district
+/// the gazetteer does not know rejects the row (a free-text district would
+/// reach no district's supervisor and add a row of its own to statistics).
+fn canonical_district(state: &AppState, mut row: ImportRow) -> Result<ImportRow, RowError> {
+    row.district =
+        crate::app::district_field(state, row.district.as_deref()).map_err(|reason| RowError {
+            line: row.line,
+            field: Some("district".to_owned()),
+            reason,
+        })?;
+    Ok(row)
+}
+
+/// A row's outcomes happen after its receipt, from 2000 on and not in the
+/// future (see [`hotline_store::check_time`]); otherwise the row is rejected
+/// naming the field, since an outcome before receipt counts as on time.
+fn check_times(row: ImportRow) -> Result<ImportRow, RowError> {
+    for (field, at) in [
+        ("dispatched_at", row.dispatched_at),
+        ("feedback_at", row.feedback_at),
+        ("callback_at", row.callback_at),
+        ("closed_at", row.closed_at),
+    ] {
+        if let Some(at) = at {
+            hotline_store::check_time(at, row.received_at).map_err(|reason| RowError {
+                line: row.line,
+                field: Some(field.to_owned()),
+                reason,
+            })?;
+        }
+    }
+    Ok(row)
+}
+
 /// The store options of a bulk load. `hotline import` holds the store's
 /// lock, so nobody searches while it runs: the index commits every 200,000
 /// tickets and at the end rather than every second, and defers merges
@@ -330,7 +364,10 @@ fn import_file(
             Ok(())
         };
         for item in reader {
-            match item {
+            match item
+                .and_then(check_times)
+                .and_then(|row| canonical_district(state, row))
+            {
                 Ok(row) => batch.push(row),
                 Err(e) => reject(e, summary)?,
             }

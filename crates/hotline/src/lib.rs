@@ -19,6 +19,7 @@ pub mod pii;
 pub mod progress;
 pub mod retrain;
 pub mod server;
+pub mod throttle;
 
 pub use app::AppState;
 pub use server::app;

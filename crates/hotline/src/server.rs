@@ -78,14 +78,29 @@ pub fn app(state: AppState) -> Router {
 
 /// Past `server.max_in_flight` requests the server sheds load at once.
 async fn overloaded(_: tower::BoxError) -> axum::response::Response {
-    tracing::warn!("overloaded: request shed");
-    ApiError {
+    // Every shed request writing a warning would flood the log exactly
+    // when the server is busiest: one line per interval, with a count.
+    static SHED: crate::throttle::Throttle = crate::throttle::Throttle::per_seconds(10);
+    match SHED.hit() {
+        Some(count) => tracing::warn!(
+            count,
+            interval_seconds = SHED.interval_seconds(),
+            "overloaded: requests shed"
+        ),
+        None => tracing::debug!("overloaded: request shed"),
+    }
+    let mut response = ApiError {
         status: StatusCode::SERVICE_UNAVAILABLE,
         code: "overloaded",
         message: "the server is at capacity; retry in a second".into(),
         field: None,
     }
-    .into_response()
+    .into_response();
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("1"),
+    );
+    response
 }
 
 /// Serves until Ctrl-C or SIGTERM, then stops the store cleanly.
@@ -247,6 +262,7 @@ const SNIPPET_WIDTH: usize = 60;
 /// for one with it, shown whole and the read written to the audit log when
 /// the ticket holds personal data (no audit entry, no data). Blocking.
 fn present(state: &AppState, caller: &Caller, mut ticket: Ticket) -> ApiResult<Ticket> {
+    hide_foreign_link(state, caller, &mut ticket)?;
     if !caller.pii() {
         pii::mask_ticket(&mut ticket);
     } else if pii::has_personal_data(&ticket) {
@@ -257,6 +273,24 @@ fn present(state: &AppState, caller: &Caller, mut ticket: Ticket) -> ApiResult<T
     Ok(ticket)
 }
 
+/// A repeat link names another ticket: a district-limited reader sees it
+/// only when it may read that ticket (links made by earlier versions could
+/// cross districts). Blocking.
+fn hide_foreign_link(state: &AppState, caller: &Caller, ticket: &mut Ticket) -> ApiResult<()> {
+    let (Some(_), Some(linked)) = (&caller.token.district, ticket.repeat_of) else {
+        return Ok(());
+    };
+    let visible = match state.store.get(linked) {
+        Ok(found) => found.is_some_and(|t| caller.check_ticket(&t).is_ok()),
+        Err(e) if e.is_unreadable() => false,
+        Err(e) => return Err(e.into()),
+    };
+    if !visible {
+        ticket.repeat_of = None;
+    }
+    Ok(())
+}
+
 /// Search hits as the caller may see them (see [`present`]). Blocking.
 fn present_hits(
     state: &AppState,
@@ -264,6 +298,9 @@ fn present_hits(
     hits: &mut [SearchHit],
     words: &[String],
 ) -> ApiResult<()> {
+    for hit in hits.iter_mut() {
+        hide_foreign_link(state, caller, &mut hit.ticket)?;
+    }
     if caller.pii() {
         let reads: Vec<_> = hits
             .iter()
@@ -300,7 +337,19 @@ async fn submit(
     Extension(caller): Extension<Caller>,
     body: Result<Json<TicketInput>, JsonRejection>,
 ) -> ApiResult<impl IntoResponse> {
-    let Json(input) = body?;
+    let Json(mut input) = body?;
+    // A token limited to a district takes calls for its district: a ticket
+    // for another is refused, one without a district is its district's.
+    if let Some(own) = &caller.token.district {
+        let given = crate::app::district_field(&state, input.district.as_deref())
+            .map_err(|message| ApiError::invalid("district", message))?;
+        if given.as_ref().is_some_and(|d| d != own) {
+            return Err(ApiError::forbidden(format!(
+                "this token is limited to {own}"
+            )));
+        }
+        input.district = Some(own.clone());
+    }
     let permit = analysis_permit(&state).await?;
     let prepared = if routes_inline(input.title.as_deref(), &input.text) {
         prepare(&state, input)
@@ -519,6 +568,17 @@ fn filter(s: Option<String>) -> Option<String> {
     s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
+/// A district filter: a short form reads as the district it names (朝阳 →
+/// 朝阳区); anything the gazetteer does not know is kept as asked (it
+/// matches what was stored under that spelling before districts were
+/// checked, and nothing else).
+fn district_param(state: &AppState, s: Option<String>) -> Option<String> {
+    filter(s).map(|d| match state.analyzer.gazetteer().canonical(&d) {
+        Some(known) => known.to_owned(),
+        None => d,
+    })
+}
+
 /// Segments the query as tickets were segmented, and builds the index query.
 pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<IndexQuery> {
     let seg = state.analyzer.segmenter().segment(p.q);
@@ -584,8 +644,9 @@ pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<Inde
 /// recognise in it, and each of its words.
 fn personal_terms(state: &AppState, q: &str, words: &[String]) -> Vec<String> {
     let known = pii::Known::default();
+    let spans = known.spans(q);
     let mut terms: Vec<String> = std::iter::once(q)
-        .chain(known.spans(q).into_iter().map(|(_, value)| value))
+        .chain(spans.iter().map(|(_, value)| value.as_str()))
         .chain(words.iter().map(String::as_str))
         .filter_map(|value| state.personal.term(value))
         .collect();
@@ -652,11 +713,11 @@ struct SearchRequest {
 }
 
 impl SearchRequest {
-    fn new(p: SearchParams, caller: &Caller) -> ApiResult<SearchRequest> {
+    fn new(p: SearchParams, caller: &Caller, state: &AppState) -> ApiResult<SearchRequest> {
         Ok(SearchRequest {
             from: parse_day("from", &p.from)?,
             to: parse_day("to", &p.to)?,
-            district: caller.district_filter(filter(p.district))?,
+            district: caller.district_filter(district_param(state, p.district))?,
             q: p.q.unwrap_or_default(),
             topic: filter(p.topic),
             kind: filter(p.kind),
@@ -718,7 +779,7 @@ async fn search(
             "format is for /api/v1/export/search",
         ));
     }
-    let request = SearchRequest::new(p, &caller)?;
+    let request = SearchRequest::new(p, &caller, &state)?;
     let page = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         state.audit.record(&[caller
             .audit(
@@ -750,7 +811,7 @@ struct StatsParams {
 }
 
 impl StatsParams {
-    fn query(self, caller: &Caller) -> ApiResult<StatsQuery> {
+    fn query(self, caller: &Caller, state: &AppState) -> ApiResult<StatsQuery> {
         let group_by = match self.by.as_deref() {
             None => GroupBy::Topic,
             Some(b) => GroupBy::parse(b).ok_or_else(|| {
@@ -767,7 +828,7 @@ impl StatsParams {
             to: parse_day("to", &self.to)?,
             group_by,
             topic: filter(self.topic),
-            district: caller.district_filter(filter(self.district))?,
+            district: caller.district_filter(district_param(state, self.district))?,
             include_undated: self.undated.unwrap_or(false),
         })
     }
@@ -785,7 +846,7 @@ async fn stats(
             "format is for /api/v1/export/stats",
         ));
     }
-    let query = p.query(&caller)?;
+    let query = p.query(&caller, &state)?;
     let group_by = query.group_by;
     let rows = tokio::task::spawn_blocking(move || state.store.stats(&query)).await??;
     Ok(Json(json!({ "by": group_by, "rows": rows })))
@@ -811,7 +872,7 @@ async fn export_stats(
     let Query(p) = params?;
     let format = export_format(p.format.as_deref())?;
     let by = p.by.clone().unwrap_or_else(|| "topic".to_owned());
-    let query = p.query(&caller)?;
+    let query = p.query(&caller, &state)?;
     let stem = format!(
         "hotline-stats-{by}-{}-{}",
         query.from.map_or("all".to_owned(), |d| d.to_string()),
@@ -855,7 +916,7 @@ async fn export_search(
 ) -> ApiResult<Response> {
     let Query(p) = params?;
     let format = export_format(p.format.as_deref())?;
-    let request = SearchRequest::new(p, &caller)?;
+    let request = SearchRequest::new(p, &caller, &state)?;
     let token = caller.token.id;
     let (bytes, rows, skipped) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         let max = state.config.export.max_rows;
@@ -878,6 +939,9 @@ async fn export_search(
             hits.extend(page.hits);
         }
         hits.truncate(max);
+        for hit in &mut hits {
+            hide_foreign_link(&state, &caller, &mut hit.ticket)?;
+        }
         if !caller.pii() {
             for hit in &mut hits {
                 pii::mask_ticket(&mut hit.ticket);
@@ -906,7 +970,7 @@ async fn export_search(
     tracing::info!(token = %token, kind = "search", format = format.extension(), rows, skipped_unreadable = skipped, "export");
     let stem = format!(
         "hotline-search-{}",
-        chrono::Local::now().format("%Y%m%d-%H%M%S")
+        hotline_store::beijing_now().format("%Y%m%d-%H%M%S")
     );
     let mut response = export::attachment(bytes, format, &stem);
     if skipped > 0 {
@@ -1023,7 +1087,7 @@ async fn create_token(
         input.pii,
         input.district,
         input.name,
-        state.analyzer.gazetteer().districts(),
+        state.analyzer.gazetteer(),
     )?;
     let (record, secret) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         let (record, secret) = state.tokens.create(new, caller.issuer())?;

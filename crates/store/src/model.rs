@@ -4,6 +4,58 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// The engine's clock: every time a ticket holds (its receipt, its events'
+/// times, the times of imported rows as written) is Beijing time, UTC+8
+/// (China keeps no daylight saving time), stored without a zone, whatever
+/// the machine's time zone. Only the moments the store records for itself
+/// (`accepted_at`, `recorded_at`, tokens, the audit log) are UTC.
+pub fn beijing_now() -> NaiveDateTime {
+    beijing_time(Utc::now())
+}
+
+/// A moment as Beijing time (see [`beijing_now`]).
+pub fn beijing_time(t: DateTime<Utc>) -> NaiveDateTime {
+    t.naive_utc() + chrono::Duration::hours(8)
+}
+
+/// The earliest time a ticket's receipt or event may carry: anything before
+/// is a typo or some tool's empty date (1900-01-01), not a call.
+pub fn earliest_time() -> NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap_or_default()
+}
+
+/// How far past now (Beijing time) a reported time may be: other systems'
+/// clocks drift a little; more is a mistake.
+pub const FUTURE_SKEW_MINUTES: i64 = 10;
+
+/// Checks a reported time (Beijing time): not before [`earliest_time`], not
+/// more than [`FUTURE_SKEW_MINUTES`] past now, and not before `not_before`
+/// (an event's ticket's receipt) when given. The message says which.
+pub fn check_time(at: NaiveDateTime, not_before: Option<NaiveDateTime>) -> Result<(), String> {
+    let fmt = |t: NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
+    if at < earliest_time() {
+        return Err(format!("{} is before {}", fmt(at), fmt(earliest_time())));
+    }
+    let latest = beijing_now() + chrono::Duration::minutes(FUTURE_SKEW_MINUTES);
+    if at > latest {
+        return Err(format!(
+            "{} is in the future (now in Beijing: {})",
+            fmt(at),
+            fmt(beijing_now())
+        ));
+    }
+    if let Some(receipt) = not_before.filter(|r| at < *r) {
+        return Err(format!(
+            "{} is before the ticket's receipt ({})",
+            fmt(at),
+            fmt(receipt)
+        ));
+    }
+    Ok(())
+}
+
 /// What the caller wants (诉求类型). Consultations are reported apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -217,7 +269,7 @@ impl EventBody {
 pub struct Event {
     /// Idempotency key: an event submitted twice with the same id is stored once.
     pub id: Uuid,
-    /// When it happened (local time), as reported.
+    /// When it happened (Beijing time, see [`beijing_now`]), as reported.
     pub at: NaiveDateTime,
     /// When the store recorded it.
     pub recorded_at: DateTime<Utc>,
@@ -229,7 +281,8 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewTicket {
     pub external_id: Option<String>,
-    /// Local time it was received; None for historical tickets without a date.
+    /// Beijing time it was received (see [`beijing_now`]); None for
+    /// historical tickets without a date.
     pub received_at: Option<NaiveDateTime>,
     pub channel: String,
     pub kind: Kind,

@@ -29,8 +29,9 @@ use crate::stats::{aggregate, GroupBy, RateConfig, StatsQuery, StatsRow};
 pub struct StoreConfig {
     pub deadlines: Deadlines,
     pub rates: RateConfig,
-    /// A ticket from the same phone or address, on the same topic, within
-    /// this many days of an open one is a repeat.
+    /// A ticket from the same caller (phone) in the same district, on the
+    /// same topic or with the same text, within this many days of an open
+    /// one is a repeat.
     pub repeat_window_days: u32,
     /// The index commits after this many changes ...
     pub index_commit_docs: usize,
@@ -85,7 +86,7 @@ pub enum Submitted {
 pub struct NewEvent {
     /// Idempotency key; a resubmitted event with the same id is ignored.
     pub id: Option<Uuid>,
-    /// When it happened; defaults to now.
+    /// When it happened (Beijing time); defaults to now in Beijing.
     pub at: Option<NaiveDateTime>,
     #[serde(flatten)]
     pub body: EventBody,
@@ -342,8 +343,8 @@ const COUNTER: u8 = b'c';
 /// The same counters rolled up per month, so a long range reads few rows.
 const MONTH_COUNTER: u8 = b'n';
 const EXTERNAL: u8 = b'x';
+/// Callers' phones (as [`caller_key`] writes them) · id: repeat detection.
 const PHONE: u8 = b'p';
-const ADDRESS: u8 = b'a';
 const TEXT_HASH: u8 = b'h';
 const META_JOURNAL: &[u8] = b"mjournal_offset";
 const META_SEQ: &[u8] = b"mlast_seq";
@@ -583,6 +584,29 @@ fn indexed_key(space: u8, value: &str, id: Uuid) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(id.as_bytes());
     k
+}
+
+/// Who called, for repeat detection: the digits of the caller's phone
+/// (full-width ones too), without a leading country code, so that
+/// `138-1234-5678`, `13812345678` and `+86 138 1234 5678` are one caller.
+/// None when it has fewer than five digits (no caller to recognise).
+pub(crate) fn caller_key(phone: &str) -> Option<String> {
+    let digits: String = phone
+        .chars()
+        .filter_map(|c| match c {
+            '0'..='9' => Some(c),
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32),
+            _ => None,
+        })
+        .collect();
+    let digits = match digits
+        .strip_prefix("0086")
+        .or_else(|| digits.strip_prefix("86"))
+    {
+        Some(rest) if rest.len() == 11 && rest.starts_with('1') => rest.to_owned(),
+        _ => digits,
+    };
+    (digits.len() >= 5).then_some(digits)
 }
 
 /// FNV-1a over the letters and digits of a text: the same complaint
@@ -1683,15 +1707,23 @@ struct RepeatFacts {
     topic: String,
     /// The first ticket of its chain of repeats.
     root: Uuid,
+    /// Who called ([`caller_key`]); a repeat needs the same caller.
+    caller: Option<String>,
+    /// A repeat never crosses districts (each district answers for its own).
+    district: Option<String>,
 }
 
 impl RepeatFacts {
     fn of(t: &Ticket) -> RepeatFacts {
         RepeatFacts {
             open: t.is_open(),
-            at: t.received_at.unwrap_or_else(|| t.accepted_at.naive_utc()),
+            at: t
+                .received_at
+                .unwrap_or_else(|| crate::beijing_time(t.accepted_at)),
             topic: t.topic.slug.clone(),
             root: t.repeat_of.unwrap_or(t.id),
+            caller: t.caller_phone.as_deref().and_then(caller_key),
+            district: t.district.clone(),
         }
     }
 }
@@ -1753,11 +1785,8 @@ fn apply(
             if let Some(ext) = &t.external_id {
                 batch.insert(key(EXTERNAL, ext.as_bytes()), id.as_bytes().to_vec());
             }
-            if let Some(phone) = &t.caller_phone {
-                batch.insert(indexed_key(PHONE, phone, id), vec![]);
-            }
-            if let Some(address) = &t.address {
-                batch.insert(indexed_key(ADDRESS, address, id), vec![]);
+            if let Some(caller) = t.caller_phone.as_deref().and_then(caller_key) {
+                batch.insert(indexed_key(PHONE, &caller, id), vec![]);
             }
             if let Some(h) = entry.text_hash {
                 let hk = key(TEXT_HASH, &h.to_be_bytes());
@@ -1856,8 +1885,8 @@ struct Pending {
     /// Tickets the group asked for but did not change (a replayed event).
     unchanged: HashMap<Uuid, Ticket>,
     external: HashMap<String, Uuid>,
+    /// By [`caller_key`].
     by_phone: HashMap<String, Vec<Uuid>>,
-    by_address: HashMap<String, Vec<Uuid>>,
     by_hash: HashMap<u64, Uuid>,
 }
 
@@ -2082,11 +2111,8 @@ impl Writer {
             if let Some(ext) = &ticket.external_id {
                 pending.external.insert(ext.clone(), id);
             }
-            if let Some(p) = &ticket.caller_phone {
-                pending.by_phone.entry(p.clone()).or_default().push(id);
-            }
-            if let Some(a) = &ticket.address {
-                pending.by_address.entry(a.clone()).or_default().push(id);
+            if let Some(caller) = ticket.caller_phone.as_deref().and_then(caller_key) {
+                pending.by_phone.entry(caller).or_default().push(id);
             }
             if let Some(h) = hash {
                 pending.by_hash.entry(h).or_insert(id);
@@ -2105,56 +2131,74 @@ impl Writer {
 
     /// The earlier open ticket this one repeats, if any (its root, when it
     /// is a repeat itself), and whether an earlier ticket has the same text hash.
+    ///
+    /// A repeat is the same complaint by the same caller with no new facts
+    /// (接诉即办条例 第十一条): the same phone ([`caller_key`]), the same
+    /// district, an open ticket within the window, and the same topic or
+    /// the same text. The same words from another caller, from an unknown
+    /// one or from another district are a 诉求 of their own, and so is a
+    /// neighbour's call from the same address.
     fn find_repeat(
         &self,
         new: &NewTicket,
         hash: Option<u64>,
         pending: &Pending,
     ) -> Result<(Option<Uuid>, bool)> {
-        let window = chrono::Duration::days(i64::from(self.window_days));
-        let when = new.received_at.unwrap_or_else(|| Utc::now().naive_utc());
-        let in_window = |f: &RepeatFacts| f.at <= when && when - f.at <= window;
-        let mut candidates: Vec<(Uuid, bool)> = Vec::new(); // (id, topic must match)
-        for (space, value, group) in [
-            (PHONE, &new.caller_phone, &pending.by_phone),
-            (ADDRESS, &new.address, &pending.by_address),
-        ] {
-            let Some(value) = value.as_deref().filter(|v| !v.trim().is_empty()) else {
-                continue;
-            };
-            if let Some(ids) = group.get(value) {
-                candidates.extend(ids.iter().rev().map(|id| (*id, true)));
-            }
-            let mut prefix = key(space, value.as_bytes());
-            prefix.push(0);
-            for item in self.tree.scan_prefix(&prefix).rev().take(50) {
-                let (k, _) = item?;
-                if let Ok(id) = Uuid::from_slice(&k[prefix.len()..]) {
-                    candidates.push((id, true));
-                }
-            }
-        }
         let mut hash_taken = false;
+        let mut by_text = None;
         if let Some(h) = hash {
-            let found = match pending.by_hash.get(&h) {
+            by_text = match pending.by_hash.get(&h) {
                 Some(id) => Some(*id),
                 None => self
                     .tree
                     .get(key(TEXT_HASH, &h.to_be_bytes()))?
                     .and_then(|v| Uuid::from_slice(&v).ok()),
             };
-            hash_taken = found.is_some();
-            candidates.extend(found.map(|id| (id, false)));
+            hash_taken = by_text.is_some();
+        }
+        let Some(caller) = new.caller_phone.as_deref().and_then(caller_key) else {
+            return Ok((None, hash_taken));
+        };
+        let window = chrono::Duration::days(i64::from(self.window_days));
+        let when = new.received_at.unwrap_or_else(crate::beijing_now);
+        let same_complaint = |f: &RepeatFacts, same_text: bool| {
+            f.open
+                && f.at <= when
+                && when - f.at <= window
+                && f.caller.as_deref() == Some(caller.as_str())
+                && f.district == new.district
+                && (same_text || f.topic == new.topic.slug)
+        };
+        // (id, same text): the first ticket with this text, then the
+        // caller's latest tickets.
+        let mut candidates: Vec<(Uuid, bool)> = by_text.map(|id| (id, true)).into_iter().collect();
+        if let Some(ids) = pending.by_phone.get(&caller) {
+            candidates.extend(ids.iter().rev().map(|id| (*id, false)));
+        }
+        // Keys written before phones were normalised hold the phone as given.
+        let spellings: Vec<&str> = match new.caller_phone.as_deref().map(str::trim) {
+            Some(given) if given != caller => vec![caller.as_str(), given],
+            _ => vec![caller.as_str()],
+        };
+        for spelling in spellings {
+            let mut prefix = key(PHONE, spelling.as_bytes());
+            prefix.push(0);
+            for item in self.tree.scan_prefix(&prefix).rev().take(50) {
+                let (k, _) = item?;
+                if let Ok(id) = Uuid::from_slice(&k[prefix.len()..]) {
+                    candidates.push((id, false));
+                }
+            }
         }
         let mut seen = HashSet::new();
-        for (id, same_topic) in candidates {
+        for (id, same_text) in candidates {
             if !seen.insert(id) {
                 continue;
             }
             let Some(f) = self.repeat_facts_of(id, pending)? else {
                 continue;
             };
-            if f.open && in_window(&f) && (!same_topic || f.topic == new.topic.slug) {
+            if same_complaint(&f, same_text) {
                 return Ok((Some(f.root), hash_taken));
             }
         }
@@ -2193,9 +2237,13 @@ impl Writer {
             return Err(Error::Conflict(format!("ticket {id} is closed")));
         }
         let now = Utc::now();
+        // An event before the ticket was received, before 2000 or in the
+        // future would count as on time (or skew every deadline): refused.
+        let at = event.at.unwrap_or_else(|| crate::beijing_time(now));
+        crate::check_time(at, ticket.received_at).map_err(|m| Error::invalid("at", m))?;
         ticket.events.push(Event {
             id: event.id.unwrap_or_else(Uuid::now_v7),
-            at: event.at.unwrap_or_else(|| now.naive_utc()),
+            at,
             recorded_at: now,
             body: event.body,
         });
@@ -2236,7 +2284,7 @@ impl Writer {
         let now = Utc::now();
         ticket.events.push(Event {
             id: Uuid::now_v7(),
-            at: now.naive_utc(),
+            at: crate::beijing_time(now),
             recorded_at: now,
             body: EventBody::TopicChanged {
                 from: ticket.topic.slug.clone(),
