@@ -85,8 +85,16 @@ fn a_model_trained_from_the_store_learns_the_centers_labels_and_rolls_back() {
             .unwrap_or_else(|e| panic!("{e}"));
         overridden.push(changed.id);
     }
+    // Each override counts against the model and topic it corrected.
+    let mut report = hotline::overrides::OverrideReport::default();
+    for ticket in state.store.tickets() {
+        report.add(&ticket.unwrap_or_else(|e| panic!("{e}")));
+    }
+    let total = report.total(&builtin_version);
+    assert_eq!((total.routed, total.overridden), (3, 3), "{report:?}");
     state.store.shutdown().unwrap_or_else(|e| panic!("{e}"));
     drop(state);
+    hotline(&data, &["eval", "--from-store"]).unwrap_or_else(|e| panic!("{e:#}"));
 
     hotline(&data, &["train", "--from-store"]).unwrap_or_else(|e| panic!("{e:#}"));
     let installed = hotline::models::ModelRegistry::new(&data)

@@ -188,10 +188,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Score the router on a labelled JSONL file.
+    /// Score the router on a labelled JSONL file, or (--from-store) count how
+    /// often operators overrode it, per model version and topic.
     Eval {
+        #[arg(
+            long,
+            required_unless_present = "from_store",
+            conflicts_with = "from_store"
+        )]
+        data: Option<PathBuf>,
+        /// Read the data directory's tickets instead of a labelled file.
         #[arg(long)]
-        data: PathBuf,
+        from_store: bool,
         #[arg(long)]
         json: bool,
     },
@@ -641,7 +649,28 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("other_slope = {:.3}", fitted.other_slope);
             println!("other_intercept = {:.3}", fitted.other_intercept);
         }
-        Command::Eval { data, json } => {
+        Command::Eval {
+            data: None, json, ..
+        } => {
+            let store = open_store(&config)?;
+            let mut report = crate::overrides::OverrideReport::default();
+            let counted = store.tickets().try_for_each(|t| {
+                report.add(&t?);
+                Ok::<_, hotline_store::Error>(())
+            });
+            store.shutdown()?;
+            counted?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_overrides(&report);
+            }
+        }
+        Command::Eval {
+            data: Some(data),
+            json,
+            ..
+        } => {
             let rows = read_labelled(&data)?;
             let analyzer = engine::build_analyzer_in(&config, &data_dir)?;
             let report = evaluate(&analyzer, &rows);
@@ -754,6 +783,34 @@ fn train_from_store(
         comparison.current_version
     );
     Ok(())
+}
+
+fn print_overrides(report: &crate::overrides::OverrideReport) {
+    if report.by_model.is_empty() {
+        println!("no router decisions with a model version in this store");
+        return;
+    }
+    for (model, topics) in &report.by_model {
+        let total = report.total(model);
+        println!(
+            "model {model}: {} decisions, {} overridden ({:.1} %)",
+            total.routed,
+            total.overridden,
+            100.0 * total.rate()
+        );
+        println!(
+            "  {:<22} {:>9} {:>11} {:>7}",
+            "topic", "routed", "overridden", "rate"
+        );
+        for (topic, c) in topics {
+            println!(
+                "  {topic:<22} {:>9} {:>11} {:>6.1}%",
+                c.routed,
+                c.overridden,
+                100.0 * c.rate()
+            );
+        }
+    }
 }
 
 /// A labelled JSONL file, errors naming the file and line.

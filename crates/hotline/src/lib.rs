@@ -15,6 +15,7 @@ pub mod export;
 pub mod import;
 pub mod limits;
 pub mod models;
+pub mod overrides;
 pub mod pii;
 pub mod progress;
 pub mod retrain;
