@@ -102,7 +102,7 @@ fn main() {
 
     // The options `hotline import` opens the store with.
     let state = hotline_suite::state_with(&dir.path().join("data"), hotline::import::bulk_config);
-    let analyzer = state.analyzer.clone();
+    let analyzer = state.analyzer().clone();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
 
     // Segmentation alone, then the workers' whole analysis (segmentation,

@@ -641,3 +641,76 @@ async fn every_routed_ticket_names_the_model_that_routed_it() {
     assert_eq!(change["model"], version.as_str(), "{ticket}");
     stop(server).await;
 }
+
+/// A model installed while the server runs is put in use by an admin's
+/// reload, without a restart; other roles may not reload, and a model that
+/// cannot be read leaves the previous one in use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installed_model_is_loaded_without_a_restart() {
+    let server = start().await;
+    let http = server.client();
+    let base = &server.base;
+    let model = |http: reqwest::Client, url: String| async move {
+        http.get(url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json::<Value>()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let before = model(http.clone(), format!("{base}/model")).await;
+    assert_eq!(before["source"], "built-in", "{before}");
+    let builtin = before["version"].as_str().unwrap_or_default().to_owned();
+
+    // Install the built-in model under another version, as `train
+    // --from-store` would install a new one.
+    let version = "m-feedfeedfeed";
+    let json = hotline::builtin::DEFAULT_MODEL.replace(&builtin, version);
+    let registry = hotline::models::ModelRegistry::new(server.inner.state.store.dir());
+    registry
+        .install(version, &json)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    // Nothing changes until a reload.
+    let still = model(http.clone(), format!("{base}/model")).await;
+    assert_eq!(still["version"], builtin.as_str());
+
+    let operator = server.inner.token("operator", false, None).await;
+    let refused = TestServer::client(&operator)
+        .post(format!("{base}/model/reload"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(refused.status(), 403);
+
+    let (status, reloaded) = post_json(&http, &format!("{base}/model/reload"), json!({})).await;
+    assert_eq!(status, 200, "{reloaded}");
+    assert_eq!(reloaded["version"], version);
+    assert_eq!(reloaded["source"], "installed");
+    let (status, ticket) = post_json(
+        &http,
+        &format!("{base}/tickets"),
+        json!({"text": "小区电梯用了二十多年，经常困人", "kind": "投诉"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{ticket}");
+    assert_eq!(ticket["topic"]["model"], version);
+
+    // A damaged installed model: the reload fails, the model in use stays.
+    std::fs::write(
+        server
+            .inner
+            .state
+            .store
+            .dir()
+            .join("models")
+            .join(format!("{version}.json")),
+        "{ not a model",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (status, _) = post_json(&http, &format!("{base}/model/reload"), json!({})).await;
+    assert_eq!(status, 500);
+    let after = model(http.clone(), format!("{base}/model")).await;
+    assert_eq!(after["version"], version);
+    stop(server).await;
+}

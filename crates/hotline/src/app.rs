@@ -19,7 +19,10 @@ use crate::error::ApiError;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub analyzer: Arc<Analyzer>,
+    /// The analyzer in use; replaced whole when a new model is loaded
+    /// (`POST /api/v1/model/reload`, SIGHUP), so a request keeps the one it
+    /// started with.
+    analyzer: Arc<std::sync::RwLock<(Arc<Analyzer>, &'static str)>>,
     pub store: Store,
     pub config: Arc<Config>,
     /// API tokens (their own tree in the store).
@@ -62,7 +65,10 @@ impl AppState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(AppState {
             intake: crate::limits::TokenShares::new(config.server.max_in_flight_per_token),
-            analyzer,
+            analyzer: Arc::new(std::sync::RwLock::new((
+                analyzer,
+                engine::model_source(&config, store.dir())?,
+            ))),
             store,
             config,
             tokens,
@@ -72,9 +78,44 @@ impl AppState {
         })
     }
 
+    /// The analyzer in use now.
+    pub fn analyzer(&self) -> Arc<Analyzer> {
+        self.loaded().0
+    }
+
+    /// The analyzer in use and where its model came from (see
+    /// [`engine::model_source`]).
+    pub fn loaded(&self) -> (Arc<Analyzer>, &'static str) {
+        match self.analyzer.read() {
+            Ok(current) => (Arc::clone(&current.0), current.1),
+            // A panic while swapping cannot leave a half-written pair.
+            Err(poisoned) => {
+                let current = poisoned.into_inner();
+                (Arc::clone(&current.0), current.1)
+            }
+        }
+    }
+
+    /// Builds the analyzer for the data directory again (the model installed
+    /// there now, see [`crate::models`]) and puts it in use; requests
+    /// already running finish with the old one. Blocking: about 0.1 s.
+    pub fn reload_analyzer(&self) -> Result<Arc<Analyzer>> {
+        let fresh = Arc::new(engine::build_analyzer_in(&self.config, self.store.dir())?);
+        let loaded = (
+            Arc::clone(&fresh),
+            engine::model_source(&self.config, self.store.dir())?,
+        );
+        match self.analyzer.write() {
+            Ok(mut current) => *current = loaded,
+            Err(poisoned) => *poisoned.into_inner() = loaded,
+        }
+        tracing::info!(version = fresh.router().model().version(), "model loaded");
+        Ok(fresh)
+    }
+
     /// The lead department of a topic slug, if the slug is this year's.
     pub fn department(&self, slug: &str) -> Option<String> {
-        self.analyzer
+        self.analyzer()
             .taxonomy()
             .get(slug)
             .map(|t| t.department.clone())
@@ -111,7 +152,7 @@ pub fn district_field(state: &AppState, given: Option<&str>) -> Result<Option<St
     let Some(given) = given.map(str::trim).filter(|g| !g.is_empty()) else {
         return Ok(None);
     };
-    match state.analyzer.gazetteer().canonical(given) {
+    match state.analyzer().gazetteer().canonical(given) {
         Some(d) => Ok(Some(d.to_owned())),
         None => Err(format!(
             "'{given}' is not one of the configured districts (e.g. 朝阳区 or 朝阳)"
@@ -162,10 +203,13 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
     };
     let district = district_field(state, input.district.as_deref())
         .map_err(|message| ApiError::invalid("district", message))?;
-    let analysis = state.analyzer.analyze(input.title.as_deref(), &input.text);
+    // One analyzer for the whole ticket: a model loaded meanwhile must not
+    // route it and have another version recorded.
+    let analyzer = state.analyzer();
+    let analysis = analyzer.analyze(input.title.as_deref(), &input.text);
     let topic = match clean(input.topic) {
         Some(slug) => {
-            if state.analyzer.taxonomy().get(&slug).is_none() {
+            if analyzer.taxonomy().get(&slug).is_none() {
                 return Err(ApiError::invalid(
                     "topic",
                     format!("'{slug}' is not one of this year's topics"),
@@ -176,7 +220,7 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
         None => TopicAssignment::routed(
             analysis.routing.topic.clone(),
             analysis.routing.confidence,
-            state.analyzer.router().model().version(),
+            analyzer.router().model().version(),
         ),
     };
     let department = state.department(&topic.slug).unwrap_or_default();
@@ -229,7 +273,7 @@ pub fn index_words(
     let spans = known.spans(&analysis.full_text);
     let hidden: Vec<_> = spans.iter().map(|(range, _)| range.clone()).collect();
     let mut words = state
-        .analyzer
+        .analyzer()
         .segmenter()
         .index_text_except(&analysis.segmented, &hidden);
     // The phone field in the spelling the text's numbers are hashed in

@@ -215,7 +215,7 @@ pub enum ModelCommand {
     /// The model in use: installed (with the versions before it) or built-in.
     Show,
     /// Go back to the model installed before the current one (the built-in
-    /// model after the first); a running server picks it up at its next start.
+    /// model after the first); a running server loads it on POST /api/v1/model/reload or SIGHUP.
     Rollback,
 }
 
@@ -777,7 +777,7 @@ fn train_from_store(
     }
     crate::retrain::install(data_dir, &analyzer)?;
     println!(
-        "\nmodel {} installed in {} (`hotline model rollback` goes back to {}); a running server picks it up at its next start",
+        "\nmodel {} installed in {} (`hotline model rollback` goes back to {}); a running server loads it on POST /api/v1/model/reload or SIGHUP",
         comparison.new_version,
         data_dir.join("models").display(),
         comparison.current_version
@@ -1227,7 +1227,7 @@ fn known_district_in(config: &Config, district: String) -> Result<String> {
 }
 
 fn known_district(state: &AppState, district: String) -> String {
-    match state.analyzer.gazetteer().canonical(&district) {
+    match state.analyzer().gazetteer().canonical(&district) {
         Some(known) => known.to_owned(),
         None => district,
     }

@@ -257,7 +257,8 @@ fn fake_id(rng: &mut Rng) -> String {
 /// The calls, in time order, before routing.
 fn calls(state: &AppState, examples: &[Example], n: usize, seed: u64) -> Result<Vec<Call>> {
     let mut rng = Rng(seed);
-    let gazetteer = state.analyzer.gazetteer();
+    let analyzer = state.analyzer();
+    let gazetteer = analyzer.gazetteer();
     let districts: Vec<String> = gazetteer.districts().to_vec();
     let weights: Vec<f64> = districts.iter().map(|d| district_weight(d)).collect();
     let places = places(&state.config)?;

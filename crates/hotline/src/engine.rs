@@ -54,6 +54,18 @@ pub fn build_analyzer_in(config: &Config, data_dir: &Path) -> Result<Analyzer> {
     build_analyzer(config)
 }
 
+/// Where [`build_analyzer_in`] takes the model from: `file` (`router.model`),
+/// `installed` (the data directory's registry) or `built-in`.
+pub fn model_source(config: &Config, data_dir: &Path) -> Result<&'static str> {
+    Ok(if !config.router.model.as_os_str().is_empty() {
+        "file"
+    } else if ModelRegistry::new(data_dir).installed()?.is_empty() {
+        "built-in"
+    } else {
+        "installed"
+    })
+}
+
 /// The analyzer the configuration asks for: a saved model when one is
 /// configured, otherwise the prebuilt default model (data/model/default.json,
 /// compiled in) when it was trained on exactly these sources, the built-in

@@ -114,9 +114,11 @@ fn prepare_row(state: &AppState, mut row: ImportRow, look_up_stored: bool) -> Pr
 }
 
 fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
-    let analysis = state.analyzer.analyze(row.title.as_deref(), &row.text);
+    // One analyzer for the whole row (a model may be loaded meanwhile).
+    let analyzer = state.analyzer();
+    let analysis = analyzer.analyze(row.title.as_deref(), &row.text);
     // A topic column holds this year's slug or, as exports write it, its name.
-    let taxonomy = state.analyzer.taxonomy();
+    let taxonomy = analyzer.taxonomy();
     let known_topic = row.topic.as_deref().map(str::trim).and_then(|t| {
         taxonomy
             .topics()
@@ -128,7 +130,7 @@ fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
         None => TopicAssignment::routed(
             analysis.routing.topic.clone(),
             analysis.routing.confidence,
-            state.analyzer.router().model().version(),
+            analyzer.router().model().version(),
         ),
     };
     let department = row

@@ -47,6 +47,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/export/search", get(export_search))
         .route("/api/v1/topics", get(topics))
         .route("/api/v1/model", get(model))
+        .route("/api/v1/model/reload", post(reload_model))
         .route("/api/v1/me", get(me))
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
@@ -109,7 +110,29 @@ pub async fn serve(state: AppState, listen: &str) -> anyhow::Result<()> {
         .parse()
         .map_err(|e| anyhow::anyhow!("--listen {listen}: {e}"))?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    #[cfg(unix)]
+    tokio::spawn(reload_on_hangup(state.clone()));
     serve_on(state, listener, shutdown_signal()).await
+}
+
+/// `kill -HUP` loads the installed model again, as `POST /api/v1/model/reload`.
+#[cfg(unix)]
+async fn reload_on_hangup(state: AppState) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP: reload the model with POST /api/v1/model/reload");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        let reloaded = state.clone();
+        match tokio::task::spawn_blocking(move || reloaded.reload_analyzer()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "model reload on sighup failed; the previous model stays")
+            }
+            Err(e) => tracing::error!(error = %e, "model reload task failed"),
+        }
+    }
 }
 
 /// Serves `listener` until `shutdown` completes, then lets every open
@@ -507,10 +530,14 @@ async fn classify(
     }
     let _permit = analysis_permit(&state).await?;
     let analysis = if routes_inline(input.title.as_deref(), &input.text) {
-        state.analyzer.analyze(input.title.as_deref(), &input.text)
+        state
+            .analyzer()
+            .analyze(input.title.as_deref(), &input.text)
     } else {
         tokio::task::spawn_blocking(move || {
-            state.analyzer.analyze(input.title.as_deref(), &input.text)
+            state
+                .analyzer()
+                .analyze(input.title.as_deref(), &input.text)
         })
         .await?
     };
@@ -573,7 +600,7 @@ fn filter(s: Option<String>) -> Option<String> {
 /// matches what was stored under that spelling before districts were
 /// checked, and nothing else).
 fn district_param(state: &AppState, s: Option<String>) -> Option<String> {
-    filter(s).map(|d| match state.analyzer.gazetteer().canonical(&d) {
+    filter(s).map(|d| match state.analyzer().gazetteer().canonical(&d) {
         Some(known) => known.to_owned(),
         None => d,
     })
@@ -581,7 +608,7 @@ fn district_param(state: &AppState, s: Option<String>) -> Option<String> {
 
 /// Segments the query as tickets were segmented, and builds the index query.
 pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<IndexQuery> {
-    let seg = state.analyzer.segmenter().segment(p.q);
+    let seg = state.analyzer().segmenter().segment(p.q);
     let mut words: Vec<String> = seg.content_words().map(str::to_owned).collect();
     if words.is_empty() {
         words = seg.words().map(str::to_owned).collect();
@@ -881,7 +908,7 @@ async fn export_stats(
     let token = caller.token.id;
     let bytes = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         let rows = state.store.stats(&query)?;
-        let table = export::stats_table(&rows, query.group_by, state.analyzer.taxonomy());
+        let table = export::stats_table(&rows, query.group_by, state.analyzer().taxonomy());
         let bytes = render(&table, format)?;
         let mut target = format!("stats.{} by={by} rows={}", format.extension(), rows.len());
         for (k, v) in [("from", query.from), ("to", query.to)] {
@@ -947,7 +974,7 @@ async fn export_search(
                 pii::mask_ticket(&mut hit.ticket);
             }
         }
-        let table = export::search_table(&hits, state.analyzer.taxonomy());
+        let table = export::search_table(&hits, state.analyzer().taxonomy());
         let bytes = render(&table, format)?;
         let target = format!(
             "search.{} rows={}{} {}",
@@ -986,7 +1013,8 @@ async fn export_search(
 /// This year's topics, and the day the assessment month starts on, which the
 /// dashboard needs to name periods as the statistics do.
 async fn topics(State(state): State<AppState>) -> impl IntoResponse {
-    let taxonomy = state.analyzer.taxonomy();
+    let analyzer = state.analyzer();
+    let taxonomy = analyzer.taxonomy();
     Json(json!({
         "year": taxonomy.year,
         "topics": taxonomy.topics(),
@@ -997,19 +1025,42 @@ async fn topics(State(state): State<AppState>) -> impl IntoResponse {
 /// The router model in use: its version (recorded on every ticket it
 /// routes), what it was trained on, its figures, and the decision settings.
 async fn model(State(state): State<AppState>) -> impl IntoResponse {
-    let router = state.analyzer.router();
+    Json(model_view(&state))
+}
+
+/// Loads the model installed in the data directory now (after `hotline
+/// train --from-store` or `hotline model rollback`), without a restart;
+/// requests already running finish with the old one. SIGHUP does the same.
+async fn reload_model(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<impl IntoResponse> {
+    let reloaded = state.clone();
+    tokio::task::spawn_blocking(move || reloaded.reload_analyzer())
+        .await?
+        .map_err(|e| {
+            tracing::error!(error = %format!("{e:#}"), "model reload failed");
+            ApiError::internal("the model could not be loaded; the previous one stays in use")
+        })?;
+    tracing::info!(token = %caller.token.id, "model reloaded by request");
+    Ok(Json(model_view(&state)))
+}
+
+fn model_view(state: &AppState) -> serde_json::Value {
+    let (analyzer, source) = state.loaded();
+    let router = analyzer.router();
     let config = router.config();
-    Json(json!({
+    json!({
         "version": router.model().version(),
         "info": router.model().info(),
-        "source": if state.config.router.model.as_os_str().is_empty() { "built-in" } else { "file" },
+        "source": source,
         "decision": {
             "topic_threshold": config.topic_threshold,
             "min_confidence": config.min_confidence,
             "other_bias": config.other_bias,
             "calibration": config.calibration,
         },
-    }))
+    })
 }
 
 /// Who the token is: the dashboard shows the tabs its role may use.
@@ -1087,7 +1138,7 @@ async fn create_token(
         input.pii,
         input.district,
         input.name,
-        state.analyzer.gazetteer(),
+        state.analyzer().gazetteer(),
     )?;
     let (record, secret) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         let (record, secret) = state.tokens.create(new, caller.issuer())?;
