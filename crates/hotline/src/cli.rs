@@ -182,6 +182,24 @@ pub enum Command {
     },
     /// Rebuild the search index from the store.
     Reindex,
+    /// Apply the model in use to stored tickets the router decided (never to
+    /// topics a person gave): each change is an event naming both models, and
+    /// the counters move with it. Run it again after an interruption: it goes
+    /// on where it stopped. The server must be stopped.
+    Reroute {
+        /// First day of receipt (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day of receipt (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// Only tickets now routed to this topic (slug).
+        #[arg(long)]
+        topic: Option<String>,
+        /// Print the summary as one JSON object (and no progress).
+        #[arg(long)]
+        json: bool,
+    },
     /// Rewrite the journal with one record per ticket (its latest version),
     /// dropping the older versions; the server must be stopped.
     Compact {
@@ -516,6 +534,35 @@ pub fn run(cli: Cli) -> Result<()> {
                     "compacted {} tickets: journal {} → {} bytes",
                     report.tickets, report.journal_bytes_before, report.journal_bytes_after
                 );
+            }
+        }
+        Command::Reroute {
+            from,
+            to,
+            topic,
+            json,
+        } => {
+            let state = open(config)?;
+            let progress = crate::progress::Progress::new(
+                json,
+                std::time::Duration::from_secs(5),
+                "tickets checked",
+            );
+            let filter = crate::reroute::RerouteFilter { from, to, topic };
+            let summary = crate::reroute::run(&state, &filter, |n| progress.set(n));
+            progress.finish();
+            state.store.shutdown()?;
+            let summary = summary?;
+            if json {
+                println!("{}", serde_json::to_string(&summary)?);
+            } else {
+                println!(
+                    "model {}: {} decisions of older models checked, {} changed; {} topics given by people left alone",
+                    summary.model, summary.checked, summary.changed, summary.left_to_people
+                );
+                for (movement, n) in &summary.moves {
+                    println!("  {movement}: {n}");
+                }
             }
         }
         Command::Reindex => {

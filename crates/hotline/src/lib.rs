@@ -18,6 +18,7 @@ pub mod models;
 pub mod overrides;
 pub mod pii;
 pub mod progress;
+pub mod reroute;
 pub mod retrain;
 pub mod server;
 pub mod throttle;

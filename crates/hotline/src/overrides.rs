@@ -47,6 +47,7 @@ impl OverrideReport {
                 EventBody::TopicChanged {
                     from,
                     model: Some(model),
+                    rerouted_by: None,
                     ..
                 } => Some((model.clone(), from.clone(), true)),
                 _ => None,
@@ -136,6 +137,7 @@ mod tests {
                 to: "dogs".into(),
                 reason: None,
                 model: Some("m-a".into()),
+                rerouted_by: None,
             }],
         ));
         // An operator's own choice at intake is no router decision.

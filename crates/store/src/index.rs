@@ -255,6 +255,13 @@ impl SearchIndex {
                         return;
                     }
                 };
+                // A process killed inside a commit leaves files that no commit
+                // lists (a delete file of the next opstamp); catching up would
+                // write the same name again and fail. Drop them first.
+                if let Err(e) = writer.garbage_collect_files().wait() {
+                    let _ = opened_tx.send(Err(e.into()));
+                    return;
+                }
                 let _ = opened_tx.send(Ok(()));
                 run_indexer(
                     writer,

@@ -247,6 +247,10 @@ pub enum EventBody {
         /// the topic: overrides counted per model version show drift.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         model: Option<String>,
+        /// Set when no person changed it: the newer model that re-routed the
+        /// ticket (`hotline reroute`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rerouted_by: Option<String>,
     },
 }
 

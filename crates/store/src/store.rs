@@ -105,6 +105,12 @@ enum Request {
         reason: Option<String>,
         reply: Sender<Result<Ticket>>,
     },
+    Reroute {
+        id: Uuid,
+        routed: TopicAssignment,
+        department: String,
+        reply: Sender<Result<Option<Ticket>>>,
+    },
     Shutdown(Sender<Result<()>>),
 }
 
@@ -909,6 +915,32 @@ impl Store {
             topic: topic.to_owned(),
             department: department.to_owned(),
             reason,
+            reply,
+        })
+    }
+
+    /// A newer model's decision for a ticket the router had routed: the
+    /// topic, department and counters move in one atomic batch with a
+    /// `topic_changed` event naming both models. Returns `None`, changing
+    /// nothing, when the ticket's topic is no longer the router's (an
+    /// operator overrode it meanwhile) or already this model's decision, so
+    /// a reroute run again after a kill records each change once.
+    pub fn reroute(
+        &self,
+        id: Uuid,
+        routed: TopicAssignment,
+        department: &str,
+    ) -> Result<Option<Ticket>> {
+        if routed.source != TopicSource::Router || routed.model.is_none() {
+            return Err(Error::Invalid {
+                field: "topic",
+                message: "a reroute is the router's decision with its model version".into(),
+            });
+        }
+        self.request(|reply| Request::Reroute {
+            id,
+            routed,
+            department: department.to_owned(),
             reply,
         })
     }
@@ -1957,6 +1989,24 @@ impl Writer {
                         let outcome = self.set_topic(id, topic, department, reason, &mut pending);
                         replies.push(Self::ticket_reply(outcome, reply));
                     }
+                    Request::Reroute {
+                        id,
+                        routed,
+                        department,
+                        reply,
+                    } => {
+                        let outcome = self.reroute(id, routed, department, &mut pending);
+                        replies.push(Box::new(move |result, pending| {
+                            let _ = reply.send(match (result, outcome) {
+                                (Ok(()), Ok(Some(id))) => {
+                                    pending.ticket(&id).cloned().ok_or(Error::Closed).map(Some)
+                                }
+                                (Ok(()), Ok(None)) => Ok(None),
+                                (Err(e), _) => Err(Error::Conflict(format!("not stored: {e}"))),
+                                (_, Err(e)) => Err(e),
+                            });
+                        }));
+                    }
                 }
             }
             let result = self.commit(&mut pending.entries);
@@ -2294,12 +2344,53 @@ impl Writer {
                     TopicSource::Router => ticket.topic.model.clone(),
                     _ => None,
                 },
+                rerouted_by: None,
             },
         });
         ticket.topic = TopicAssignment::given(topic, TopicSource::Operator);
         ticket.department = department;
         self.record_change(ticket, pending);
         Ok(id)
+    }
+
+    /// See [`Store::reroute`]; `Ok(None)` when nothing changes.
+    fn reroute(
+        &mut self,
+        id: Uuid,
+        routed: TopicAssignment,
+        department: String,
+        pending: &mut Pending,
+    ) -> Result<Option<Uuid>> {
+        let mut ticket = self
+            .load(id, pending)?
+            .ok_or_else(|| Error::NotFound(id.to_string()))?;
+        let current = &ticket.topic;
+        if current.source != TopicSource::Router
+            || current.model == routed.model
+            || current.slug == routed.slug
+        {
+            if !pending.latest.contains_key(&id) {
+                pending.unchanged.insert(id, ticket);
+            }
+            return Ok(None);
+        }
+        let now = Utc::now();
+        ticket.events.push(Event {
+            id: Uuid::now_v7(),
+            at: crate::beijing_time(now),
+            recorded_at: now,
+            body: EventBody::TopicChanged {
+                from: current.slug.clone(),
+                to: routed.slug.clone(),
+                reason: None,
+                model: current.model.clone(),
+                rerouted_by: routed.model.clone(),
+            },
+        });
+        ticket.topic = routed;
+        ticket.department = department;
+        self.record_change(ticket, pending);
+        Ok(Some(id))
     }
 }
 
