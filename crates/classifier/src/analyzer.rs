@@ -51,8 +51,15 @@ pub fn prepare(sources: &AnalyzerSources<'_>) -> Result<(Taxonomy, Segmenter, Ga
 }
 
 /// Place names do not sway routing: a topic is not more likely in 朝阳 than in 海淀.
+/// Nor do the names of administrative units on their own (市, 县, 镇 …),
+/// which an anonymised place (A市, K7县) leaves behind after segmentation.
 fn ignored_words(gazetteer: &Gazetteer) -> crate::WordSet {
-    gazetteer.names().map(str::to_owned).collect()
+    const UNITS: [&str; 8] = ["省", "市", "县", "区", "镇", "乡", "村", "州"];
+    gazetteer
+        .names()
+        .map(str::to_owned)
+        .chain(UNITS.iter().map(|u| (*u).to_owned()))
+        .collect()
 }
 
 impl Analyzer {

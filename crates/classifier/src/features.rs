@@ -16,30 +16,61 @@ pub(crate) fn is_cjk(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
 }
 
-/// Calls `term(t, is_bigram)` with every word and every CJK bigram of `text`.
-/// Words in `ignore` are skipped; at inference no set is needed, since
-/// ignored words never entered the vocabulary.
+/// A letter with an optional number (`a`, `a5`, `k12`): how anonymised
+/// letters name places (A市, K7县). Which letter a source gave a city says
+/// nothing about the topic, and letting it count taught the model that
+/// letters written that way are `other`.
+fn is_place_code(word: &str) -> bool {
+    let mut bytes = word.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && word.len() <= 4
+        && bytes.all(|b| b.is_ascii_digit())
+}
+
+/// Calls `term(t, is_bigram, byte_offset)` with every word and every CJK bigram of `text`.
+/// Words in `ignore` and place codes are skipped; at inference no set is
+/// needed, since ignored words never entered the vocabulary.
 pub(crate) fn for_each_term<'a>(
     seg: &'a Segmented,
     text: &'a str,
     ignore: Option<&crate::WordSet>,
-    mut term: impl FnMut(&'a str, bool),
+    mut term: impl FnMut(&'a str, bool, usize),
 ) {
-    for w in seg.content_words() {
-        if !ignore.is_some_and(|i| i.contains(w)) && !w.bytes().all(|b| b.is_ascii_digit()) {
-            term(w, false);
+    for token in seg.tokens.iter().filter(|t| !t.stop) {
+        let w = seg.word(token);
+        if !ignore.is_some_and(|i| i.contains(w) || is_place_code(w))
+            && !w.bytes().all(|b| b.is_ascii_digit())
+        {
+            term(w, false, token.start);
         }
     }
     let mut prev: Option<(usize, char)> = None;
     for (i, c) in text.char_indices() {
         if is_cjk(c) {
             if let Some((p, _)) = prev {
-                term(&text[p..i + c.len_utf8()], true);
+                term(&text[p..i + c.len_utf8()], true, p);
             }
             prev = Some((i, c));
         } else {
             prev = None;
         }
+    }
+}
+
+/// Longest first line read as a title (characters): real titles are one
+/// short sentence; a longer first line is the letter itself.
+const TITLE_MAX_CHARS: usize = 60;
+
+/// Where the title ends (a byte offset, 0 when there is none): a short first
+/// line followed by more text, as a message's title is read before its body.
+fn title_end(text: &str) -> usize {
+    match text.find('\n') {
+        Some(end)
+            if text[..end].chars().count() <= TITLE_MAX_CHARS && !text[end..].trim().is_empty() =>
+        {
+            end
+        }
+        _ => 0,
     }
 }
 
@@ -65,6 +96,9 @@ pub(crate) struct Vocabulary {
     pub surface: Vec<String>,
     pub is_bigram: Vec<bool>,
     pub idf: Vec<f32>,
+    /// How many more times a term counts when it is in the title: a
+    /// citizen's title names the complaint, the body wanders (issue 11).
+    pub title_repeat: u32,
     /// For each word feature, the bigram features inside it (as ranges of
     /// `inner`): explanations credit a word with its bigrams' evidence, and
     /// this saves a hash lookup per character pair of every word shown.
@@ -135,8 +169,9 @@ impl Vocabulary {
     /// sorted by feature index.
     pub fn vectorize(&self, seg: &Segmented, text: &str) -> Vec<(u32, f32)> {
         // Sorting the hits and counting runs is cheaper than a map per text.
+        let title_end = title_end(text);
         let mut hits: Vec<u32> = Vec::with_capacity(text.len() / 2);
-        for_each_term(seg, text, None, |t, bigram| {
+        for_each_term(seg, text, None, |t, bigram, at| {
             let found = if bigram {
                 let key = bigram_key(t);
                 let (word, bit) = filter_slot(key);
@@ -150,6 +185,9 @@ impl Vocabulary {
             };
             if let Some(&i) = found {
                 hits.push(i);
+                if at < title_end {
+                    hits.extend(std::iter::repeat_n(i, self.title_repeat as usize));
+                }
             }
         });
         hits.sort_unstable();
@@ -199,5 +237,50 @@ mod tests {
         let vector = vocab.vectorize(&Segmented::default(), &text);
         assert_eq!(vector.len(), 20_000);
         assert!(vector.iter().enumerate().all(|(i, &(f, _))| f == i as u32));
+    }
+
+    fn weight_of(vocab: &Vocabulary, text: &str, bigram: &str) -> f32 {
+        let feature = vocab.bigrams[&bigram_key(bigram)];
+        let vector = vocab.vectorize(&Segmented::default(), text);
+        vector
+            .iter()
+            .find(|&&(f, _)| f == feature)
+            .map_or(0.0, |&(_, v)| v)
+    }
+
+    /// A title's words count more than the same words in the body, and only
+    /// a short first line followed by a body is a title.
+    #[test]
+    fn a_short_first_line_is_read_as_a_title() {
+        let mut vocab = Vocabulary::default();
+        vocab.push("油烟", true, 1.0);
+        vocab.push("停车", true, 1.0);
+        vocab.finish();
+        vocab.title_repeat = 3;
+        let titled = "油烟\n停车";
+        assert!(weight_of(&vocab, titled, "油烟") > 1.5 * weight_of(&vocab, titled, "停车"));
+        // Without a body the line is the whole text, not a title.
+        assert_eq!(title_end("油烟停车"), 0);
+        assert_eq!(title_end("油烟\n  "), 0);
+        // A long first line is the letter itself.
+        let long = format!("{}\n停车", "油烟".repeat(31));
+        assert_eq!(title_end(&long), 0);
+        assert_eq!(title_end(titled), "油烟".len());
+        // Models older than format 3 read titles like any line.
+        vocab.title_repeat = 0;
+        let plain = weight_of(&vocab, titled, "油烟");
+        assert!((plain - weight_of(&vocab, titled, "停车")).abs() < 1e-6);
+    }
+
+    /// The letter codes of anonymised places are not words to learn from;
+    /// real abbreviations are.
+    #[test]
+    fn place_codes_are_letters_with_numbers() {
+        for code in ["a", "a5", "k12", "h3"] {
+            assert!(is_place_code(code), "{code}");
+        }
+        for word in ["ems", "app", "5a", "wifi", "a12345", ""] {
+            assert!(!is_place_code(word), "{word}");
+        }
     }
 }

@@ -36,6 +36,10 @@ pub struct TrainParams {
     pub min_bigram_df: u32,
     /// Folds used to fit the temperature that calibrates confidences (0 = no calibration).
     pub calibration_folds: usize,
+    /// How many more times a word of a message's title counts (0 in models
+    /// written before format 3, which read titles like any line).
+    #[serde(default)]
+    pub title_repeat: u32,
 }
 
 impl Default for TrainParams {
@@ -53,6 +57,10 @@ impl Default for TrainParams {
             // (`[router.calibration]`): folds of the written corpus were
             // confident where real letters are not.
             calibration_folds: 0,
+            // A title word counting four times: on labelled real messages
+            // (tune and holdout splits) 2 to 5 extra counts were all
+            // better than none (+0.01 to +0.03 macro-F1) and 3 best.
+            title_repeat: 3,
         }
     }
 }
@@ -82,10 +90,14 @@ struct ModelFile {
     temperature: f32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     info: Option<ModelInfo>,
+    /// Absent before format 3: titles were not emphasised.
+    #[serde(default)]
+    title_repeat: u32,
 }
 
-/// Format 2 added `info`; format 1 files still load.
-const MODEL_FORMAT: u32 = 2;
+/// Format 2 added `info`, format 3 `title_repeat` (which changes the
+/// vectors, so an older binary must refuse the file); older files still load.
+const MODEL_FORMAT: u32 = 3;
 
 /// A document ready for training: its vector and its class.
 struct Doc {
@@ -297,6 +309,7 @@ impl Model {
             bias: self.bias.clone(),
             temperature: self.temperature,
             info: self.info.clone(),
+            title_repeat: self.vocab.title_repeat,
         };
         serde_json::to_string(&file).unwrap_or_default()
     }
@@ -327,6 +340,7 @@ impl Model {
             return Err(Error::Model("weight matrix has the wrong shape".to_owned()));
         }
         let mut vocab = Vocabulary::default();
+        vocab.title_repeat = file.title_repeat;
         for (term, bigram, idf) in &file.features {
             vocab.push(term, *bigram, *idf);
         }
@@ -358,7 +372,7 @@ fn fit(
     for &d in subset {
         let mut words = HashSet::new();
         let mut bigrams = HashSet::new();
-        for_each_term(&segmented[d], &texts[d].0, Some(ignore), |t, bigram| {
+        for_each_term(&segmented[d], &texts[d].0, Some(ignore), |t, bigram, _| {
             if bigram {
                 bigrams.insert(t);
             } else {
@@ -375,6 +389,7 @@ fn fit(
     let n = subset.len() as f32;
     let idf = |df: u32| ((n + 1.0) / (df as f32 + 1.0)).ln() + 1.0;
     let mut vocab = Vocabulary::default();
+    vocab.title_repeat = params.title_repeat;
     for (w, df) in &word_df {
         vocab.push(w, false, idf(*df));
     }
