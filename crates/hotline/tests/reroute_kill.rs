@@ -38,7 +38,7 @@ fn reroute_killed_ten_times_records_each_change_once() {
     hotline(&labelled, &["train", "--from-store"]);
 
     // The same complaints, unlabelled, ten times over: the built-in model
-    // routes them to `other`, the newer one to `parks`.
+    // routes most of the garden ones to `other`, the newer one to `parks`.
     let history = std::fs::read_to_string(fixture).unwrap_or_else(|e| panic!("{e}"));
     let mut csv = String::from("工单编号,受理时间,标题,诉求内容,区,诉求类型\n");
     let mut garden = 0;
@@ -94,7 +94,7 @@ fn reroute_killed_ten_times_records_each_change_once() {
     let config = hotline::config::Config::load(None).unwrap_or_else(|e| panic!("{e:#}"));
     let store =
         hotline_store::Store::open(&data, config.store.clone()).unwrap_or_else(|e| panic!("{e}"));
-    let mut moved = 0;
+    let (mut on_parks, mut moved) = (0, 0);
     for ticket in store.tickets() {
         let ticket = ticket.unwrap_or_else(|e| panic!("{e}"));
         let reroutes = ticket
@@ -112,14 +112,25 @@ fn reroute_killed_ten_times_records_each_change_once() {
             .count();
         assert!(reroutes <= 1, "{} rerouted {reroutes} times", ticket.id);
         if ticket.topic.slug == "parks" {
-            assert_eq!(reroutes, 1, "{}", ticket.id);
-            assert_eq!(ticket.topic.model.as_deref(), summary["model"].as_str());
-            moved += 1;
+            on_parks += 1;
+            // Either the built-in model already chose it at intake, or the
+            // newer one moved it, once.
+            if reroutes == 1 {
+                assert_eq!(ticket.topic.model.as_deref(), summary["model"].as_str());
+                moved += 1;
+            }
+        } else {
+            assert_eq!(reroutes, 0, "{} moved off parks", ticket.id);
         }
     }
     store.shutdown().unwrap_or_else(|e| panic!("{e}"));
     drop(store);
-    assert_eq!(moved, garden, "{summary}");
+    assert_eq!(on_parks, garden, "{summary}");
+    // Most were the newer model's work, spread over the killed runs.
+    assert!(
+        moved * 2 > garden,
+        "only {moved} of {garden} rerouted: {summary}"
+    );
     // The last run found the work of the killed ones done, and nothing is left.
     let again = hotline(&data, &["reroute", "--json"]);
     let again: serde_json::Value =
