@@ -11,7 +11,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use hotline::import::{run, ImportOptions};
-use hotline_ingest::FieldMap;
+use hotline_readers::FieldMap;
 
 // The binary runs on mimalloc; so do its benchmarks, to measure the same thing.
 #[global_allocator]

@@ -50,7 +50,7 @@ fn main() {
                 )
                 .into()],
                 format: None,
-                map: hotline_ingest::FieldMap::new(),
+                map: hotline_readers::FieldMap::new(),
                 report: temp.path().join("rejects.tsv"),
                 quiet: true,
                 progress_every: std::time::Duration::from_secs(5),

@@ -121,7 +121,7 @@ fn routing_is_explained_and_always_a_configured_slug() {
     assert_eq!(a.analyze(None, "hello world").routing.topic, "other");
 }
 
-/// The prebuilt model (data/model/default.json) was trained on exactly
+/// The prebuilt model (training/model/default.json) was trained on exactly
 /// today's corpus, sources and parameters: editing any of them without
 /// rebuilding it fails here, with the command that rebuilds it.
 #[test]
@@ -139,13 +139,13 @@ fn the_prebuilt_model_matches_the_corpus() {
     // The compiled-in file itself: the engine would quietly train instead
     // of loading a stale one, so its own analyzer proves nothing here.
     let prebuilt = Model::from_json(hotline::builtin::DEFAULT_MODEL, analyzer().taxonomy())
-        .unwrap_or_else(|e| panic!("data/model/default.json: {e}"));
+        .unwrap_or_else(|e| panic!("training/model/default.json: {e}"));
     let info = prebuilt.info().cloned();
     assert_eq!(
         info.as_ref().map(|i| i.fingerprint.as_str()),
         Some(wanted.as_str()),
-        "data/model/default.json is stale: rebuild it with \
-         `cargo run --release -- train --builtin --out data/model/default.json`"
+        "training/model/default.json is stale: rebuild it with \
+         `cargo run --release -- train --builtin --out training/model/default.json`"
     );
     let info = info.unwrap_or_else(|| panic!("no info"));
     assert_eq!(info.examples, examples.len());

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use hotline::import::{run, ImportOptions};
-use hotline_ingest::FieldMap;
+use hotline_readers::FieldMap;
 use hotline_store::{GroupBy, StatsQuery};
 use hotline_suite::state_in;
 

@@ -145,7 +145,7 @@ fn an_import_reads_short_districts_and_rejects_unknown_ones() {
     let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
     std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
     let report = dir.path().join("rejects.tsv");
-    let map = hotline_ingest::FieldMap::new();
+    let map = hotline_readers::FieldMap::new();
     let summary = hotline::import::run(
         &state,
         &hotline::import::ImportOptions {
@@ -397,7 +397,7 @@ fn an_import_rejects_outcomes_before_receipt() {
         &hotline::import::ImportOptions {
             files: vec![file],
             format: None,
-            map: hotline_ingest::FieldMap::new(),
+            map: hotline_readers::FieldMap::new(),
             report: report.clone(),
             quiet: true,
             progress_every: std::time::Duration::from_secs(5),

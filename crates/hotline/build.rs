@@ -1,9 +1,9 @@
-//! Bundles the training corpus (data/corpus/*.jsonl) into the binary so the
+//! Bundles the training corpus (training/corpus/*.jsonl) into the binary so the
 //! default model can be built anywhere, with no file to find at run time.
 use std::{env, fs, path::Path};
 
 fn main() {
-    let corpus_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/corpus");
+    let corpus_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../training/corpus");
     println!("cargo:rerun-if-changed={}", corpus_dir.display());
     let mut files: Vec<_> = fs::read_dir(&corpus_dir)
         .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.path()).collect())

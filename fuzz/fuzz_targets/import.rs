@@ -8,9 +8,9 @@ pub fn read_all(data: &[u8], extension: &str) {
     if written.is_err() {
         return;
     }
-    let mut map = hotline_ingest::FieldMap::new();
+    let mut map = hotline_readers::FieldMap::new();
     let _ = map.parse_pair("external_id=id");
-    if let Ok(reader) = hotline_ingest::Reader::open(&path, None, &map) {
+    if let Ok(reader) = hotline_readers::Reader::open(&path, None, &map) {
         for row in reader.take(100_000) {
             // Every row is either accepted with text or rejected with a reason.
             match row {

@@ -19,9 +19,9 @@ fn analyzer() -> &'static Analyzer {
         // A small slice of the corpus is enough to exercise every path.
         let mut examples = Vec::new();
         for text in [
-            include_str!("../../data/corpus/ebike_charging.jsonl"),
-            include_str!("../../data/corpus/property_management.jsonl"),
-            include_str!("../../data/corpus/other.jsonl"),
+            include_str!("../../training/corpus/ebike_charging.jsonl"),
+            include_str!("../../training/corpus/property_management.jsonl"),
+            include_str!("../../training/corpus/other.jsonl"),
         ] {
             examples.extend(parse_labelled("corpus", text).expect("corpus parses").iter().map(|r| r.example()));
         }

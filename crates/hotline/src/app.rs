@@ -192,7 +192,7 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
     };
     let received_at = match clean(input.received_at) {
         Some(s) => {
-            let at = hotline_ingest::parse_datetime(&s).ok_or_else(|| {
+            let at = hotline_readers::parse_datetime(&s).ok_or_else(|| {
                 ApiError::invalid("received_at", format!("cannot read date '{s}'"))
             })?;
             hotline_store::check_time(at, None).map_err(|m| ApiError::invalid("received_at", m))?;
@@ -301,7 +301,7 @@ pub fn index_words(
 /// A historical row's outcomes as lifecycle events, in order. Events whose
 /// time is unknown take the best earlier time known.
 pub fn history_of(
-    row: &hotline_ingest::ImportRow,
+    row: &hotline_readers::ImportRow,
     department: &str,
 ) -> Vec<(NaiveDateTime, EventBody)> {
     let mut events = Vec::new();

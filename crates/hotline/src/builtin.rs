@@ -7,9 +7,9 @@ pub const STOPWORDS: &str = include_str!("../../../config/dict/stopwords.txt");
 pub const GAZETTEER: &str = include_str!("../../../config/gazetteer/beijing.toml");
 
 /// The default router model, trained on the built-in corpus with the
-/// default sources (`hotline train --builtin --out data/model/default.json`);
+/// default sources (`hotline train --builtin --out training/model/default.json`);
 /// a test checks that it still matches them.
-pub const DEFAULT_MODEL: &str = include_str!("../../../data/model/default.json");
+pub const DEFAULT_MODEL: &str = include_str!("../../../training/model/default.json");
 
 /// Built-in topic lists by year.
 pub const TOPICS: &[(u16, &str)] = &[(2024, include_str!("../../../config/topics/2024.toml"))];

@@ -54,7 +54,7 @@ pub enum Command {
         /// Labelled files to train on.
         #[arg(long, num_args = 1.., required_unless_present_any = ["builtin", "from_store"])]
         data: Vec<PathBuf>,
-        /// Train on the built-in corpus (data/corpus/*.jsonl) too, before any --data.
+        /// Train on the built-in corpus (training/corpus/*.jsonl) too, before any --data.
         #[arg(long)]
         builtin: bool,
         /// Labelled files to measure the new model on (never trained on); the
@@ -63,7 +63,7 @@ pub enum Command {
         eval: Vec<PathBuf>,
         /// Where to write the model (set router.model to use it); model.json
         /// unless --from-store installs it. The prebuilt default is rebuilt
-        /// with `--builtin --out data/model/default.json`.
+        /// with `--builtin --out training/model/default.json`.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Learn from this data directory too: the topics of imported tickets
@@ -108,7 +108,7 @@ pub enum Command {
         files: Vec<PathBuf>,
         /// File format; by default from the extension.
         #[arg(long)]
-        format: Option<hotline_ingest::Format>,
+        format: Option<hotline_readers::Format>,
         /// Read a field from another column: TARGET=SOURCE (e.g. external_id=id).
         #[arg(long = "map", value_name = "TARGET=SOURCE")]
         map: Vec<String>,
@@ -305,7 +305,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => {
             let progress_every = Duration::try_from_secs_f64(progress_every)
                 .map_err(|_| anyhow::anyhow!("--progress-every takes a number of seconds"))?;
-            let mut field_map = hotline_ingest::FieldMap::new();
+            let mut field_map = hotline_readers::FieldMap::new();
             for pair in &map {
                 field_map
                     .parse_pair(pair)

@@ -35,8 +35,8 @@ pub struct ImportSection {
 
 impl ImportSection {
     /// The readers' caps.
-    pub fn limits(&self) -> hotline_ingest::Limits {
-        hotline_ingest::Limits {
+    pub fn limits(&self) -> hotline_readers::Limits {
+        hotline_readers::Limits {
             xlsx_max_uncompressed_bytes: self.xlsx_max_uncompressed_bytes,
             xlsx_max_cells: self.xlsx_max_cells,
         }

@@ -14,7 +14,7 @@ use std::path::Path;
 pub fn builtin_examples() -> Result<Vec<Example>> {
     let mut examples = Vec::new();
     for (name, text) in builtin::CORPUS {
-        let rows = parse_labelled(&format!("data/corpus/{name}"), text)?;
+        let rows = parse_labelled(&format!("training/corpus/{name}"), text)?;
         examples.extend(rows.iter().map(|r| r.example()));
     }
     Ok(examples)
@@ -67,7 +67,7 @@ pub fn model_source(config: &Config, data_dir: &Path) -> Result<&'static str> {
 }
 
 /// The analyzer the configuration asks for: a saved model when one is
-/// configured, otherwise the prebuilt default model (data/model/default.json,
+/// configured, otherwise the prebuilt default model (training/model/default.json,
 /// compiled in) when it was trained on exactly these sources, the built-in
 /// corpus and the default parameters. Only a configuration that changes the
 /// taxonomy or the dictionaries pays for training at start.

@@ -10,7 +10,7 @@ use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use hotline_ingest::{FieldMap, Format, ImportRow, Reader, RowError};
+use hotline_readers::{FieldMap, Format, ImportRow, Reader, RowError};
 use hotline_store::{Kind, NewTicket, Submitted, TopicAssignment, TopicSource, Urgency};
 use serde::Serialize;
 
@@ -69,7 +69,7 @@ fn file_looks_like_gbk(path: &Path) -> bool {
     match std::fs::File::open(path) {
         Ok(f) => {
             f.take(64 * 1024).read_to_end(&mut sample).is_ok()
-                && hotline_ingest::looks_like_gbk(&sample)
+                && hotline_readers::looks_like_gbk(&sample)
         }
         Err(_) => false,
     }
@@ -222,7 +222,7 @@ pub fn bulk_config(config: &mut crate::config::Config) {
 pub struct ImportOptions {
     pub files: Vec<PathBuf>,
     /// Caps on what an XLSX file may expand to (`[import]` in the config).
-    pub limits: hotline_ingest::Limits,
+    pub limits: hotline_readers::Limits,
     pub format: Option<Format>,
     pub map: FieldMap,
     pub report: PathBuf,

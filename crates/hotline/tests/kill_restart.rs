@@ -71,7 +71,7 @@ fn prepared(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let config = dir.join("hotline.toml");
     std::fs::write(&config, "").unwrap_or_else(|e| panic!("{e}"));
     let corpus: Vec<_> =
-        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/corpus"))
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../training/corpus"))
             .unwrap_or_else(|e| panic!("{e}"))
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();

@@ -13,8 +13,8 @@
 //! row; memory holds its shared strings, not its rows.
 //!
 //! ```no_run
-//! use hotline_ingest::{FieldMap, Reader};
-//! # fn main() -> Result<(), hotline_ingest::Error> {
+//! use hotline_readers::{FieldMap, Reader};
+//! # fn main() -> Result<(), hotline_readers::Error> {
 //! let mut map = FieldMap::new();
 //! map.parse_pair("external_id=id")?;
 //! for row in Reader::open("tickets.jsonl".as_ref(), None, &map)? {

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 
-use hotline_ingest::{Error, FieldMap, Limits, Reader};
+use hotline_readers::{Error, FieldMap, Limits, Reader};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
-use hotline_ingest::{Error, FieldMap, Format, ImportRow, Reader, RowError, TARGET_FIELDS};
+use hotline_readers::{Error, FieldMap, Format, ImportRow, Reader, RowError, TARGET_FIELDS};
 
 fn dt(s: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()

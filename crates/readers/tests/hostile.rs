@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use hotline_ingest::{FieldMap, ImportRow, Reader, RowError};
+use hotline_readers::{FieldMap, ImportRow, Reader, RowError};
 
 fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use hotline_ingest::{FieldMap, Reader};
+use hotline_readers::{FieldMap, Reader};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
