@@ -37,7 +37,7 @@ use crate::error::{Error, Result};
 const MAX_RECORD: u32 = 64 << 20;
 
 /// The first byte of every payload: the store's record format version (see
-/// store.rs). The search for the next readable record after a damaged one
+/// record.rs). The search for the next readable record after a damaged one
 /// only checks the CRC of candidates that start with it, so a stretch of
 /// garbage does not cost a checksum of up to `MAX_RECORD` bytes per byte.
 pub(crate) const RECORD_VERSION: u8 = 1;

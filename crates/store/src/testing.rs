@@ -1,0 +1,82 @@
+//! Unit-test helpers: tickets built by hand (no trained router), events, word searches.
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use crate::index::IndexQuery;
+use crate::keys::{key, TICKET, TOKENS};
+use crate::location::{read_ticket, TicketAt};
+use crate::model::{EventBody, Kind, NewTicket, TopicAssignment, TopicSource, Urgency};
+use crate::store::{NewEvent, Store};
+
+pub(crate) fn new_ticket(text: &str, words: &str) -> NewTicket {
+    NewTicket {
+        external_id: Some(format!("ext-{text}")),
+        received_at: NaiveDate::from_ymd_opt(2024, 5, 6).and_then(|d| d.and_hms_opt(9, 0, 0)),
+        channel: "phone".into(),
+        kind: Kind::Complaint,
+        urgency: Urgency::default(),
+        title: None,
+        text: text.into(),
+        caller_name: None,
+        caller_phone: None,
+        address: None,
+        district: Some("朝阳区".into()),
+        topic: TopicAssignment {
+            slug: "other".into(),
+            source: TopicSource::Router,
+            confidence: Some(0.5),
+            model: None,
+        },
+        department: "区政府".into(),
+        deciding_words: vec![],
+        index_tokens: words.into(),
+        history: vec![],
+    }
+}
+
+/// Rewrites a ticket's sled entry the way earlier versions stored it:
+/// its JSON, and its words' position under `k`. Returns where it was.
+pub(crate) fn to_earlier_layout(store: &Store, id: Uuid) -> TicketAt {
+    let tree = &store.inner.tree;
+    let k = key(TICKET, id.as_bytes());
+    let v = tree
+        .get(&k)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no ticket"));
+    let at = TicketAt::decode(&v).unwrap_or_else(|| panic!("not a position"));
+    let ticket = read_ticket(&store.inner.journal, &k, &v).unwrap_or_else(|e| panic!("{e}"));
+    let json = serde_json::to_vec(&ticket).unwrap_or_else(|e| panic!("{e}"));
+    tree.insert(&k, json).unwrap_or_else(|e| panic!("{e}"));
+    tree.insert(
+        key(TOKENS, id.as_bytes()),
+        at.created.to_be_bytes().to_vec(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    at
+}
+
+pub(crate) fn dispatch(store: &Store, id: Uuid) {
+    store
+        .add_event(
+            id,
+            NewEvent {
+                id: None,
+                at: None,
+                body: EventBody::Dispatched {
+                    department: "街道".into(),
+                },
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+pub(crate) fn found(store: &Store, word: &str, status: Option<&str>) -> usize {
+    let query = IndexQuery {
+        words: vec![word.into()],
+        status: status.map(Into::into),
+        limit: 10,
+        ..Default::default()
+    };
+    store.search(&query).map_or(0, |page| page.hits.len())
+}
