@@ -9,9 +9,9 @@ use crate::counters::{contribution, CounterKey, Counts, Deadlines};
 use crate::error::Result;
 use crate::journal::JournalReader;
 use crate::keys::{
-    indexed_key, key, read_u64, EXTERNAL, META_JOURNAL, META_SEQ, PHONE, TEXT_HASH, TICKET, TOKENS,
+    indexed_key, key, read_u64, EXTERNAL, META_JOURNAL, META_SEQ, PHONE, TEXT_HASH, TICKET,
 };
-use crate::location::{created_at, read_ticket, stored_ticket, StoredTicket, TicketAt};
+use crate::location::{read_ticket, ticket_at, TicketAt};
 use crate::model::Ticket;
 use crate::record::JournalEntry;
 use crate::repeats::caller_key;
@@ -60,16 +60,10 @@ pub(crate) fn apply(
             Some((old, created)) => Some((Cow::Borrowed(*old), *created)),
             None if applied.fresh => None,
             None => match tree.get(&k)? {
-                Some(v) => {
-                    if matches!(stored_ticket(&k, &v)?, StoredTicket::Json(_)) {
-                        // Written by an earlier version: its words' position moves into the value.
-                        batch.remove(key(TOKENS, id.as_bytes()));
-                    }
-                    Some((
-                        Cow::Owned(read_ticket(journal, &k, &v)?),
-                        created_at(tree, &k, &v)?,
-                    ))
-                }
+                Some(v) => Some((
+                    Cow::Owned(read_ticket(journal, &k, &v)?),
+                    Some(ticket_at(&k, &v)?.created),
+                )),
                 None => None,
             },
         };

@@ -8,48 +8,29 @@ use crate::config::StoreConfig;
 use crate::error::{Error, Result};
 use crate::generation::{journal_path, sync_path, sync_tree};
 use crate::journal::{record_start, Journal, JournalReader};
-use crate::keys::{key, read_u64, META_JOURNAL, META_JOURNAL_GENERATION, TICKET, TOKENS};
-use crate::location::{load_tokens, read_ticket, stored_ticket, StoredTicket, TicketAt};
-use crate::record::{encode_entry, encode_record, record_parts, JournalEntry};
+use crate::keys::{read_u64, META_JOURNAL, META_JOURNAL_GENERATION, TICKET};
+use crate::location::{ticket_at, TicketAt};
+use crate::record::{encode_record, record_parts};
 use crate::recovery::open_sled;
 use crate::store::Store;
 
 /// A ticket's one record after compaction: its latest version, with the
 /// index words of the record that created it.
-pub(crate) fn compacted_record(
-    tree: &sled::Tree,
-    journal: &JournalReader,
-    k: &[u8],
-    v: &[u8],
-) -> Result<Vec<u8>> {
-    match stored_ticket(k, v)? {
-        StoredTicket::At(at) => {
-            let latest = journal.payload_at(at.latest)?;
-            if at.created == at.latest {
-                return Ok(latest);
-            }
-            let created = journal.payload_at(at.created)?;
-            let latest_parts = record_parts(&latest, at.latest)?;
-            let created_parts = record_parts(&created, at.created)?;
-            Ok(encode_record(
-                latest_parts.seq,
-                created_parts.text_hash,
-                created_parts.tokens,
-                latest_parts.json,
-            ))
-        }
-        StoredTicket::Json(_) => {
-            let ticket = read_ticket(journal, k, v)?;
-            let tokens = load_tokens(tree, journal, ticket.id)?;
-            encode_entry(&JournalEntry {
-                seq: ticket.seq,
-                ticket,
-                tokens: Some(tokens),
-                text_hash: None,
-                text_hash_taken: None,
-            })
-        }
+pub(crate) fn compacted_record(journal: &JournalReader, k: &[u8], v: &[u8]) -> Result<Vec<u8>> {
+    let at = ticket_at(k, v)?;
+    let latest = journal.payload_at(at.latest)?;
+    if at.created == at.latest {
+        return Ok(latest);
     }
+    let created = journal.payload_at(at.created)?;
+    let latest_parts = record_parts(&latest, at.latest)?;
+    let created_parts = record_parts(&created, at.created)?;
+    Ok(encode_record(
+        latest_parts.seq,
+        created_parts.text_hash,
+        created_parts.tokens,
+        latest_parts.json,
+    ))
 }
 
 /// What a compaction did.
@@ -134,10 +115,7 @@ impl Store {
         let mut payloads: Vec<Vec<u8>> = Vec::with_capacity(GROUP);
         for item in tree.scan_prefix([TICKET]) {
             let (k, v) = item?;
-            payloads.push(compacted_record(&tree, &old, &k, &v)?);
-            if matches!(stored_ticket(&k, &v)?, StoredTicket::Json(_)) {
-                batch.remove(key(TOKENS, &k[1..]));
-            }
+            payloads.push(compacted_record(&old, &k, &v)?);
             keys.push(k);
             report.tickets += 1;
             if payloads.len() == GROUP {
@@ -183,13 +161,11 @@ mod tests {
     use super::*;
     use crate::model::Ticket;
     use crate::store::Submitted;
-    use crate::testing::{dispatch, found, new_ticket, to_earlier_layout};
+    use crate::testing::{dispatch, found, new_ticket};
 
     /// Every state an interrupted compaction can leave opens to the same
     /// tickets and search: a new journal sled never switched to, an old one
-    /// not yet deleted, and an index still naming the old generation. A
-    /// ticket still in the earlier layout (its JSON in sled) is compacted
-    /// too, and moves to the new one.
+    /// not yet deleted, and an index still naming the old generation.
     #[test]
     fn an_interrupted_compaction_leaves_a_working_store() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -209,8 +185,6 @@ mod tests {
             dispatch(&store, ticket.id);
             ids.push(ticket.id);
         }
-        // The second ticket as earlier versions stored it.
-        to_earlier_layout(&store, ids[1]);
         let before: Vec<Option<Ticket>> = ids
             .iter()
             .map(|id| store.get(*id).unwrap_or_else(|e| panic!("{e}")))
@@ -251,12 +225,6 @@ mod tests {
             serde_json::to_value(&after).ok(),
             serde_json::to_value(&before).ok()
         );
-        assert!(store
-            .inner
-            .tree
-            .get(key(TOKENS, ids[1].as_bytes()))
-            .unwrap_or_else(|e| panic!("{e}"))
-            .is_none());
         assert_eq!(found(&store, "飞线", Some("dispatched")), 1);
         assert_eq!(found(&store, "厕所", Some("dispatched")), 1);
         let report = store.verify().unwrap_or_else(|e| panic!("{e}"));

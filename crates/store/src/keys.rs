@@ -8,9 +8,6 @@ use crate::error::Result;
 // metadata keys start with b'm'.
 /// Ticket id → [`TicketAt`].
 pub(crate) const TICKET: u8 = b't';
-/// Stores written by earlier versions only: ticket id → journal offset (u64
-/// BE) of the record that created it. Now part of [`TicketAt`].
-pub(crate) const TOKENS: u8 = b'k';
 /// Counter rows per day; each key is space · view · day · topic · district · kind.
 pub(crate) const COUNTER: u8 = b'c';
 /// The same counters rolled up per month, so a long range reads few rows.

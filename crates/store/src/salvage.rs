@@ -14,7 +14,7 @@ use crate::journal::{scan, Damage, DamageKind, Journal, JournalReader};
 use crate::keys::{
     key, read_u64, META_JOURNAL, META_JOURNAL_GENERATION, META_SALVAGE, META_SEQ, TICKET,
 };
-use crate::location::{stored_ticket, ticket_key_name, StoredTicket, TicketAt};
+use crate::location::{ticket_at, ticket_key_name, TicketAt};
 use crate::record::{decode_entry, JournalEntry};
 use crate::recovery::open_sled;
 use crate::store::Store;
@@ -169,14 +169,7 @@ impl Store {
                         key: ticket_key_name(&k),
                         message: e.to_string(),
                     })?;
-                    match stored_ticket(&k, &v)? {
-                        StoredTicket::At(at) => positions.push((id, at)),
-                        StoredTicket::Json(_) => {
-                            return Err(Error::Conflict(format!(
-                                "ticket {id} is still kept in sled in the layout of an earlier version; salvage rebuilds sled from the journal and would drop that copy, so it does not handle such a store"
-                            )))
-                        }
-                    }
+                    positions.push((id, ticket_at(&k, &v)?));
                 }
                 report.tickets_before = positions.len() as u64;
                 let old_file = match std::fs::File::open(&old_path) {

@@ -4,8 +4,6 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::index::IndexQuery;
-use crate::keys::{key, TICKET, TOKENS};
-use crate::location::{read_ticket, TicketAt};
 use crate::model::{EventBody, Kind, NewTicket, TopicAssignment, TopicSource, Urgency};
 use crate::store::{NewEvent, Store};
 
@@ -33,27 +31,6 @@ pub(crate) fn new_ticket(text: &str, words: &str) -> NewTicket {
         index_tokens: words.into(),
         history: vec![],
     }
-}
-
-/// Rewrites a ticket's sled entry the way earlier versions stored it:
-/// its JSON, and its words' position under `k`. Returns where it was.
-pub(crate) fn to_earlier_layout(store: &Store, id: Uuid) -> TicketAt {
-    let tree = &store.inner.tree;
-    let k = key(TICKET, id.as_bytes());
-    let v = tree
-        .get(&k)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no ticket"));
-    let at = TicketAt::decode(&v).unwrap_or_else(|| panic!("not a position"));
-    let ticket = read_ticket(&store.inner.journal, &k, &v).unwrap_or_else(|e| panic!("{e}"));
-    let json = serde_json::to_vec(&ticket).unwrap_or_else(|e| panic!("{e}"));
-    tree.insert(&k, json).unwrap_or_else(|e| panic!("{e}"));
-    tree.insert(
-        key(TOKENS, id.as_bytes()),
-        at.created.to_be_bytes().to_vec(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    at
 }
 
 pub(crate) fn dispatch(store: &Store, id: Uuid) {
