@@ -185,3 +185,41 @@ impl Writer {
         Ok(self.load(id, pending)?.as_ref().map(RepeatFacts::of))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Who called and what was said, as repeat detection compares them.
+
+    use super::*;
+
+    #[test]
+    fn every_spelling_of_a_phone_is_one_caller() {
+        let caller = caller_key("13812345678");
+        assert_eq!(caller.as_deref(), Some("13812345678"));
+        for spelling in [
+            "138-1234-5678",
+            "+86 138 1234 5678",
+            "0086 13812345678",
+            "１３８１２３４５６７８",
+        ] {
+            assert_eq!(caller_key(spelling), caller, "{spelling}");
+        }
+        // A landline keeps its digits; too few digits are no caller.
+        assert_eq!(caller_key("010-6512-3456").as_deref(), Some("01065123456"));
+        assert_eq!(caller_key("1234"), None);
+    }
+
+    #[test]
+    fn the_same_text_retyped_hashes_the_same() {
+        let hash = text_hash("楼道里有人飞线充电，很危险！");
+        assert!(hash.is_some());
+        assert_eq!(text_hash("楼道里有人 飞线充电 很危险"), hash);
+        assert_ne!(text_hash("楼道里有人飞线充电，不危险！"), hash);
+        assert_eq!(
+            text_hash("Noise at NIGHT again!!"),
+            text_hash("noise at night again")
+        );
+        // Fewer than ten letters and digits: too short to call the same.
+        assert_eq!(text_hash("太吵了！"), None);
+    }
+}

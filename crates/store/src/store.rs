@@ -5,21 +5,19 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use chrono::{Datelike, Months, NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::StoreConfig;
-use crate::counters::{day_number, CounterKey, Counts, UNDATED_DAY};
 use crate::error::{Error, Result};
 use crate::index::{IndexMsg, IndexQuery, SearchIndex};
 use crate::journal::JournalReader;
-use crate::keys::{key, COUNTER, EXTERNAL, MONTH_COUNTER, TICKET};
+use crate::keys::{key, EXTERNAL, TICKET};
 use crate::location::read_ticket;
 use crate::model::{EventBody, NewTicket, Ticket, TopicAssignment, TopicSource};
 use crate::snippet::snippet;
-use crate::stats::{aggregate, GroupBy, StatsQuery, StatsRow};
-use crate::views::{View, UNDATED_DAY_END};
+use crate::stats::{aggregate, plan, read_rows, StatsQuery, StatsRow};
 use crate::writer::Request;
 
 /// The outcome of submitting one ticket.
@@ -254,72 +252,7 @@ impl Store {
 
     /// Statistics over the counters. Reads only the days asked for.
     pub fn stats(&self, q: &StatsQuery) -> Result<Vec<StatsRow>> {
-        let tree = &self.inner.tree;
-        let first = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-        let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
-        let from = q.from.unwrap_or(first).max(first);
-        let to = q.to.unwrap_or(last);
-        let needs_topic = q.group_by == GroupBy::Topic || q.topic.is_some();
-        let needs_district = q.group_by == GroupBy::District || q.district.is_some();
-        let view = if q.group_by == GroupBy::Kind || (needs_topic && needs_district) {
-            View::Full
-        } else if needs_district {
-            View::ByDistrict
-        } else {
-            View::ByTopic
-        };
-        let mut rows = Vec::new();
-        let mut read_days = |space: u8, lo: u32, hi_exclusive: u32| -> Result<()> {
-            let start = [&[space, view as u8][..], &lo.to_be_bytes()].concat();
-            let end = match hi_exclusive {
-                UNDATED_DAY_END => vec![space, view as u8 + 1],
-                hi => [&[space, view as u8][..], &hi.to_be_bytes()].concat(),
-            };
-            for item in tree.range(start..end) {
-                let (k, v) = item?;
-                if let (Some(ck), Some(c)) = (CounterKey::decode(&k[2..]), Counts::decode(&v)) {
-                    rows.push((ck, c));
-                }
-            }
-            Ok(())
-        };
-        let mut read = |space: u8, lo: NaiveDate, hi: NaiveDate| -> Result<()> {
-            if lo > hi {
-                return Ok(());
-            }
-            read_days(space, day_number(lo), day_number(hi) + 1)
-        };
-        // Whole months come from month rows, the ragged ends from day rows:
-        // the rows read depend on the range, not on how many tickets there are.
-        let by_month_ok = !matches!(
-            q.group_by,
-            GroupBy::Day | GroupBy::Week | GroupBy::AssessmentMonth
-        );
-        let month_of = |d: NaiveDate| d.with_day(1).unwrap_or(d);
-        let full_from = if from.day() == 1 {
-            from
-        } else {
-            month_of(from)
-                .checked_add_months(Months::new(1))
-                .unwrap_or(last)
-        };
-        let next_after_to = to.succ_opt().unwrap_or(last);
-        let full_to_exclusive = if next_after_to.day() == 1 {
-            next_after_to
-        } else {
-            month_of(to)
-        };
-        if by_month_ok && full_from < full_to_exclusive {
-            let last_full_month = full_to_exclusive.pred_opt().map_or(full_from, month_of);
-            read(COUNTER, from, full_from.pred_opt().unwrap_or(from))?;
-            read(MONTH_COUNTER, full_from, last_full_month)?;
-            read(COUNTER, full_to_exclusive, to)?;
-        } else {
-            read(COUNTER, from, to)?;
-        }
-        if q.include_undated {
-            read_days(COUNTER, UNDATED_DAY, UNDATED_DAY_END)?;
-        }
+        let rows = read_rows(&self.inner.tree, &plan(q))?;
         Ok(aggregate(rows.into_iter(), q, &self.inner.config.rates))
     }
 

@@ -1,10 +1,10 @@
 //! Unit-test helpers: tickets built by hand (no trained router), events, word searches.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::index::IndexQuery;
-use crate::model::{EventBody, Kind, NewTicket, TopicAssignment, TopicSource, Urgency};
+use crate::model::{EventBody, Kind, NewTicket, Ticket, TopicAssignment, TopicSource, Urgency};
 use crate::store::{NewEvent, Store};
 
 pub(crate) fn new_ticket(text: &str, words: &str) -> NewTicket {
@@ -56,4 +56,31 @@ pub(crate) fn found(store: &Store, word: &str, status: Option<&str>) -> usize {
         ..Default::default()
     };
     store.search(&query).map_or(0, |page| page.hits.len())
+}
+
+/// A ticket as the writer makes it of [`new_ticket`], without a store:
+/// received 2024-05-06 09:00, general urgency, no events.
+pub(crate) fn ticket(text: &str) -> Ticket {
+    let new = new_ticket(text, "");
+    Ticket {
+        id: Uuid::now_v7(),
+        external_id: new.external_id,
+        received_at: new.received_at,
+        accepted_at: Utc::now(),
+        channel: new.channel,
+        kind: new.kind,
+        urgency: new.urgency,
+        title: new.title,
+        text: new.text,
+        caller_name: new.caller_name,
+        caller_phone: new.caller_phone,
+        address: new.address,
+        district: new.district,
+        topic: new.topic,
+        department: new.department,
+        deciding_words: new.deciding_words,
+        repeat_of: None,
+        events: Vec::new(),
+        seq: 1,
+    }
 }
