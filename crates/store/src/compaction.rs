@@ -160,8 +160,7 @@ mod tests {
 
     use super::*;
     use crate::model::Ticket;
-    use crate::store::Submitted;
-    use crate::testing::{dispatch, found, new_ticket};
+    use crate::testing::{create, dispatch, found};
 
     /// Every state an interrupted compaction can leave opens to the same
     /// tickets and search: a new journal sled never switched to, an old one
@@ -176,12 +175,7 @@ mod tests {
             ("楼道里飞线充电很危险", "楼道 飞线充电 飞线 充电 危险"),
             ("公园厕所没人打扫", "公园 厕所 打扫"),
         ] {
-            let created = store
-                .submit(vec![new_ticket(text, words)])
-                .unwrap_or_else(|e| panic!("{e}"));
-            let Some(Submitted::Created(ticket)) = created.into_iter().next() else {
-                panic!("not created");
-            };
+            let ticket = create(&store, text, words);
             dispatch(&store, ticket.id);
             ids.push(ticket.id);
         }

@@ -501,6 +501,15 @@ mod tests {
         dir.path().join("journal.log")
     }
 
+    /// A journal in a new directory, holding `payloads`.
+    fn journal_of(payloads: &[&[u8]]) -> Result<(tempfile::TempDir, PathBuf)> {
+        let dir = tempfile::tempdir().map_err(Error::io_at(Path::new("tmp")))?;
+        let path = journal_path(&dir);
+        let (mut journal, _) = Journal::open(&path, 0)?;
+        journal.append(&payloads.iter().map(|p| p.to_vec()).collect::<Vec<_>>())?;
+        Ok((dir, path))
+    }
+
     #[test]
     fn records_past_the_applied_offset_are_returned_on_open() -> Result<()> {
         let dir = tempfile::tempdir().map_err(Error::io_at(Path::new("tmp")))?;
@@ -528,11 +537,7 @@ mod tests {
 
     #[test]
     fn a_torn_tail_is_cut_and_the_records_before_it_kept() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(Error::io_at(Path::new("tmp")))?;
-        let path = journal_path(&dir);
-        let (mut journal, _) = Journal::open(&path, 0)?;
-        journal.append(&[b"one".to_vec(), b"two".to_vec()])?;
-        drop(journal);
+        let (_dir, path) = journal_of(&[b"one", b"two"])?;
         // An append that stopped inside its second record.
         let file = OpenOptions::new()
             .write(true)
@@ -551,11 +556,7 @@ mod tests {
 
     #[test]
     fn a_record_failing_its_checksum_is_damage_naming_the_file() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(Error::io_at(Path::new("tmp")))?;
-        let path = journal_path(&dir);
-        let (mut journal, _) = Journal::open(&path, 0)?;
-        journal.append(&[b"one".to_vec()])?;
-        drop(journal);
+        let (_dir, path) = journal_of(&[b"one"])?;
         let mut bytes = std::fs::read(&path).map_err(Error::io_at(&path))?;
         bytes[9] ^= 0x01;
         std::fs::write(&path, &bytes).map_err(Error::io_at(&path))?;

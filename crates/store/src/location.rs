@@ -71,8 +71,8 @@ mod tests {
 
     use crate::config::StoreConfig;
     use crate::journal::FIRST_READ;
-    use crate::store::{Store, Submitted};
-    use crate::testing::{found, new_ticket};
+    use crate::store::Store;
+    use crate::testing::{create, found};
 
     /// A ticket's record may be longer than the first read of the journal
     /// takes: it reads back whole, after a reopen too.
@@ -83,12 +83,7 @@ mod tests {
         assert!(text.len() > 2 * FIRST_READ);
         let store =
             Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
-        let created = store
-            .submit(vec![new_ticket(&text, "楼道 飞线充电 充电")])
-            .unwrap_or_else(|e| panic!("{e}"));
-        let Some(Submitted::Created(ticket)) = created.into_iter().next() else {
-            panic!("not created");
-        };
+        let ticket = create(&store, &text, "楼道 飞线充电 充电");
         store.shutdown().unwrap_or_else(|e| panic!("{e}"));
         drop(store);
         let store =

@@ -405,8 +405,7 @@ mod tests {
 
     use super::*;
     use crate::keys::key;
-    use crate::store::Submitted;
-    use crate::testing::new_ticket;
+    use crate::testing::create;
 
     /// A salvage stopped after its new journal was complete and sled was
     /// marked, with sled's tickets half cleared: the store refuses to open,
@@ -422,13 +421,7 @@ mod tests {
             ("公园厕所没人打扫", "公园 厕所 打扫"),
             ("小区门口占道经营", "小区 门口 占道 经营"),
         ] {
-            let created = store
-                .submit(vec![new_ticket(text, words)])
-                .unwrap_or_else(|e| panic!("{e}"));
-            let Some(Submitted::Created(ticket)) = created.into_iter().next() else {
-                panic!("not created");
-            };
-            tickets.push(*ticket);
+            tickets.push(create(&store, text, words));
         }
         store.shutdown().unwrap_or_else(|e| panic!("{e}"));
         drop(store);

@@ -5,7 +5,8 @@ use uuid::Uuid;
 
 use crate::index::IndexQuery;
 use crate::model::{EventBody, Kind, NewTicket, Ticket, TopicAssignment, TopicSource, Urgency};
-use crate::store::{NewEvent, Store};
+use crate::store::{NewEvent, Store, Submitted};
+use crate::writer::accepted;
 
 pub(crate) fn new_ticket(text: &str, words: &str) -> NewTicket {
     NewTicket {
@@ -61,26 +62,16 @@ pub(crate) fn found(store: &Store, word: &str, status: Option<&str>) -> usize {
 /// A ticket as the writer makes it of [`new_ticket`], without a store:
 /// received 2024-05-06 09:00, general urgency, no events.
 pub(crate) fn ticket(text: &str) -> Ticket {
-    let new = new_ticket(text, "");
-    Ticket {
-        id: Uuid::now_v7(),
-        external_id: new.external_id,
-        received_at: new.received_at,
-        accepted_at: Utc::now(),
-        channel: new.channel,
-        kind: new.kind,
-        urgency: new.urgency,
-        title: new.title,
-        text: new.text,
-        caller_name: new.caller_name,
-        caller_phone: new.caller_phone,
-        address: new.address,
-        district: new.district,
-        topic: new.topic,
-        department: new.department,
-        deciding_words: new.deciding_words,
-        repeat_of: None,
-        events: Vec::new(),
-        seq: 1,
-    }
+    accepted(new_ticket(text, ""), Uuid::now_v7(), Utc::now(), 1, None).0
+}
+
+/// Submits a ticket made by [`new_ticket`]; panics unless it is created.
+pub(crate) fn create(store: &Store, text: &str, words: &str) -> Ticket {
+    let created = store
+        .submit(vec![new_ticket(text, words)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let Some(Submitted::Created(ticket)) = created.into_iter().next() else {
+        panic!("not created");
+    };
+    *ticket
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::batch::{apply, Applied, CounterCache};
@@ -275,37 +275,7 @@ impl Writer {
             let hash = text_hash(&new.text);
             let (repeat_of, hash_taken) = self.find_repeat(&new, hash, pending)?;
             let seq = self.seq();
-            let events = new
-                .history
-                .iter()
-                .map(|(at, body)| Event {
-                    id: Uuid::now_v7(),
-                    at: *at,
-                    recorded_at: now,
-                    body: body.clone(),
-                })
-                .collect();
-            let ticket = Ticket {
-                id,
-                external_id: new.external_id,
-                received_at: new.received_at,
-                accepted_at: now,
-                channel: new.channel,
-                kind: new.kind,
-                urgency: new.urgency,
-                title: new.title,
-                text: new.text,
-                caller_name: new.caller_name,
-                caller_phone: new.caller_phone,
-                address: new.address,
-                district: new.district,
-                topic: new.topic,
-                department: new.department,
-                deciding_words: new.deciding_words,
-                repeat_of,
-                events,
-                seq,
-            };
+            let (ticket, tokens) = accepted(new, id, now, seq, repeat_of);
             if let Some(ext) = &ticket.external_id {
                 pending.external.insert(ext.clone(), id);
             }
@@ -318,7 +288,7 @@ impl Writer {
             pending.push(JournalEntry {
                 seq,
                 ticket,
-                tokens: Some(new.index_tokens),
+                tokens: Some(tokens),
                 text_hash: hash,
                 text_hash_taken: Some(hash_taken),
             });
@@ -326,4 +296,48 @@ impl Writer {
         }
         Ok(out)
     }
+}
+
+/// A submitted ticket as the store keeps it, with its index words: the
+/// store's id, acceptance time and sequence number, the ticket it repeats,
+/// and its history as events recorded now.
+pub(crate) fn accepted(
+    new: NewTicket,
+    id: Uuid,
+    now: DateTime<Utc>,
+    seq: u64,
+    repeat_of: Option<Uuid>,
+) -> (Ticket, String) {
+    let events = new
+        .history
+        .iter()
+        .map(|(at, body)| Event {
+            id: Uuid::now_v7(),
+            at: *at,
+            recorded_at: now,
+            body: body.clone(),
+        })
+        .collect();
+    let ticket = Ticket {
+        id,
+        external_id: new.external_id,
+        received_at: new.received_at,
+        accepted_at: now,
+        channel: new.channel,
+        kind: new.kind,
+        urgency: new.urgency,
+        title: new.title,
+        text: new.text,
+        caller_name: new.caller_name,
+        caller_phone: new.caller_phone,
+        address: new.address,
+        district: new.district,
+        topic: new.topic,
+        department: new.department,
+        deciding_words: new.deciding_words,
+        repeat_of,
+        events,
+        seq,
+    };
+    (ticket, new.index_tokens)
 }
