@@ -6,7 +6,7 @@ use crate::error::Result;
 
 // Key spaces of the one sled tree (one tree, so a batch is atomic across all);
 // metadata keys start with b'm'.
-/// Ticket id → [`TicketAt`].
+/// Ticket id → `location::TicketAt`.
 pub(crate) const TICKET: u8 = b't';
 /// Counter rows per day; each key is space · view · day · topic · district · kind.
 pub(crate) const COUNTER: u8 = b'c';

@@ -103,7 +103,7 @@ impl Writer {
         Ok(id)
     }
 
-    /// See [`Store::reroute`]; `Ok(None)` when nothing changes.
+    /// See [`crate::Store::reroute`]; `Ok(None)` when nothing changes.
     pub(crate) fn reroute(
         &mut self,
         id: Uuid,

@@ -22,7 +22,7 @@ pub(crate) struct JournalEntry {
 // Journal record: version (`journal::RECORD_VERSION`, 1) · seq · text hash
 // (0 = none) · tokens length (u32::MAX = none) · tokens · the ticket's JSON.
 // The record is the one copy of that version of the ticket: sled keeps where
-// it is ([`TicketAt`]).
+// it is (`location::TicketAt`).
 
 pub(crate) fn encode_entry(entry: &JournalEntry) -> Result<Vec<u8>> {
     let json = serde_json::to_vec(&entry.ticket).map_err(|e| Error::Corrupt {
