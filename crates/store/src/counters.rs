@@ -296,3 +296,84 @@ pub fn contribution(ticket: &Ticket, deadlines: &Deadlines) -> (CounterKey, Coun
     }
     (key, c)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Counter keys and rows read back as written, and what one ticket
+    //! contributes to the counters.
+
+    use chrono::{Duration, Utc};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::model::Event;
+    use crate::testing::ticket;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_counter_key_reads_back_and_rolls_up_to_its_month() {
+        let key = CounterKey {
+            day: day_number(date(2024, 3, 19)),
+            topic: "noise".into(),
+            district: "朝阳区".into(),
+            kind: Kind::Complaint,
+        };
+        assert_eq!(CounterKey::decode(&key.encode()), Some(key.clone()));
+        assert_eq!(day_date(key.day), Some(date(2024, 3, 19)));
+        assert_eq!(day_date(key.month().day), Some(date(2024, 3, 1)));
+        assert_eq!(day_date(UNDATED_DAY), None);
+        assert_eq!(month_start(UNDATED_DAY), UNDATED_DAY);
+        // Keys sort by day first, so a range of days is a range of keys.
+        let next_day = CounterKey {
+            day: key.day + 1,
+            topic: "a".into(),
+            ..key.clone()
+        };
+        assert!(key.encode() < next_day.encode());
+    }
+
+    #[test]
+    fn counts_read_back_and_a_wrong_length_is_refused() {
+        let mut counts = Counts::default();
+        counts.0[3] = -2;
+        counts.0[COLUMNS - 1] = 7;
+        assert_eq!(Counts::decode(&counts.encode()), Some(counts));
+        assert_eq!(Counts::decode(&[0; 7]), None);
+    }
+
+    #[test]
+    fn a_repeat_counts_as_a_repeat_not_as_a_new_request() {
+        let mut t = ticket("楼道里飞线充电很危险");
+        let (key, c) = contribution(&t, &Deadlines::default());
+        assert_eq!(key.day, day_number(date(2024, 5, 6)));
+        assert_eq!((c.get(Column::Received), c.get(Column::Repeats)), (1, 0));
+        t.repeat_of = Some(Uuid::now_v7());
+        let (_, c) = contribution(&t, &Deadlines::default());
+        assert_eq!((c.get(Column::Received), c.get(Column::Repeats)), (0, 1));
+    }
+
+    #[test]
+    fn a_dispatch_past_its_deadline_is_late_and_overdue() {
+        let mut t = ticket("楼道里飞线充电很危险");
+        let received = t.received_at.unwrap_or_default();
+        // A general ticket is dispatched within 24 hours.
+        for (hours, on_time) in [(23, 1), (25, 0)] {
+            t.events = vec![Event {
+                id: Uuid::now_v7(),
+                at: received + Duration::hours(hours),
+                recorded_at: Utc::now(),
+                body: EventBody::Dispatched {
+                    department: "街道".into(),
+                },
+            }];
+            let (_, c) = contribution(&t, &Deadlines::default());
+            assert_eq!(c.get(Column::Dispatched), 1);
+            assert_eq!(c.get(Column::DispatchTimed), 1);
+            assert_eq!(c.get(Column::DispatchOnTime), on_time, "{hours} h");
+            assert_eq!(c.get(Column::Overdue), 1 - on_time, "{hours} h");
+        }
+    }
+}

@@ -21,6 +21,7 @@ use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::error::{Error, Result};
+use crate::model::Ticket;
 
 const TOKENIZER: &str = "hotline_words";
 
@@ -566,5 +567,17 @@ fn run_indexer(
                 Err(e) => tracing::error!(error = %e, "index commit failed; will retry"),
             }
         }
+    }
+}
+
+pub(crate) fn index_doc(ticket: &Ticket, tokens: Option<String>) -> IndexDoc {
+    IndexDoc {
+        id: ticket.id.to_string(),
+        tokens,
+        topic: ticket.topic.slug.clone(),
+        district: ticket.district.clone().unwrap_or_default(),
+        kind: ticket.kind.as_str().to_owned(),
+        status: ticket.status().as_str().to_owned(),
+        received: ticket.received_at.map(|t| t.and_utc().timestamp()),
     }
 }

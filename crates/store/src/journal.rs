@@ -37,7 +37,7 @@ use crate::error::{Error, Result};
 const MAX_RECORD: u32 = 64 << 20;
 
 /// The first byte of every payload: the store's record format version (see
-/// store.rs). The search for the next readable record after a damaged one
+/// record.rs). The search for the next readable record after a damaged one
 /// only checks the CRC of candidates that start with it, so a stretch of
 /// garbage does not cost a checksum of up to `MAX_RECORD` bytes per byte.
 pub(crate) const RECORD_VERSION: u8 = 1;
@@ -488,4 +488,90 @@ pub(crate) const FIRST_READ: usize = 8 << 10;
 /// The offset a record starts at, from the offset just past it.
 pub fn record_start(end: u64, payload_len: usize) -> u64 {
     end - 8 - payload_len as u64
+}
+
+#[cfg(test)]
+mod tests {
+    //! Appending, reopening past the applied offset, reading records back,
+    //! and cutting a torn tail.
+
+    use super::*;
+
+    fn journal_path(dir: &tempfile::TempDir) -> PathBuf {
+        dir.path().join("journal.log")
+    }
+
+    /// A journal in a new directory, holding `payloads`.
+    fn journal_of(payloads: &[&[u8]]) -> Result<(tempfile::TempDir, PathBuf)> {
+        let dir = tempfile::tempdir().map_err(Error::io_at(Path::new("tmp")))?;
+        let path = journal_path(&dir);
+        let (mut journal, _) = Journal::open(&path, 0)?;
+        journal.append(&payloads.iter().map(|p| p.to_vec()).collect::<Vec<_>>())?;
+        Ok((dir, path))
+    }
+
+    #[test]
+    fn records_past_the_applied_offset_are_returned_on_open() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(Error::io_at(Path::new("tmp")))?;
+        let path = journal_path(&dir);
+        let (mut journal, pending) = Journal::open(&path, 0)?;
+        assert!(pending.is_empty());
+        let ends = journal.append(&[b"one".to_vec(), b"two".to_vec()])?;
+        // Each record: length and CRC (8 bytes), then the payload.
+        assert_eq!(ends, vec![11, 22]);
+        assert_eq!(record_start(ends[1], 3), 11);
+        drop(journal);
+
+        let (journal, pending) = Journal::open(&path, ends[0])?;
+        assert_eq!(pending, vec![(22, b"two".to_vec())]);
+        assert_eq!(journal.len(), 22);
+        let reader = JournalReader::open(&path)?;
+        assert_eq!(reader.payload_at(11)?, b"two");
+        let all = reader.records(0, 22).collect::<Result<Vec<_>>>()?;
+        assert_eq!(
+            all,
+            vec![(0, 11, b"one".to_vec()), (11, 22, b"two".to_vec())]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_and_the_records_before_it_kept() -> Result<()> {
+        let (_dir, path) = journal_of(&[b"one", b"two"])?;
+        // An append that stopped inside its second record.
+        let file = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(Error::io_at(&path))?;
+        file.set_len(20).map_err(Error::io_at(&path))?;
+        drop(file);
+
+        let (journal, pending) = Journal::open(&path, 0)?;
+        assert_eq!(pending, vec![(11, b"one".to_vec())]);
+        assert_eq!(journal.len(), 11);
+        let len = std::fs::metadata(&path).map_err(Error::io_at(&path))?.len();
+        assert_eq!(len, 11);
+        Ok(())
+    }
+
+    #[test]
+    fn a_record_failing_its_checksum_is_damage_naming_the_file() -> Result<()> {
+        let (_dir, path) = journal_of(&[b"one"])?;
+        let mut bytes = std::fs::read(&path).map_err(Error::io_at(&path))?;
+        bytes[9] ^= 0x01;
+        std::fs::write(&path, &bytes).map_err(Error::io_at(&path))?;
+
+        let read = JournalReader::open(&path)?.payload_at(0);
+        assert!(
+            matches!(&read, Err(Error::Damaged { path: p, offset: 0, .. }) if *p == path.display().to_string()),
+            "{read:?}"
+        );
+        // A complete last record that fails its checksum is not a torn append.
+        let refused = Journal::open(&path, 0).err();
+        assert!(
+            matches!(refused, Some(Error::Damaged { offset: 0, .. })),
+            "{refused:?}"
+        );
+        Ok(())
+    }
 }

@@ -7,28 +7,45 @@
 //! crate touches sled and tantivy.
 
 mod audit;
+mod batch;
+mod compaction;
+mod config;
 mod counters;
 mod error;
+mod generation;
 mod index;
 mod journal;
+mod keys;
+mod lifecycle;
+mod location;
+mod maintenance;
 pub mod model;
 mod personal;
+mod record;
+mod recovery;
+mod repeats;
+mod salvage;
 mod snippet;
 mod stats;
 mod store;
+#[cfg(test)]
+mod testing;
 mod tokens;
+mod views;
+mod writer;
 
 pub use audit::{AuditAction, AuditEntry, AuditLog};
+pub use compaction::CompactReport;
+pub use config::StoreConfig;
 pub use counters::{contribution, Column, CounterKey, Counts, Deadlines};
 pub use error::{Error, Result};
 pub use index::IndexQuery;
 pub use journal::{Damage, DamageKind};
+pub use maintenance::VerifyReport;
 pub use model::*;
 pub use personal::PersonalKey;
+pub use salvage::{JournalCheck, LostStretch, SalvageReport};
 pub use snippet::snippet;
 pub use stats::{GroupBy, RateConfig, StatsQuery, StatsRow};
-pub use store::{
-    CompactReport, JournalCheck, LostStretch, NewEvent, SalvageReport, SearchHit, SearchPage,
-    Store, StoreConfig, Submitted, VerifyReport,
-};
+pub use store::{NewEvent, SearchHit, SearchPage, Store, Submitted};
 pub use tokens::{Issuer, NewToken, Role, TokenRecord, TokenStore};

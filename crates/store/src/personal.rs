@@ -122,6 +122,8 @@ fn hmac_sha256(key: &[u8; KEY_LEN], message: &[u8]) -> [u8; 32] {
 
 #[cfg(test)]
 mod tests {
+    //! The keyed hash: HMAC against its test vector, one term per identifier.
+
     use super::*;
 
     #[test]

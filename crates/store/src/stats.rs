@@ -1,12 +1,15 @@
-//! Statistics from the counters: the three rates, timeliness, composite.
+//! Statistics from the counters: which rows a query reads, and their rates, timeliness, composite.
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::counters::{day_date, Column, CounterKey, Counts};
+use crate::counters::{day_date, day_number, Column, CounterKey, Counts, UNDATED_DAY};
+use crate::error::Result;
+use crate::keys::{COUNTER, MONTH_COUNTER};
 use crate::model::Kind;
+use crate::views::{View, UNDATED_DAY_END};
 
 /// How rates are weighted, from the configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,4 +244,226 @@ pub(crate) fn aggregate(
         .into_iter()
         .map(|(k, (req, cons))| StatsRow::from_counts(k, &req, &cons, cfg))
         .collect()
+}
+
+/// The counter rows a query reads: one view, and stretches of its day or
+/// month rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RowPlan {
+    pub(crate) view: View,
+    /// (key space, first day, day past the last or `UNDATED_DAY_END`), in
+    /// the order they are read.
+    pub(crate) stretches: Vec<(u8, u32, u32)>,
+}
+
+/// Which rows answer `q`: the smallest view that holds its groups and
+/// filters; whole months from month rows, the ragged ends from day rows, so
+/// the rows read depend on the range, not on how many tickets there are.
+pub(crate) fn plan(q: &StatsQuery) -> RowPlan {
+    let first = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+    let from = q.from.unwrap_or(first).max(first);
+    let to = q.to.unwrap_or(last);
+    let needs_topic = q.group_by == GroupBy::Topic || q.topic.is_some();
+    let needs_district = q.group_by == GroupBy::District || q.district.is_some();
+    let view = if q.group_by == GroupBy::Kind || (needs_topic && needs_district) {
+        View::Full
+    } else if needs_district {
+        View::ByDistrict
+    } else {
+        View::ByTopic
+    };
+    let mut stretches = Vec::new();
+    let mut read = |space: u8, lo: NaiveDate, hi: NaiveDate| {
+        if lo <= hi {
+            stretches.push((space, day_number(lo), day_number(hi) + 1));
+        }
+    };
+    let by_month_ok = !matches!(
+        q.group_by,
+        GroupBy::Day | GroupBy::Week | GroupBy::AssessmentMonth
+    );
+    let month_of = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+    let full_from = if from.day() == 1 {
+        from
+    } else {
+        month_of(from)
+            .checked_add_months(Months::new(1))
+            .unwrap_or(last)
+    };
+    let next_after_to = to.succ_opt().unwrap_or(last);
+    let full_to_exclusive = if next_after_to.day() == 1 {
+        next_after_to
+    } else {
+        month_of(to)
+    };
+    if by_month_ok && full_from < full_to_exclusive {
+        let last_full_month = full_to_exclusive.pred_opt().map_or(full_from, month_of);
+        read(COUNTER, from, full_from.pred_opt().unwrap_or(from));
+        read(MONTH_COUNTER, full_from, last_full_month);
+        read(COUNTER, full_to_exclusive, to);
+    } else {
+        read(COUNTER, from, to);
+    }
+    if q.include_undated {
+        stretches.push((COUNTER, UNDATED_DAY, UNDATED_DAY_END));
+    }
+    RowPlan { view, stretches }
+}
+
+/// The counter rows a plan names, in its order.
+pub(crate) fn read_rows(tree: &sled::Tree, plan: &RowPlan) -> Result<Vec<(CounterKey, Counts)>> {
+    let view = plan.view as u8;
+    let mut rows = Vec::new();
+    for &(space, lo, hi_exclusive) in &plan.stretches {
+        let start = [&[space, view][..], &lo.to_be_bytes()].concat();
+        let end = match hi_exclusive {
+            UNDATED_DAY_END => vec![space, view + 1],
+            hi => [&[space, view][..], &hi.to_be_bytes()].concat(),
+        };
+        for item in tree.range(start..end) {
+            let (k, v) = item?;
+            if let (Some(ck), Some(c)) = (CounterKey::decode(&k[2..]), Counts::decode(&v)) {
+                rows.push((ck, c));
+            }
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Which counter rows a statistics query reads, and how rows group.
+
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> u32 {
+        day_number(date(y, m, d))
+    }
+
+    fn query(from: NaiveDate, to: NaiveDate, group_by: GroupBy) -> StatsQuery {
+        StatsQuery {
+            from: Some(from),
+            to: Some(to),
+            group_by,
+            ..StatsQuery::default()
+        }
+    }
+
+    #[test]
+    fn whole_months_come_from_month_rows_and_the_ends_from_day_rows() {
+        let plan = plan(&query(date(2024, 1, 15), date(2024, 4, 10), GroupBy::Total));
+        assert_eq!(
+            plan.stretches,
+            vec![
+                (COUNTER, day(2024, 1, 15), day(2024, 2, 1)),
+                (MONTH_COUNTER, day(2024, 2, 1), day(2024, 3, 2)),
+                (COUNTER, day(2024, 4, 1), day(2024, 4, 11)),
+            ]
+        );
+        let whole = plan_of(date(2024, 2, 1), date(2024, 3, 31), GroupBy::Month);
+        assert_eq!(
+            whole,
+            vec![(MONTH_COUNTER, day(2024, 2, 1), day(2024, 3, 2))]
+        );
+        let within = plan_of(date(2024, 3, 3), date(2024, 3, 20), GroupBy::Total);
+        assert_eq!(within, vec![(COUNTER, day(2024, 3, 3), day(2024, 3, 21))]);
+    }
+
+    fn plan_of(from: NaiveDate, to: NaiveDate, group_by: GroupBy) -> Vec<(u8, u32, u32)> {
+        plan(&query(from, to, group_by)).stretches
+    }
+
+    /// Day, week and assessment-month groups cut across calendar months.
+    #[test]
+    fn groups_finer_than_a_month_read_day_rows_only() {
+        for by in [GroupBy::Day, GroupBy::Week, GroupBy::AssessmentMonth] {
+            assert_eq!(
+                plan_of(date(2024, 1, 15), date(2024, 4, 10), by),
+                vec![(COUNTER, day(2024, 1, 15), day(2024, 4, 11))],
+                "{by:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_smallest_view_that_answers_is_read() {
+        let view = |group_by: GroupBy, topic: Option<&str>, district: Option<&str>| {
+            plan(&StatsQuery {
+                group_by,
+                topic: topic.map(Into::into),
+                district: district.map(Into::into),
+                ..StatsQuery::default()
+            })
+            .view
+        };
+        assert_eq!(view(GroupBy::Total, None, None), View::ByTopic);
+        assert_eq!(view(GroupBy::Topic, None, None), View::ByTopic);
+        assert_eq!(view(GroupBy::District, None, None), View::ByDistrict);
+        assert_eq!(view(GroupBy::Month, None, Some("朝阳区")), View::ByDistrict);
+        assert_eq!(view(GroupBy::Kind, None, None), View::Full);
+        assert_eq!(view(GroupBy::District, Some("noise"), None), View::Full);
+    }
+
+    #[test]
+    fn undated_tickets_are_read_last_when_asked_for() {
+        let mut q = query(date(2024, 3, 3), date(2024, 3, 20), GroupBy::Total);
+        assert_eq!(plan(&q).stretches.len(), 1);
+        q.include_undated = true;
+        assert_eq!(
+            plan(&q).stretches.last(),
+            Some(&(COUNTER, UNDATED_DAY, UNDATED_DAY_END))
+        );
+    }
+
+    #[test]
+    fn an_assessment_month_is_named_after_the_month_it_ends_in() {
+        let cfg = RateConfig::default();
+        let name = |day: u32| {
+            let key = CounterKey {
+                day,
+                topic: "noise".into(),
+                district: String::new(),
+                kind: Kind::Complaint,
+            };
+            group_key(&key, GroupBy::AssessmentMonth, &cfg)
+        };
+        assert_eq!(cfg.assessment_month_start_day, 19);
+        assert_eq!(name(day(2024, 3, 18)), "2024-03");
+        assert_eq!(name(day(2024, 3, 19)), "2024-04");
+        assert_eq!(name(day(2024, 12, 25)), "2025-01");
+        assert_eq!(name(UNDATED_DAY), "undated");
+    }
+
+    #[test]
+    fn consultations_are_counted_apart_and_filters_drop_other_rows() {
+        let row = |topic: &str, kind: Kind| {
+            let mut counts = Counts::default();
+            counts.0[Column::Received as usize] = 1;
+            let key = CounterKey {
+                day: day(2024, 3, 3),
+                topic: topic.into(),
+                district: "朝阳区".into(),
+                kind,
+            };
+            (key, counts)
+        };
+        let rows = vec![
+            row("noise", Kind::Complaint),
+            row("noise", Kind::Help),
+            row("noise", Kind::Consultation),
+            row("parking", Kind::Complaint),
+        ];
+        let q = StatsQuery {
+            topic: Some("noise".into()),
+            ..StatsQuery::default()
+        };
+        let stats = aggregate(rows.into_iter(), &q, &RateConfig::default());
+        assert_eq!(stats.len(), 1);
+        assert_eq!((stats[0].requests, stats[0].consultations), (2, 1));
+    }
 }

@@ -1,0 +1,59 @@
+//! Journal generations: the live file, removing the others, fsync so that a switch is on disk.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The journal file of a generation.
+pub(crate) fn journal_path(dir: &Path, generation: u64) -> PathBuf {
+    if generation == 0 {
+        dir.join("journal.log")
+    } else {
+        dir.join(format!("journal.{generation}.log"))
+    }
+}
+
+/// Removes the journal files of other generations than the live one: the
+/// new file of a compaction that stopped before sled switched to it, or the
+/// old file of one that stopped after. Neither holds anything sled points at.
+pub(crate) fn remove_other_journals(dir: &Path, generation: u64) -> Result<()> {
+    let io = Error::io_at(dir);
+    let live = journal_path(dir, generation);
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let is_journal = name == "journal.log"
+            || name
+                .strip_prefix("journal.")
+                .and_then(|n| n.strip_suffix(".log"))
+                .is_some_and(|g| g.parse::<u64>().is_ok());
+        if is_journal && path != live {
+            tracing::info!(file = %path.display(), "removing the journal of an interrupted compaction");
+            std::fs::remove_file(&path).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// fsyncs a directory (a file created or removed in it) or a file.
+pub(crate) fn sync_path(path: &Path) -> Result<()> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(Error::io_at(path))
+}
+
+/// fsyncs every file and directory under sled's directory: sled 0.34's
+/// flush writes but does not fsync (see journal.rs), and a compaction must
+/// know that sled's switch to the new journal is on disk before it deletes
+/// the old one.
+pub(crate) fn sync_tree(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(Error::io_at(dir))? {
+        let path = entry.map_err(Error::io_at(dir))?.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            sync_path(&path)?;
+        }
+    }
+    sync_path(dir)
+}

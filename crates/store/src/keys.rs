@@ -1,0 +1,47 @@
+//! The key spaces of the tickets' sled tree, and how their keys are built and read.
+
+use uuid::Uuid;
+
+use crate::error::Result;
+
+// Key spaces of the one sled tree (one tree, so a batch is atomic across all);
+// metadata keys start with b'm'.
+/// Ticket id → `location::TicketAt`.
+pub(crate) const TICKET: u8 = b't';
+/// Counter rows per day; each key is space · view · day · topic · district · kind.
+pub(crate) const COUNTER: u8 = b'c';
+/// The same counters rolled up per month, so a long range reads few rows.
+pub(crate) const MONTH_COUNTER: u8 = b'n';
+pub(crate) const EXTERNAL: u8 = b'x';
+/// Callers' phones (as `repeats::caller_key` writes them) · id: repeat detection.
+pub(crate) const PHONE: u8 = b'p';
+pub(crate) const TEXT_HASH: u8 = b'h';
+pub(crate) const META_JOURNAL: &[u8] = b"mjournal_offset";
+pub(crate) const META_SEQ: &[u8] = b"mlast_seq";
+/// Which journal file is live: 0 (`journal.log`) until the first compaction.
+pub(crate) const META_JOURNAL_GENERATION: &[u8] = b"mjournal_generation";
+/// Set while `Store::salvage` rebuilds the tickets' keys: the generation of
+/// the journal it rebuilds them from (complete and fsynced before this is set).
+pub(crate) const META_SALVAGE: &[u8] = b"msalvage_generation";
+
+pub(crate) fn key(space: u8, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + rest.len());
+    k.push(space);
+    k.extend_from_slice(rest);
+    k
+}
+
+pub(crate) fn indexed_key(space: u8, value: &str, id: Uuid) -> Vec<u8> {
+    let mut k = key(space, value.as_bytes());
+    k.push(0);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+pub(crate) fn read_u64(tree: &sled::Tree, k: &[u8]) -> Result<u64> {
+    Ok(tree
+        .get(k)?
+        .and_then(|v| v.as_ref().try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0))
+}

@@ -1,0 +1,211 @@
+//! Opening a store: sled and its lock wait, replay of the journal into sled, the index's catch-up.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::batch::{apply, Applied, CounterCache};
+use crate::config::StoreConfig;
+use crate::error::{Error, Result};
+use crate::generation::{journal_path, remove_other_journals};
+use crate::index::{index_doc, CommitPolicy, IndexMsg, IndexedUpTo, SearchIndex};
+use crate::journal::{record_start, Journal, JournalReader};
+use crate::keys::{
+    read_u64, META_JOURNAL, META_JOURNAL_GENERATION, META_SALVAGE, META_SEQ, TICKET,
+};
+use crate::location::{load_tokens, read_ticket, ticket_key_name};
+use crate::record::decode_entry;
+use crate::store::{Inner, Store};
+use crate::writer::Writer;
+
+impl Store {
+    /// Opens the store in `dir` (created if missing), replays the journal into
+    /// sled and brings the index up to date.
+    pub fn open(dir: &Path, config: StoreConfig) -> Result<Store> {
+        config.validate().map_err(|m| Error::invalid("config", m))?;
+        let io = Error::io_at(dir);
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let db = open_sled(&dir.join("sled"))?;
+        let tree = db.open_tree("hotline")?;
+
+        if let Some(g) = tree.get(META_SALVAGE)? {
+            return Err(Error::Conflict(format!(
+                "a salvage of the store in {} was interrupted while rebuilding from {}; run `hotline salvage` again",
+                dir.display(),
+                journal_path(dir, u64::from_be_bytes(g.as_ref().try_into().unwrap_or([0; 8]))).display()
+            )));
+        }
+        let applied = read_u64(&tree, META_JOURNAL)?;
+        let generation = read_u64(&tree, META_JOURNAL_GENERATION)?;
+        remove_other_journals(dir, generation)?;
+        let journal_path = journal_path(dir, generation);
+        let (journal, pending) = Journal::open(&journal_path, applied)?;
+        let journal_reader = JournalReader::open(&journal_path)?;
+        if !pending.is_empty() {
+            tracing::info!(entries = pending.len(), "replaying journal into sled");
+            let mut entries = Vec::with_capacity(pending.len());
+            for (end, payload) in &pending {
+                entries.push(decode_entry(payload, record_start(*end, payload.len()))?);
+            }
+            let refs: Vec<Applied<'_>> = entries
+                .iter()
+                .zip(&pending)
+                .map(|(entry, (end, p))| Applied {
+                    entry,
+                    record_start: record_start(*end, p.len()),
+                    // Any of them may have reached sled before the crash.
+                    fresh: false,
+                })
+                .collect();
+            let end = pending.last().map_or(applied, |p| p.0);
+            apply(
+                &tree,
+                &journal_reader,
+                &config.deadlines,
+                &refs,
+                end,
+                &mut CounterCache::default(),
+            )?;
+        }
+
+        let policy = CommitPolicy {
+            max_docs: config.index_commit_docs,
+            max_delay: Duration::from_millis(config.index_commit_ms),
+            bulk: config.bulk_load,
+        };
+        let stored_words: crate::index::StoredWords = {
+            let (tree, journal) = (tree.clone(), journal_reader.clone());
+            Box::new(move |id: &str| {
+                let id = Uuid::parse_str(id).map_err(|e| Error::Corrupt {
+                    key: format!("index id {id}"),
+                    message: e.to_string(),
+                })?;
+                load_tokens(&tree, &journal, id)
+            })
+        };
+        let (index, indexed, owner) =
+            SearchIndex::open(&dir.join("index"), policy, stored_words, generation)?;
+        let journal_end = journal.len();
+        match indexed {
+            // Every change after the index's last commit is in the journal,
+            // in order: index them again.
+            IndexedUpTo::Journal(from) if from < journal_end => {
+                let mut n = 0u64;
+                for record in journal_reader.records(from, journal_end) {
+                    let (start, end, payload) = record?;
+                    let entry = decode_entry(&payload, start)?;
+                    index.send(IndexMsg::Upsert {
+                        journal_end: end,
+                        doc: index_doc(&entry.ticket, entry.tokens),
+                        replace: true,
+                    })?;
+                    n += 1;
+                }
+                tracing::info!(changes = n, from, "index caught up from the journal");
+                index.commit()?;
+            }
+            IndexedUpTo::Journal(_) => {}
+            // A new index, or one written by an earlier version: every ticket
+            // changed after the sequence number it holds.
+            IndexedUpTo::Seq(seq) => {
+                let mut n = 0u64;
+                for item in tree.scan_prefix([TICKET]) {
+                    let (k, v) = item?;
+                    let read = read_ticket(&journal_reader, &k, &v).and_then(|ticket| {
+                        if ticket.seq <= seq {
+                            return Ok(None);
+                        }
+                        let tokens = load_tokens(&tree, &journal_reader, ticket.id)?;
+                        Ok(Some((ticket, tokens)))
+                    });
+                    let (ticket, tokens) = match read {
+                        Ok(Some(read)) => read,
+                        Ok(None) => continue,
+                        // Like `reindex`: one unreadable record (which `get`
+                        // and `verify` report) does not keep the rest out.
+                        Err(e) if e.is_unreadable() => {
+                            tracing::warn!(ticket = %ticket_key_name(&k), error = %e, "index catch-up skipped a ticket: its record cannot be read");
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    index.send(IndexMsg::Upsert {
+                        journal_end,
+                        doc: index_doc(&ticket, Some(tokens)),
+                        replace: true,
+                    })?;
+                    n += 1;
+                }
+                index.send(IndexMsg::UpTo(journal_end))?;
+                if n > 0 {
+                    tracing::info!(tickets = n, from_seq = seq, "index caught up from sled");
+                }
+                index.commit()?;
+            }
+        }
+        let last_seq = read_u64(&tree, META_SEQ)?;
+
+        let (tx, rx) = mpsc::channel();
+        let writer = Writer {
+            tree: tree.clone(),
+            db: db.clone(),
+            journal,
+            reader: journal_reader.clone(),
+            deadlines: config.deadlines.clone(),
+            window_days: config.repeat_window_days,
+            next_seq: last_seq + 1,
+            index: index.sender(),
+            counters: CounterCache::default(),
+            repeat_facts: HashMap::new(),
+        };
+        let writer_thread = std::thread::Builder::new()
+            .name("hotline-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(io)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                dir: dir.to_owned(),
+                tree,
+                db,
+                index,
+                journal: journal_reader,
+                config,
+                requests: Mutex::new(Some(tx)),
+                threads: Mutex::new(vec![writer_thread, owner.handle]),
+            }),
+        })
+    }
+}
+
+/// Opens sled, waiting up to two seconds for its file lock: a store closed
+/// a moment ago in this process releases it from sled's own threads.
+pub(crate) fn open_sled(path: &Path) -> Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .flush_every_ms(Some(1000))
+            // sled's default cache is 1 GB; tickets are read rarely and by id.
+            .cache_capacity(128 << 20)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::Other
+                    && e.to_string().contains("could not acquire lock") =>
+            {
+                if started.elapsed() > Duration::from_secs(2) {
+                    return Err(Error::Conflict(format!(
+                        "{} is in use by another hotline process",
+                        path.display()
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
