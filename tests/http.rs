@@ -714,3 +714,79 @@ async fn an_installed_model_is_loaded_without_a_restart() {
     assert_eq!(after["version"], version);
     stop(server).await;
 }
+
+/// Override rates per model and topic come from counted rows: each routed
+/// ticket counts once for its model and topic, an operator's change counts
+/// as an override of that decision, a district-limited supervisor sees only
+/// its district's decisions, and operators may not read them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn override_rates_per_model_and_topic_respect_district_limits() {
+    let server = start().await;
+    let http = server.client();
+    let base = &server.base;
+    let mut ids = Vec::new();
+    for (text, district) in [
+        ("我们楼的电梯用了二十多年，这个月已经困人三次了", "海淀区"),
+        ("单元楼电梯老化，上周又把老人困在里面半小时", "海淀区"),
+        ("小区电梯年久失修，经常停在两层之间困人", "朝阳区"),
+    ] {
+        let (status, t) = post_json(
+            &http,
+            &format!("{base}/tickets"),
+            json!({"text": text, "kind": "投诉", "district": district}),
+        )
+        .await;
+        assert_eq!(status, 201, "{t}");
+        assert_eq!(t["topic"]["slug"], "old_elevators", "{t}");
+        ids.push(t["id"].as_str().unwrap_or_default().to_owned());
+    }
+    let r = http
+        .put(format!("{base}/tickets/{}/topic", ids[0]))
+        .json(&json!({"topic": "property_management"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+
+    let read = |http: reqwest::Client| async move {
+        let r = http
+            .get(format!("{base}/model/overrides"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().await.unwrap_or_default())
+    };
+    let (status, all) = read(http.clone()).await;
+    assert_eq!(status, 200, "{all}");
+    let current = all["current"].as_str().unwrap_or_default();
+    let model = &all["models"][0];
+    assert_eq!(model["version"], current, "{all}");
+    assert_eq!(
+        (model["routed"].as_u64(), model["overridden"].as_u64()),
+        (Some(3), Some(1)),
+        "{all}"
+    );
+    let lifts = &model["topics"][0];
+    assert_eq!(lifts["topic"], "old_elevators", "{all}");
+    assert_eq!(lifts["name"], "居民住宅老旧电梯安全监管", "{all}");
+    assert!((lifts["rate"].as_f64().unwrap_or_default() - 1.0 / 3.0).abs() < 1e-9);
+
+    let chaoyang = server
+        .inner
+        .token("supervisor", false, Some("朝阳区"))
+        .await;
+    let (status, limited) = read(TestServer::client(&chaoyang)).await;
+    assert_eq!(status, 200, "{limited}");
+    let model = &limited["models"][0];
+    assert_eq!(
+        (model["routed"].as_u64(), model["overridden"].as_u64()),
+        (Some(1), Some(0)),
+        "{limited}"
+    );
+
+    let operator = server.inner.token("operator", false, None).await;
+    let (status, _) = read(TestServer::client(&operator)).await;
+    assert_eq!(status, 403);
+    stop(server).await;
+}

@@ -86,10 +86,11 @@ fn a_model_trained_from_the_store_learns_the_centers_labels_and_rolls_back() {
         overridden.push(changed.id);
     }
     // Each override counts against the model and topic it corrected.
-    let mut report = hotline::overrides::OverrideReport::default();
-    for ticket in state.store.tickets() {
-        report.add(&ticket.unwrap_or_else(|e| panic!("{e}")));
-    }
+    let rows = state
+        .store
+        .router_decisions()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report = hotline::overrides::OverrideReport::from_rows(&rows, |_| true);
     let total = report.total(&builtin_version);
     assert_eq!((total.routed, total.overridden), (3, 3), "{report:?}");
     state.store.shutdown().unwrap_or_else(|e| panic!("{e}"));

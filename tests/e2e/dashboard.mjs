@@ -207,6 +207,14 @@ async function run(base, tokens, browser) {
   await page.waitForSelector('[data-testid=trend-chart] svg');
   await page.waitForSelector('[data-testid=district-chart] svg');
   ok('trend chart and district ranking drawn');
+  step = 'model card';
+  await page.waitForSelector('[data-testid=model-version]');
+  const version = await page.innerText('[data-testid=model-version]');
+  check(/^m-[0-9a-f]{12}$/.test(version.trim()), `the model card names the model in use (${version.trim()})`);
+  const evalRows = await page.locator('[data-testid=model-eval] tbody tr').count();
+  check(evalRows >= 1, `the model card lists its evaluation (${evalRows} rows)`);
+  const overrideText = await page.innerText('[data-testid=model-overrides] tbody');
+  check(overrideText.includes(`${version.trim()}（当前）`), 'the override table counts the current model\'s decisions');
   await shot(page, '02-stats.png');
 
   // A range from long ago to tomorrow holds the demo data and the ticket about to be made.

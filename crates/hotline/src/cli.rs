@@ -700,13 +700,9 @@ pub fn run(cli: Cli) -> Result<()> {
             data: None, json, ..
         } => {
             let store = open_store(&config)?;
-            let mut report = crate::overrides::OverrideReport::default();
-            let counted = store.tickets().try_for_each(|t| {
-                report.add(&t?);
-                Ok::<_, hotline_store::Error>(())
-            });
+            let rows = store.router_decisions();
             store.shutdown()?;
-            counted?;
+            let report = crate::overrides::OverrideReport::from_rows(&rows?, |_| true);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use hotline_store::{EventBody, Ticket, TopicSource};
+use hotline_store::DecisionRow;
 use serde::Serialize;
 
 /// The router's decisions of one model for one topic, and how many an
@@ -27,43 +27,34 @@ impl OverrideCount {
 /// model version → topic the router chose → counts. Tickets whose topic a
 /// person gave from the start (at intake or from an imported file) are not
 /// router decisions and are left out; so are decisions of models too old to
-/// record their version (`unversioned`).
+/// record their version (`unversioned`). Built from the store's counted rows
+/// (`Store::router_decisions`), never from a scan of the tickets.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct OverrideReport {
     pub by_model: BTreeMap<String, BTreeMap<String, OverrideCount>>,
 }
 
 impl OverrideReport {
-    /// Counts one stored ticket.
-    pub fn add(&mut self, ticket: &Ticket) {
-        let decision = match ticket.topic.source {
-            TopicSource::Router => ticket
-                .topic
-                .model
-                .as_ref()
-                .map(|model| (model.clone(), ticket.topic.slug.clone(), false)),
-            // The first change names the model whose decision it corrected.
-            TopicSource::Operator => ticket.events.iter().find_map(|e| match &e.body {
-                EventBody::TopicChanged {
-                    from,
-                    model: Some(model),
-                    rerouted_by: None,
-                    ..
-                } => Some((model.clone(), from.clone(), true)),
-                _ => None,
-            }),
-            TopicSource::Imported => None,
-        };
-        if let Some((model, topic, overridden)) = decision {
-            let count = self
+    /// Sums the rows of the districts `district_allowed` accepts.
+    pub fn from_rows(
+        rows: &[DecisionRow],
+        district_allowed: impl Fn(Option<&str>) -> bool,
+    ) -> Self {
+        let mut report = OverrideReport::default();
+        for row in rows
+            .iter()
+            .filter(|r| district_allowed(r.district.as_deref()))
+        {
+            let count = report
                 .by_model
-                .entry(model)
+                .entry(row.model.clone())
                 .or_default()
-                .entry(topic)
+                .entry(row.topic.clone())
                 .or_default();
-            count.routed += 1;
-            count.overridden += u64::from(overridden);
+            count.routed += row.routed;
+            count.overridden += row.overridden;
         }
+        report
     }
 
     /// All topics of one model together.
@@ -84,86 +75,52 @@ impl OverrideReport {
 
 #[cfg(test)]
 mod tests {
+    //! Sums over districts and the district filter.
     use super::*;
-    use hotline_store::{Event, TopicAssignment};
 
-    fn ticket(topic: TopicAssignment, events: Vec<EventBody>) -> Ticket {
-        Ticket {
-            id: uuid::Uuid::nil(),
-            external_id: None,
-            received_at: None,
-            accepted_at: chrono::DateTime::default(),
-            channel: "phone".into(),
-            kind: hotline_store::Kind::Complaint,
-            urgency: hotline_store::Urgency::default(),
-            title: None,
-            text: "t".into(),
-            caller_name: None,
-            caller_phone: None,
-            address: None,
-            district: None,
-            topic,
-            department: "d".into(),
-            deciding_words: Vec::new(),
-            repeat_of: None,
-            events: events
-                .into_iter()
-                .map(|body| Event {
-                    id: uuid::Uuid::nil(),
-                    at: chrono::NaiveDateTime::default(),
-                    recorded_at: chrono::DateTime::default(),
-                    body,
-                })
-                .collect(),
-            seq: 0,
+    fn row(
+        model: &str,
+        topic: &str,
+        district: Option<&str>,
+        routed: u64,
+        overridden: u64,
+    ) -> DecisionRow {
+        DecisionRow {
+            model: model.into(),
+            topic: topic.into(),
+            district: district.map(str::to_owned),
+            routed,
+            overridden,
         }
     }
 
     #[test]
-    fn overrides_count_against_the_model_and_topic_they_correct() {
-        let mut report = OverrideReport::default();
-        report.add(&ticket(
-            TopicAssignment::routed("parks", 0.9, "m-a"),
-            vec![],
-        ));
-        report.add(&ticket(
-            TopicAssignment::routed("parks", 0.8, "m-a"),
-            vec![],
-        ));
-        report.add(&ticket(
-            TopicAssignment::given("dogs", TopicSource::Operator),
-            vec![EventBody::TopicChanged {
-                from: "parks".into(),
-                to: "dogs".into(),
-                reason: None,
-                model: Some("m-a".into()),
-                rerouted_by: None,
-            }],
-        ));
-        // An operator's own choice at intake is no router decision.
-        report.add(&ticket(
-            TopicAssignment::given("dogs", TopicSource::Operator),
-            vec![],
-        ));
-        report.add(&ticket(
-            TopicAssignment::given("dogs", TopicSource::Imported),
-            vec![],
-        ));
-        report.add(&ticket(
-            TopicAssignment::routed("other", 0.7, "m-b"),
-            vec![],
-        ));
-        let parks = &report.by_model["m-a"]["parks"];
-        assert_eq!((parks.routed, parks.overridden), (3, 1));
-        assert!((parks.rate() - 1.0 / 3.0).abs() < 1e-12);
-        assert_eq!(report.total("m-a").routed, 3);
+    fn rows_sum_per_model_and_topic_within_the_allowed_districts() {
+        let rows = [
+            row("m-a", "parks", Some("朝阳区"), 2, 1),
+            row("m-a", "parks", Some("海淀区"), 1, 0),
+            row("m-a", "parks", None, 3, 3),
+            row("m-b", "other", Some("朝阳区"), 1, 0),
+        ];
+        let all = OverrideReport::from_rows(&rows, |_| true);
+        let parks = &all.by_model["m-a"]["parks"];
+        assert_eq!((parks.routed, parks.overridden), (6, 4));
+        assert!((parks.rate() - 4.0 / 6.0).abs() < 1e-12);
         assert_eq!(
-            report.total("m-b"),
+            all.total("m-b"),
             OverrideCount {
                 routed: 1,
                 overridden: 0
             }
         );
-        assert!(!report.by_model["m-a"].contains_key("dogs"));
+        let chaoyang = OverrideReport::from_rows(&rows, |d| d == Some("朝阳区"));
+        assert_eq!(
+            chaoyang.total("m-a"),
+            OverrideCount {
+                routed: 2,
+                overridden: 1
+            }
+        );
+        assert_eq!(OverrideCount::default().rate(), 0.0);
     }
 }

@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use hotline_store::{
     AuditAction, GroupBy, IndexQuery, NewEvent, SearchHit, StatsQuery, Submitted, Ticket,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -48,6 +48,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/topics", get(topics))
         .route("/api/v1/model", get(model))
         .route("/api/v1/model/reload", post(reload_model))
+        .route("/api/v1/model/overrides", get(model_overrides))
         .route("/api/v1/me", get(me))
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
@@ -1044,6 +1045,77 @@ async fn reload_model(
         })?;
     tracing::info!(token = %caller.token.id, "model reloaded by request");
     Ok(Json(model_view(&state)))
+}
+
+/// One model's decisions and overrides, all topics and per topic.
+#[derive(Debug, Serialize)]
+struct ModelOverrides {
+    version: String,
+    routed: u64,
+    overridden: u64,
+    rate: f64,
+    topics: Vec<TopicOverrides>,
+}
+
+#[derive(Debug, Serialize)]
+struct TopicOverrides {
+    topic: String,
+    name: String,
+    routed: u64,
+    overridden: u64,
+    rate: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct OverridesView {
+    /// The version in use, listed first when it has decisions.
+    current: String,
+    models: Vec<ModelOverrides>,
+}
+
+/// How often operators override the router, per model version and topic:
+/// read from counted rows, so it costs the same at any number of tickets. A
+/// district-limited token sees the decisions of its district only.
+async fn model_overrides(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<impl IntoResponse> {
+    let store = state.store.clone();
+    let rows = tokio::task::spawn_blocking(move || store.router_decisions()).await??;
+    let own = caller.token.district.as_deref();
+    let report = crate::overrides::OverrideReport::from_rows(&rows, |district| {
+        own.is_none_or(|own| district == Some(own))
+    });
+    let (analyzer, _) = state.loaded();
+    let current = analyzer.router().model().version().to_owned();
+    let taxonomy = analyzer.taxonomy();
+    let mut models: Vec<ModelOverrides> = report
+        .by_model
+        .iter()
+        .map(|(version, topics)| {
+            let total = report.total(version);
+            ModelOverrides {
+                version: version.clone(),
+                routed: total.routed,
+                overridden: total.overridden,
+                rate: total.rate(),
+                topics: topics
+                    .iter()
+                    .map(|(slug, c)| TopicOverrides {
+                        topic: slug.clone(),
+                        name: taxonomy
+                            .get(slug)
+                            .map_or_else(|| slug.clone(), |t| t.name.clone()),
+                        routed: c.routed,
+                        overridden: c.overridden,
+                        rate: c.rate(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    models.sort_by_key(|m| m.version != current);
+    Ok(Json(OverridesView { current, models }))
 }
 
 fn model_view(state: &AppState) -> serde_json::Value {

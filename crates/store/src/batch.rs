@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::counters::{contribution, CounterKey, Counts, Deadlines};
+use crate::decisions::{decision, DecisionCounts};
 use crate::error::Result;
 use crate::journal::JournalReader;
 use crate::keys::{
@@ -24,6 +25,8 @@ use crate::views::{counter_key, counter_rows};
 #[derive(Default)]
 pub(crate) struct CounterCache {
     pub(crate) rows: HashMap<Vec<u8>, Counts>,
+    /// The same for the router-decision rows (a few hundred at most).
+    pub(crate) decisions: HashMap<Vec<u8>, DecisionCounts>,
 }
 
 pub(crate) const COUNTER_CACHE_ROWS: usize = 100_000;
@@ -50,6 +53,7 @@ pub(crate) fn apply(
     // The version of each ticket this batch has reached, and where its index words are.
     let mut latest: HashMap<Uuid, (&Ticket, Option<u64>)> = HashMap::with_capacity(entries.len());
     let mut deltas: HashMap<CounterKey, Counts> = HashMap::with_capacity(entries.len());
+    let mut decision_deltas: HashMap<Vec<u8>, DecisionCounts> = HashMap::new();
     let mut last_seq = read_u64(tree, META_SEQ)?;
     for applied in entries {
         let entry = applied.entry;
@@ -73,6 +77,9 @@ pub(crate) fn apply(
             }
             let (ck, c) = contribution(old, deadlines);
             deltas.entry(ck).or_default().sub(&c);
+            if let Some((dk, c)) = decision(old) {
+                decision_deltas.entry(dk).or_default().sub(c);
+            }
         } else {
             if let Some(ext) = &t.external_id {
                 batch.insert(key(EXTERNAL, ext.as_bytes()), id.as_bytes().to_vec());
@@ -93,6 +100,9 @@ pub(crate) fn apply(
         }
         let (ck, c) = contribution(t, deadlines);
         deltas.entry(ck).or_default().add(&c);
+        if let Some((dk, c)) = decision(t) {
+            decision_deltas.entry(dk).or_default().add(c);
+        }
         let created = match &old {
             _ if entry.tokens.is_some() => Some(applied.record_start),
             Some((_, created)) => *created,
@@ -138,16 +148,41 @@ pub(crate) fn apply(
         }
         written.push((k, current));
     }
+    let mut decisions_written = Vec::with_capacity(decision_deltas.len());
+    for (k, delta) in decision_deltas {
+        if delta.is_zero() {
+            continue;
+        }
+        let mut current = match counters.decisions.get(&k) {
+            Some(cached) => *cached,
+            None => tree
+                .get(&k)?
+                .and_then(|v| DecisionCounts::decode(&v))
+                .unwrap_or_default(),
+        };
+        current.add(delta);
+        if current.is_zero() {
+            batch.remove(k.as_slice());
+        } else {
+            batch.insert(k.as_slice(), current.encode());
+        }
+        decisions_written.push((k, current));
+    }
     batch.insert(META_JOURNAL, journal_end.to_be_bytes().to_vec());
     batch.insert(META_SEQ, last_seq.to_be_bytes().to_vec());
     if let Err(e) = tree.apply_batch(batch) {
         // Whether any of it reached sled is unknown: trust sled again.
         counters.rows.clear();
+        counters.decisions.clear();
         return Err(e.into());
     }
     if counters.rows.len() + written.len() > COUNTER_CACHE_ROWS {
         counters.rows.clear();
     }
     counters.rows.extend(written);
+    if counters.decisions.len() + decisions_written.len() > COUNTER_CACHE_ROWS {
+        counters.decisions.clear();
+    }
+    counters.decisions.extend(decisions_written);
     Ok(())
 }

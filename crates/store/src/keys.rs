@@ -16,6 +16,10 @@ pub(crate) const EXTERNAL: u8 = b'x';
 /// Callers' phones (as `repeats::caller_key` writes them) · id: repeat detection.
 pub(crate) const PHONE: u8 = b'p';
 pub(crate) const TEXT_HASH: u8 = b'h';
+/// Router decisions and overrides: model · topic · district → counts (`decisions`).
+pub(crate) const DECISION: u8 = b'o';
+/// Set once the decisions of the tickets already stored have been counted.
+pub(crate) const META_DECISIONS: &[u8] = b"mdecisions_counted";
 pub(crate) const META_JOURNAL: &[u8] = b"mjournal_offset";
 pub(crate) const META_SEQ: &[u8] = b"mlast_seq";
 /// Which journal file is live: 0 (`journal.log`) until the first compaction.

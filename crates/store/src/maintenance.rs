@@ -6,9 +6,10 @@ use std::sync::mpsc;
 use serde::Serialize;
 
 use crate::counters::{contribution, CounterKey, Counts};
+use crate::decisions::{decision, DecisionCounts};
 use crate::error::{Error, Result};
 use crate::index::{index_doc, IndexMsg};
-use crate::keys::{read_u64, COUNTER, META_JOURNAL, MONTH_COUNTER, TICKET};
+use crate::keys::{read_u64, COUNTER, DECISION, META_JOURNAL, MONTH_COUNTER, TICKET};
 use crate::location::{load_tokens, read_ticket, ticket_key_name};
 use crate::store::Store;
 use crate::views::{counter_key, counter_rows};
@@ -38,6 +39,7 @@ impl Store {
     pub fn verify(&self) -> Result<VerifyReport> {
         let mut report = VerifyReport::default();
         let mut recount: HashMap<CounterKey, Counts> = HashMap::new();
+        let mut decisions: HashMap<Vec<u8>, DecisionCounts> = HashMap::new();
         for item in self.inner.tree.scan_prefix([TICKET]) {
             let (k, v) = item?;
             match read_ticket(&self.inner.journal, &k, &v) {
@@ -45,6 +47,9 @@ impl Store {
                     report.tickets += 1;
                     let (ck, c) = contribution(&t, &self.inner.config.deadlines);
                     recount.entry(ck).or_default().add(&c);
+                    if let Some((dk, c)) = decision(&t) {
+                        decisions.entry(dk).or_default().add(c);
+                    }
                 }
                 Err(e) => report.corrupt_records.push(e.to_string()),
             }
@@ -82,6 +87,29 @@ impl Store {
                 report
                     .counter_mismatches
                     .push(format!("{ck:?}: missing, recount {:?}", c.0));
+            }
+        }
+        for item in self.inner.tree.scan_prefix([DECISION]) {
+            let (k, v) = item?;
+            report.counter_rows += 1;
+            let Some(stored) = DecisionCounts::decode(&v) else {
+                report.corrupt_records.push(format!("decision row {k:?}"));
+                continue;
+            };
+            let want = decisions.remove(k.as_ref()).unwrap_or_default();
+            if want != stored {
+                report.counter_mismatches.push(format!(
+                    "router decisions {}: stored {stored:?}, recount {want:?}",
+                    String::from_utf8_lossy(&k[1..]).replace('\0', " · ")
+                ));
+            }
+        }
+        for (k, want) in decisions {
+            if !want.is_zero() {
+                report.counter_mismatches.push(format!(
+                    "router decisions {}: missing, recount {want:?}",
+                    String::from_utf8_lossy(&k[1..]).replace('\0', " · ")
+                ));
             }
         }
         self.commit_index()?;

@@ -45,6 +45,7 @@ impl Store {
         let journal_path = journal_path(dir, generation);
         let (journal, pending) = Journal::open(&journal_path, applied)?;
         let journal_reader = JournalReader::open(&journal_path)?;
+        crate::decisions::count_once(&tree, &journal_reader)?;
         if !pending.is_empty() {
             tracing::info!(entries = pending.len(), "replaying journal into sled");
             let mut entries = Vec::with_capacity(pending.len());

@@ -250,6 +250,21 @@ impl Store {
         self.inner.index.commit()
     }
 
+    /// The router's decisions and the operators' overrides of them, per
+    /// model version, topic and district: a few hundred rows, never a scan
+    /// of the tickets.
+    pub fn router_decisions(&self) -> Result<Vec<crate::DecisionRow>> {
+        crate::decisions::read_rows(&self.inner.tree)?
+            .into_iter()
+            .map(|row| {
+                row.map_err(|key| Error::Corrupt {
+                    key,
+                    message: "not a router-decision row".to_owned(),
+                })
+            })
+            .collect()
+    }
+
     /// Statistics over the counters. Reads only the days asked for.
     pub fn stats(&self, q: &StatsQuery) -> Result<Vec<StatsRow>> {
         let rows = read_rows(&self.inner.tree, &plan(q))?;
