@@ -185,3 +185,28 @@ impl IntoResponse for ApiError {
         (self.status, Json(body)).into_response()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Which store errors are the caller's (4xx) and which are ours (5xx).
+    use super::*;
+
+    #[test]
+    fn a_write_the_store_could_not_make_durable_is_ours_not_a_conflict() {
+        let status = |e: hotline_store::Error| ApiError::from(e).status;
+        assert_eq!(
+            status(hotline_store::Error::NotStored("sled: io error".into())),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let io = hotline_store::Error::Io {
+            path: "journal.log".into(),
+            source: std::io::Error::other("disk full"),
+        };
+        assert_eq!(status(io), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            status(hotline_store::Error::Conflict("ticket x is closed".into())),
+            StatusCode::CONFLICT
+        );
+        assert!(!hotline_store::Error::NotStored(String::new()).is_user_error());
+    }
+}

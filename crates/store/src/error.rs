@@ -20,11 +20,17 @@ pub enum Error {
     Sled(#[from] sled::Error),
     #[error("search index: {0}")]
     Index(#[from] tantivy::TantivyError),
-    #[error("journal {path}: {source}")]
-    Journal {
+    /// An I/O failure on one of the store's files (journal, index, folders).
+    #[error("{path}: {source}")]
+    Io {
         path: String,
         source: std::io::Error,
     },
+    /// The writer could not make a change durable (its journal append or
+    /// sled batch failed): nothing of it was acknowledged. Ours, not the
+    /// caller's: a server error, never a conflict.
+    #[error("not stored: {0}")]
+    NotStored(String),
     /// A journal that cannot be trusted as it is: a record that fails its
     /// checksum, or a file shorter than sled has applied.
     #[error("journal {path} is damaged at byte {offset}: {message}")]
@@ -42,7 +48,7 @@ pub enum Error {
 impl Error {
     /// Maps an I/O error on a store file to an error naming that file.
     pub(crate) fn io_at(path: &std::path::Path) -> impl Fn(std::io::Error) -> Error + Copy + '_ {
-        move |source| Error::Journal {
+        move |source| Error::Io {
             path: path.display().to_string(),
             source,
         }

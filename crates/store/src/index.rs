@@ -277,7 +277,7 @@ impl SearchIndex {
                     stored_words,
                 )
             })
-            .map_err(|e| Error::Journal {
+            .map_err(|e| Error::Io {
                 path: "indexer thread".into(),
                 source: e,
             })?;

@@ -118,7 +118,7 @@ impl Writer {
                                         Err(id) => Submitted::Duplicate(id),
                                     })
                                     .collect()),
-                                (Err(e), _) => Err(Error::Conflict(format!("not stored: {e}"))),
+                                (Err(e), _) => Err(Error::NotStored(e.to_string())),
                                 (_, Err(e)) => Err(e),
                             });
                         }));
@@ -150,7 +150,7 @@ impl Writer {
                                     pending.ticket(&id).cloned().ok_or(Error::Closed).map(Some)
                                 }
                                 (Ok(()), Ok(None)) => Ok(None),
-                                (Err(e), _) => Err(Error::Conflict(format!("not stored: {e}"))),
+                                (Err(e), _) => Err(Error::NotStored(e.to_string())),
                                 (_, Err(e)) => Err(e),
                             });
                         }));
@@ -172,7 +172,7 @@ impl Writer {
         Box::new(move |result, pending| {
             let _ = reply.send(match (result, outcome) {
                 (Ok(()), Ok(id)) => pending.ticket(&id).cloned().ok_or(Error::Closed),
-                (Err(e), _) => Err(Error::Conflict(format!("not stored: {e}"))),
+                (Err(e), _) => Err(Error::NotStored(e.to_string())),
                 (_, Err(e)) => Err(e),
             });
         })
