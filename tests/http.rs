@@ -790,3 +790,86 @@ async fn override_rates_per_model_and_topic_respect_district_limits() {
     assert_eq!(status, 403);
     stop(server).await;
 }
+
+/// An admin retrains the router inside the running server from the topics
+/// operators gave, and the new model is installed and used at once; one
+/// training at a time; district-limited admins and other roles may not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_retrains_the_router_while_the_server_runs() {
+    let server = start().await;
+    let http = server.client();
+    let base = &server.base;
+    let before = http
+        .get(format!("{base}/model"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json::<Value>()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let builtin = before["version"].as_str().unwrap_or_default().to_owned();
+    for i in 0..12 {
+        let (status, t) = post_json(
+            &http,
+            &format!("{base}/tickets"),
+            json!({"text": format!("街心花园第{i}号长椅坏了，晚上路灯也不亮，请园林部门来修"), "kind": "投诉", "topic": "parks"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{t}");
+    }
+
+    let operator = server.inner.token("operator", false, None).await;
+    let limited = server.inner.token("admin", false, Some("朝阳区")).await;
+    for token in [&operator, &limited] {
+        let r = TestServer::client(token)
+            .post(format!("{base}/model/train"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 403);
+    }
+    let (status, refused) =
+        post_json(&http, &format!("{base}/model/train?force=maybe"), json!({})).await;
+    assert_eq!(
+        (status, refused["error"]["field"].as_str()),
+        (400, Some("force")),
+        "{refused}"
+    );
+    // While one training runs, another is refused.
+    let busy = server.inner.state.training.clone();
+    let held = tokio::task::spawn_blocking(move || {
+        let _guard = busy.lock();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (status, busy) = post_json(&http, &format!("{base}/model/train"), json!({})).await;
+    assert_eq!(status, 409, "{busy}");
+    held.await.unwrap_or_else(|e| panic!("{e}"));
+
+    let (status, trained) =
+        post_json(&http, &format!("{base}/model/train?force=true"), json!({})).await;
+    assert_eq!(status, 200, "{trained}");
+    assert_eq!(trained["installed"], true, "{trained}");
+    assert_eq!(trained["overridden"], 12, "{trained}");
+    assert_eq!(
+        trained["trained_on"].as_u64().unwrap_or_default()
+            + trained["held_out"].as_u64().unwrap_or_default(),
+        12,
+        "{trained}"
+    );
+    assert_eq!(trained["current_version"], builtin.as_str());
+    let new_version = trained["new_version"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_ne!(new_version, builtin, "{trained}");
+    let (status, ticket) = post_json(
+        &http,
+        &format!("{base}/tickets"),
+        json!({"text": "街心花园的长椅坏了", "kind": "投诉"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{ticket}");
+    assert_eq!(ticket["topic"]["model"], new_version.as_str(), "{ticket}");
+    stop(server).await;
+}

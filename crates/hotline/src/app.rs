@@ -38,6 +38,9 @@ pub struct AppState {
     pub analysis_permits: Arc<tokio::sync::Semaphore>,
     /// Each token's share of the requests in flight (`server.max_in_flight_per_token`).
     pub intake: Arc<crate::limits::TokenShares>,
+    /// Held while a model is trained in the server (`POST /api/v1/model/train`):
+    /// one training at a time, a second is refused rather than queued.
+    pub training: Arc<std::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -75,6 +78,7 @@ impl AppState {
             audit,
             personal,
             analysis_permits: Arc::new(tokio::sync::Semaphore::new(cores)),
+            training: Arc::default(),
         })
     }
 

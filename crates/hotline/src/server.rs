@@ -49,6 +49,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/model", get(model))
         .route("/api/v1/model/reload", post(reload_model))
         .route("/api/v1/model/overrides", get(model_overrides))
+        .route("/api/v1/model/train", post(train_model))
         .route("/api/v1/me", get(me))
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
@@ -1045,6 +1046,124 @@ async fn reload_model(
         })?;
     tracing::info!(token = %caller.token.id, "model reloaded by request");
     Ok(Json(model_view(&state)))
+}
+
+#[derive(Debug, Deserialize)]
+struct TrainParams {
+    force: Option<String>,
+}
+
+/// One labelled set, scored by the model in use and by the new one.
+#[derive(Debug, Serialize)]
+struct SetComparison {
+    data: String,
+    rows: usize,
+    current_macro_f1: f64,
+    new_macro_f1: f64,
+    current_routed_precision: f64,
+    new_routed_precision: f64,
+    current_routed_recall: f64,
+    new_routed_recall: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct TrainingView {
+    /// Installed and put in use: not worse than the current model on every
+    /// set, or `force=true`.
+    installed: bool,
+    current_version: String,
+    new_version: String,
+    imported: usize,
+    overridden: usize,
+    trained_on: usize,
+    held_out: usize,
+    sets: Vec<SetComparison>,
+}
+
+/// `hotline train --from-store` inside the running server: learns from the
+/// store it holds (imported topics and operators' overrides), compares with
+/// the model in use on a held-out split, and installs and loads the new
+/// model only when it is not worse (`force=true`: anyway). It runs on a
+/// blocking thread, one at a time (a second is refused, 409), so the request
+/// path keeps serving; tickets keep flowing in while it reads them. A
+/// district-limited token may not retrain the city's router.
+async fn train_model(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    params: Result<Query<TrainParams>, QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let Query(p) = params?;
+    let force = match p.force.as_deref().map(str::trim) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(v) => {
+            return Err(ApiError::bad_param(
+                "force",
+                format!("'{v}' is not true or false"),
+            ))
+        }
+    };
+    if caller.token.district.is_some() {
+        return Err(ApiError::forbidden(
+            "a token limited to a district cannot retrain the router of the whole city",
+        ));
+    }
+    let token = caller.token.id;
+    let view = tokio::task::spawn_blocking(move || -> ApiResult<TrainingView> {
+        let _one = match state.training.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                return Err(ApiError::conflict(
+                    "a model is being trained already; try again when it is done",
+                ))
+            }
+        };
+        let failed = |e: anyhow::Error| {
+            tracing::error!(error = %format!("{e:#}"), "training in the server failed");
+            ApiError::internal("the training failed; the model in use stays")
+        };
+        let labels = crate::retrain::store_labels(&state.store).map_err(failed)?;
+        let (analyzer, comparison) =
+            crate::retrain::train_and_compare(&state.config, state.store.dir(), &labels, &[], &[])
+                .map_err(failed)?;
+        let installed = force || comparison.not_worse();
+        if installed {
+            crate::retrain::install(state.store.dir(), &analyzer).map_err(failed)?;
+            state.reload_analyzer().map_err(failed)?;
+        }
+        tracing::info!(
+            token = %token,
+            version = %comparison.new_version,
+            installed,
+            "model trained in the server"
+        );
+        Ok(TrainingView {
+            installed,
+            current_version: comparison.current_version.clone(),
+            new_version: comparison.new_version.clone(),
+            imported: labels.imported,
+            overridden: labels.overridden,
+            trained_on: labels.train.len(),
+            held_out: labels.held_out.len(),
+            sets: comparison
+                .sets
+                .iter()
+                .map(|(data, current, new)| SetComparison {
+                    data: data.clone(),
+                    rows: new.rows,
+                    current_macro_f1: current.macro_f1,
+                    new_macro_f1: new.macro_f1,
+                    current_routed_precision: current.routed_precision,
+                    new_routed_precision: new.routed_precision,
+                    current_routed_recall: current.routed_recall,
+                    new_routed_recall: new.routed_recall,
+                })
+                .collect(),
+        })
+    })
+    .await??;
+    Ok(Json(view))
 }
 
 /// One model's decisions and overrides, all topics and per topic.
