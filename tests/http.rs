@@ -808,6 +808,22 @@ async fn an_admin_retrains_the_router_while_the_server_runs() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let builtin = before["version"].as_str().unwrap_or_default().to_owned();
+    // Three decisions of the built-in model, for the reroute below.
+    let mut decided = Vec::new();
+    for text in [
+        "公园里的健身器材坏了很久没人修",
+        "小区门口烧烤店油烟很大",
+        "街心花园的路灯坏了一个月",
+    ] {
+        let (status, t) = post_json(
+            &http,
+            &format!("{base}/tickets"),
+            json!({"text": text, "kind": "投诉"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{t}");
+        decided.push(t["id"].as_str().unwrap_or_default().to_owned());
+    }
     for i in 0..12 {
         let (status, t) = post_json(
             &http,
@@ -871,5 +887,83 @@ async fn an_admin_retrains_the_router_while_the_server_runs() {
     .await;
     assert_eq!(status, 201, "{ticket}");
     assert_eq!(ticket["topic"]["model"], new_version.as_str(), "{ticket}");
+
+    // The new model applied to history while the server runs.
+    let limited_reroute = TestServer::client(&limited)
+        .post(format!("{base}/model/reroute"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(limited_reroute.status(), 403);
+    let (status, bad) = post_json(
+        &http,
+        &format!("{base}/model/reroute?topic=nope"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, bad["error"]["field"].as_str()),
+        (400, Some("topic")),
+        "{bad}"
+    );
+    let (status, bad) = post_json(
+        &http,
+        &format!("{base}/model/reroute?from=2024-13-01"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, bad["error"]["field"].as_str()),
+        (400, Some("from")),
+        "{bad}"
+    );
+    let (status, started) = post_json(&http, &format!("{base}/model/reroute"), json!({})).await;
+    assert_eq!(status, 202, "{started}");
+    let job = loop {
+        let status = http
+            .get(format!("{base}/model/reroute"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json::<Value>()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        if status["job"]["running"] == false {
+            break status["job"].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(job["error"].is_null(), "{job}");
+    let summary = &job["summary"];
+    assert_eq!(summary["model"], new_version.as_str(), "{job}");
+    // The twelve operator topics are left alone; the one new ticket is the new model's own.
+    assert_eq!(summary["left_to_people"], 12, "{job}");
+    assert_eq!(summary["checked"], 3, "{job}");
+    let mut moved = 0;
+    for id in &decided {
+        let shown = http
+            .get(format!("{base}/tickets/{id}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json::<Value>()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let reroutes = shown["ticket"]["events"].as_array().map_or(0, |events| {
+            events
+                .iter()
+                .filter(|e| e["rerouted_by"] == new_version.as_str())
+                .count()
+        });
+        assert!(reroutes <= 1, "{shown}");
+        moved += reroutes;
+    }
+    assert_eq!(summary["changed"], moved, "{job}");
+    let store = server.inner.state.store.clone();
+    let report = tokio::task::spawn_blocking(move || store.verify())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.is_ok(), "{report:?}");
     stop(server).await;
 }

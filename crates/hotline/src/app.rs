@@ -41,6 +41,8 @@ pub struct AppState {
     /// Held while a model is trained in the server (`POST /api/v1/model/train`):
     /// one training at a time, a second is refused rather than queued.
     pub training: Arc<std::sync::Mutex<()>>,
+    /// The latest reroute run in the server (`POST /api/v1/model/reroute`).
+    pub reroute: Arc<std::sync::Mutex<Option<crate::reroute::RerouteJob>>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -79,6 +81,7 @@ impl AppState {
             personal,
             analysis_permits: Arc::new(tokio::sync::Semaphore::new(cores)),
             training: Arc::default(),
+            reroute: Arc::default(),
         })
     }
 

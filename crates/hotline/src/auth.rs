@@ -69,6 +69,8 @@ pub const PERMISSIONS: &[Rule] = &[
     rule("POST", "/api/v1/model/reload", ADMINS),
     rule("GET", "/api/v1/model/overrides", SUPERVISORS),
     rule("POST", "/api/v1/model/train", ADMINS),
+    rule("POST", "/api/v1/model/reroute", ADMINS),
+    rule("GET", "/api/v1/model/reroute", ADMINS),
     rule("POST", "/api/v1/classify", OPERATORS),
     rule("POST", "/api/v1/tickets", OPERATORS),
     rule("PUT", "/api/v1/tickets/{id}/topic", OPERATORS),

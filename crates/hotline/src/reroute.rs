@@ -33,6 +33,21 @@ pub struct RerouteSummary {
     pub moves: BTreeMap<String, u64>,
 }
 
+/// A run inside the server (`POST /api/v1/model/reroute`), as
+/// `GET /api/v1/model/reroute` shows it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RerouteJob {
+    pub running: bool,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// Decisions of older models checked so far.
+    pub checked: u64,
+    /// The run's summary once it has finished.
+    pub summary: Option<RerouteSummary>,
+    /// Why it stopped, when it failed (the changes made before stay).
+    pub error: Option<String>,
+}
+
 /// Routes every matching router-decided ticket with the current model and
 /// records each change (see `Store::reroute`). Safe to run again after a
 /// kill: tickets already changed carry the current model and are skipped,

@@ -50,6 +50,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/model/reload", post(reload_model))
         .route("/api/v1/model/overrides", get(model_overrides))
         .route("/api/v1/model/train", post(train_model))
+        .route(
+            "/api/v1/model/reroute",
+            post(start_reroute).get(reroute_status),
+        )
         .route("/api/v1/me", get(me))
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
@@ -1164,6 +1168,118 @@ async fn train_model(
     })
     .await??;
     Ok(Json(view))
+}
+
+#[derive(Debug, Deserialize)]
+struct RerouteParams {
+    from: Option<String>,
+    to: Option<String>,
+    topic: Option<String>,
+}
+
+fn lock_job(state: &AppState) -> std::sync::MutexGuard<'_, Option<crate::reroute::RerouteJob>> {
+    state
+        .reroute
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `hotline reroute` inside the running server: the model in use applied to
+/// the stored decisions of older models, each change one writer request
+/// beside the day's traffic (an operator's override made meanwhile is never
+/// undone: the writer checks each ticket again). Starts a background run and
+/// answers 202 at once; one run at a time (409); `GET` shows its progress.
+/// Not for a district-limited token: it changes the whole city's history.
+async fn start_reroute(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    params: Result<Query<RerouteParams>, QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let Query(p) = params?;
+    if caller.token.district.is_some() {
+        return Err(ApiError::forbidden(
+            "a token limited to a district cannot reroute the whole city's history",
+        ));
+    }
+    let day = |name: &'static str, v: Option<String>| -> ApiResult<Option<chrono::NaiveDate>> {
+        v.map(|v| {
+            chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+                .map_err(|_| ApiError::bad_param(name, format!("'{v}' is not a date (YYYY-MM-DD)")))
+        })
+        .transpose()
+    };
+    let from = day("from", p.from)?;
+    let to = day("to", p.to)?;
+    if let Some(topic) = &p.topic {
+        if state.analyzer().taxonomy().get(topic).is_none() {
+            return Err(ApiError::bad_param(
+                "topic",
+                format!("'{topic}' is not a topic of this year"),
+            ));
+        }
+    }
+    let filter = crate::reroute::RerouteFilter {
+        from,
+        to,
+        topic: p.topic,
+    };
+    let job = {
+        let mut current = lock_job(&state);
+        if current.as_ref().is_some_and(|j| j.running) {
+            return Err(ApiError::conflict(
+                "a reroute is running already; GET shows its progress",
+            ));
+        }
+        let job = crate::reroute::RerouteJob {
+            running: true,
+            started_at: hotline_store::beijing_now()
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string(),
+            ..Default::default()
+        };
+        *current = Some(job.clone());
+        job
+    };
+    tracing::info!(token = %caller.token.id, "reroute started in the server");
+    let worker = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let outcome = crate::reroute::run(&worker, &filter, |n| {
+            if let Some(job) = lock_job(&worker).as_mut() {
+                job.checked = n;
+            }
+        });
+        let mut current = lock_job(&worker);
+        if let Some(job) = current.as_mut() {
+            job.running = false;
+            job.finished_at = Some(
+                hotline_store::beijing_now()
+                    .format("%Y-%m-%dT%H:%M:%S")
+                    .to_string(),
+            );
+            match outcome {
+                Ok(summary) => {
+                    tracing::info!(
+                        changed = summary.changed,
+                        checked = summary.checked,
+                        "reroute in the server finished"
+                    );
+                    job.checked = summary.checked;
+                    job.summary = Some(summary);
+                }
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "reroute in the server failed");
+                    job.error = Some("the reroute stopped on a store error; the changes made stay, and a new run goes on where it stopped".into());
+                }
+            }
+        }
+    });
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// The latest reroute run in this server: running, how far, what it changed.
+async fn reroute_status(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    let job = lock_job(&state).clone();
+    Ok(Json(json!({ "job": job })))
 }
 
 /// One model's decisions and overrides, all topics and per topic.
