@@ -27,6 +27,86 @@ async fn get(http: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
     send(http.get(url).bearer_auth(token)).await
 }
 
+/// The route list is written in three places (the router, the permission
+/// table, the OpenAPI document): each `/api/v1` route of the table is in the
+/// document with the same method and reaches a handler in the router, and
+/// the document lists nothing the table lacks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_router_the_permission_table_and_the_api_document_list_the_same_routes() {
+    let server = start().await;
+    let http = reqwest::Client::new();
+    let admin = server.token("admin", true, None).await;
+    let (status, spec) = send(http.get(format!("{}/openapi.json", server.base))).await;
+    assert_eq!(status, 200);
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, methods) in spec["paths"].as_object().into_iter().flatten() {
+        for method in methods.as_object().into_iter().flatten().map(|(m, _)| m) {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let mut permitted = std::collections::BTreeSet::new();
+    for rule in hotline::auth::PERMISSIONS {
+        permitted.insert((rule.method.to_owned(), rule.path.to_owned()));
+    }
+    assert_eq!(
+        documented.difference(&permitted).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "documented but not in the permission table"
+    );
+    assert_eq!(
+        permitted.difference(&documented).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "in the permission table but not documented"
+    );
+    // Every route reaches a handler: its answer is the API's own (JSON, an
+    // `error` object when refused), never the router's bare 404 or 405, and
+    // an admin with `pii` is never refused by the permission table.
+    for (method, path) in &permitted {
+        // Harmless arguments: an unknown ticket, an empty body, no force.
+        let url = format!(
+            "{}{}",
+            server.root,
+            path.replace("{id}", "00000000-0000-7000-8000-000000000000")
+        );
+        let request = match method.as_str() {
+            "GET" => http.get(&url),
+            "POST" => http.post(&url).json(&json!({})),
+            "PUT" => http.put(&url).json(&json!({})),
+            "DELETE" => http.delete(&url),
+            other => panic!("{other} {path}: a method the test does not know"),
+        };
+        let r = request
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = r.text().await.unwrap_or_default();
+        assert_ne!(status, 405, "{method} {path}: not routed");
+        assert_ne!(status, 403, "{method} {path}: {body}");
+        assert!(
+            !body.is_empty()
+                && (ct.starts_with("application/json")
+                    || ct.starts_with("text/")
+                    || ct.contains("sheet")),
+            "{method} {path}: {status} with no answer of ours ({ct}): not routed?"
+        );
+        if status == 404 {
+            assert!(
+                body.contains("not_found"),
+                "{method} {path}: the router's 404, not ours"
+            );
+        }
+    }
+    stop(server).await;
+}
+
 /// Submits a ticket as `token` and returns its id.
 async fn submit(http: &reqwest::Client, base: &str, token: &str, ticket: Value) -> String {
     let (status, body) = send(
