@@ -31,6 +31,76 @@ pub(crate) struct CounterCache {
 
 pub(crate) const COUNTER_CACHE_ROWS: usize = 100_000;
 
+/// A row of summed counts that a batch adds deltas to.
+pub(crate) trait CountRow: Copy + Default {
+    fn add(&mut self, other: &Self);
+    fn is_zero(&self) -> bool;
+    fn encode(&self) -> Vec<u8>;
+    fn decode(bytes: &[u8]) -> Option<Self>;
+}
+
+impl CountRow for Counts {
+    fn add(&mut self, other: &Self) {
+        Counts::add(self, other);
+    }
+    fn is_zero(&self) -> bool {
+        Counts::is_zero(self)
+    }
+    fn encode(&self) -> Vec<u8> {
+        Counts::encode(self)
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        Counts::decode(bytes)
+    }
+}
+
+impl CountRow for DecisionCounts {
+    fn add(&mut self, other: &Self) {
+        DecisionCounts::add(self, *other);
+    }
+    fn is_zero(&self) -> bool {
+        DecisionCounts::is_zero(self)
+    }
+    fn encode(&self) -> Vec<u8> {
+        DecisionCounts::encode(self)
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        DecisionCounts::decode(bytes)
+    }
+}
+
+/// Adds each delta to its stored row (read from the writer's cache, else
+/// sled) in `batch`; a row that comes to zero is removed. Returns the rows
+/// as written, for the cache once the batch is applied.
+fn add_rows<R: CountRow>(
+    tree: &sled::Tree,
+    batch: &mut sled::Batch,
+    cache: &HashMap<Vec<u8>, R>,
+    deltas: HashMap<Vec<u8>, R>,
+) -> Result<Vec<(Vec<u8>, R)>> {
+    let mut written = Vec::with_capacity(deltas.len());
+    for (k, delta) in deltas {
+        if delta.is_zero() {
+            continue;
+        }
+        let mut current = match cache.get(&k) {
+            Some(cached) => *cached,
+            None => tree
+                .get(&k)?
+                .and_then(|v| R::decode(&v))
+                .unwrap_or_default(),
+        };
+        current.add(&delta);
+        if current.is_zero() {
+            batch.remove(k.as_slice());
+        } else {
+            batch.insert(k.as_slice(), current.encode());
+        }
+        written.push((k, current));
+    }
+    Ok(written)
+}
+
 /// One journal entry on its way into sled.
 pub(crate) struct Applied<'a> {
     pub(crate) entry: &'a JournalEntry,
@@ -128,46 +198,8 @@ pub(crate) fn apply(
                 .add(delta);
         }
     }
-    let mut written = Vec::with_capacity(row_deltas.len());
-    for (k, delta) in row_deltas {
-        if delta.is_zero() {
-            continue;
-        }
-        let mut current = match counters.rows.get(&k) {
-            Some(cached) => *cached,
-            None => tree
-                .get(&k)?
-                .and_then(|v| Counts::decode(&v))
-                .unwrap_or_default(),
-        };
-        current.add(&delta);
-        if current.is_zero() {
-            batch.remove(k.as_slice());
-        } else {
-            batch.insert(k.as_slice(), current.encode());
-        }
-        written.push((k, current));
-    }
-    let mut decisions_written = Vec::with_capacity(decision_deltas.len());
-    for (k, delta) in decision_deltas {
-        if delta.is_zero() {
-            continue;
-        }
-        let mut current = match counters.decisions.get(&k) {
-            Some(cached) => *cached,
-            None => tree
-                .get(&k)?
-                .and_then(|v| DecisionCounts::decode(&v))
-                .unwrap_or_default(),
-        };
-        current.add(delta);
-        if current.is_zero() {
-            batch.remove(k.as_slice());
-        } else {
-            batch.insert(k.as_slice(), current.encode());
-        }
-        decisions_written.push((k, current));
-    }
+    let written = add_rows(tree, &mut batch, &counters.rows, row_deltas)?;
+    let decisions_written = add_rows(tree, &mut batch, &counters.decisions, decision_deltas)?;
     batch.insert(META_JOURNAL, journal_end.to_be_bytes().to_vec());
     batch.insert(META_SEQ, last_seq.to_be_bytes().to_vec());
     if let Err(e) = tree.apply_batch(batch) {
