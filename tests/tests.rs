@@ -3,6 +3,8 @@
 mod access;
 mod auth;
 mod classifier;
+mod dispatch;
+mod hotspots;
 mod http;
 mod import;
 mod limits;

@@ -38,6 +38,8 @@ pub struct AppState {
     pub analysis_permits: Arc<tokio::sync::Semaphore>,
     /// Each token's share of the requests in flight (`server.max_in_flight_per_token`).
     pub intake: Arc<crate::limits::TokenShares>,
+    /// "Now" for deadlines and hot spots: Beijing time, or fixed by a test.
+    pub clock: crate::clock::Clock,
 }
 
 impl std::fmt::Debug for AppState {
@@ -75,6 +77,7 @@ impl AppState {
             audit,
             personal,
             analysis_permits: Arc::new(tokio::sync::Semaphore::new(cores)),
+            clock: crate::clock::Clock::system(),
         })
     }
 

@@ -13,6 +13,7 @@ mod index;
 mod journal;
 pub mod model;
 mod personal;
+mod queue;
 mod snippet;
 mod stats;
 mod store;
@@ -25,10 +26,14 @@ pub use index::IndexQuery;
 pub use journal::{Damage, DamageKind};
 pub use model::*;
 pub use personal::PersonalKey;
+pub use queue::{
+    DeadlineState, DepartmentBacklog, QueueItem, QueuePage, QueueQuery, Stage, StateCounts,
+};
 pub use snippet::snippet;
 pub use stats::{GroupBy, RateConfig, StatsQuery, StatsRow};
+pub use store::hotspots::{normalise_address, AddressGroup, PlaceDay};
 pub use store::{
-    CompactReport, JournalCheck, LostStretch, NewEvent, SalvageReport, SearchHit, SearchPage,
-    Store, StoreConfig, Submitted, VerifyReport,
+    caller_key, CompactReport, JournalCheck, LostStretch, NewEvent, SalvageReport, SearchHit,
+    SearchPage, Store, StoreConfig, Submitted, VerifyReport,
 };
 pub use tokens::{Issuer, NewToken, Role, TokenRecord, TokenStore};

@@ -67,6 +67,9 @@ pub enum GroupBy {
     AssessmentMonth,
     /// Everything in one row.
     Total,
+    /// The department that holds each ticket (its latest dispatch or 改派,
+    /// or its lead department before any): no topic filter.
+    Department,
 }
 
 impl GroupBy {
@@ -80,6 +83,7 @@ impl GroupBy {
             "month" => GroupBy::Month,
             "assessment_month" => GroupBy::AssessmentMonth,
             "total" => GroupBy::Total,
+            "department" => GroupBy::Department,
             _ => return None,
         })
     }
@@ -184,7 +188,8 @@ impl StatsRow {
 pub(crate) fn group_key(key: &CounterKey, by: GroupBy, cfg: &RateConfig) -> String {
     let date = day_date(key.day);
     match (by, date) {
-        (GroupBy::Topic, _) => key.topic.clone(),
+        // Department rows hold the department where the topic would be.
+        (GroupBy::Topic | GroupBy::Department, _) => key.topic.clone(),
         (GroupBy::District, _) => {
             if key.district.is_empty() {
                 "unknown".into()

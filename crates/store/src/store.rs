@@ -20,8 +20,14 @@ use crate::journal::{
     record_start, scan, Damage, DamageKind, Journal, JournalReader, RECORD_VERSION,
 };
 use crate::model::{Event, EventBody, Kind, NewTicket, Ticket, TopicAssignment, TopicSource};
+use crate::queue::{QueuePage, QueueQuery};
 use crate::snippet::snippet;
 use crate::stats::{aggregate, GroupBy, RateConfig, StatsQuery, StatsRow};
+
+#[path = "departments.rs"]
+pub(crate) mod departments;
+#[path = "hotspots.rs"]
+pub(crate) mod hotspots;
 
 /// Store settings, from the configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -596,7 +602,7 @@ fn indexed_key(space: u8, value: &str, id: Uuid) -> Vec<u8> {
 /// (full-width ones too), without a leading country code, so that
 /// `138-1234-5678`, `13812345678` and `+86 138 1234 5678` are one caller.
 /// None when it has fewer than five digits (no caller to recognise).
-pub(crate) fn caller_key(phone: &str) -> Option<String> {
+pub fn caller_key(phone: &str) -> Option<String> {
     let digits: String = phone
         .chars()
         .filter_map(|c| match c {
@@ -689,11 +695,16 @@ pub struct VerifyReport {
     pub indexed_docs: u64,
     pub index_missing: u64,
     pub corrupt_records: Vec<String>,
+    /// Open tickets in the deadline queue.
+    pub queue_entries: u64,
+    /// Queue keys that differ from a recount from the tickets.
+    pub queue_mismatches: Vec<String>,
 }
 
 impl VerifyReport {
     pub fn is_ok(&self) -> bool {
         self.counter_mismatches.is_empty()
+            && self.queue_mismatches.is_empty()
             && self.index_missing == 0
             && self.corrupt_records.is_empty()
     }
@@ -747,6 +758,17 @@ impl Store {
                 end,
                 &mut CounterCache::default(),
             )?;
+        }
+
+        if tree.get(crate::queue::META_QUEUE_CONFIG)?.as_deref()
+            != Some(crate::queue::config_stamp(&config.deadlines).as_slice())
+        {
+            let tickets = tree.scan_prefix([TICKET]).map(|item| {
+                let (k, v) = item?;
+                read_ticket(&journal_reader, &k, &v)
+            });
+            let open = crate::queue::rebuild(&tree, tickets, &config.deadlines)?;
+            tracing::info!(open, "deadline queue and address keys rebuilt");
         }
 
         let policy = CommitPolicy {
@@ -1019,6 +1041,17 @@ impl Store {
         })
     }
 
+    /// The deadline queue at `now` (Beijing time): open tickets by time
+    /// left, read from the queue keys alone (see `queue.rs`).
+    pub fn queue(&self, q: &QueueQuery, now: NaiveDateTime) -> Result<QueuePage> {
+        crate::queue::query(
+            &self.inner.tree,
+            q,
+            now,
+            self.inner.config.deadlines.due_soon_fraction,
+        )
+    }
+
     /// Makes everything accepted so far searchable now.
     pub fn commit_index(&self) -> Result<()> {
         self.inner.index.commit()
@@ -1033,7 +1066,15 @@ impl Store {
         let to = q.to.unwrap_or(last);
         let needs_topic = q.group_by == GroupBy::Topic || q.topic.is_some();
         let needs_district = q.group_by == GroupBy::District || q.district.is_some();
-        let view = if q.group_by == GroupBy::Kind || (needs_topic && needs_district) {
+        let (day_space, month_space) = if q.group_by == GroupBy::Department {
+            (departments::DEPT_DAY, departments::DEPT_MONTH)
+        } else {
+            (COUNTER, MONTH_COUNTER)
+        };
+        // Department rows have one view (view byte 0, like the full view).
+        let view = if matches!(q.group_by, GroupBy::Department | GroupBy::Kind)
+            || (needs_topic && needs_district)
+        {
             View::Full
         } else if needs_district {
             View::ByDistrict
@@ -1083,14 +1124,14 @@ impl Store {
         };
         if by_month_ok && full_from < full_to_exclusive {
             let last_full_month = full_to_exclusive.pred_opt().map_or(full_from, month_of);
-            read(COUNTER, from, full_from.pred_opt().unwrap_or(from))?;
-            read(MONTH_COUNTER, full_from, last_full_month)?;
-            read(COUNTER, full_to_exclusive, to)?;
+            read(day_space, from, full_from.pred_opt().unwrap_or(from))?;
+            read(month_space, full_from, last_full_month)?;
+            read(day_space, full_to_exclusive, to)?;
         } else {
-            read(COUNTER, from, to)?;
+            read(day_space, from, to)?;
         }
         if q.include_undated {
-            read_days(COUNTER, UNDATED_DAY, UNDATED_DAY_END)?;
+            read_days(day_space, UNDATED_DAY, UNDATED_DAY_END)?;
         }
         Ok(aggregate(rows.into_iter(), q, &self.inner.config.rates))
     }
@@ -1099,6 +1140,9 @@ impl Store {
     pub fn verify(&self) -> Result<VerifyReport> {
         let mut report = VerifyReport::default();
         let mut recount: HashMap<CounterKey, Counts> = HashMap::new();
+        let mut queue = std::collections::BTreeMap::new();
+        let mut addresses = std::collections::BTreeMap::new();
+        let mut department_rows: HashMap<Vec<u8>, (CounterKey, Counts)> = HashMap::new();
         for item in self.inner.tree.scan_prefix([TICKET]) {
             let (k, v) = item?;
             match read_ticket(&self.inner.journal, &k, &v) {
@@ -1106,6 +1150,19 @@ impl Store {
                     report.tickets += 1;
                     let (ck, c) = contribution(&t, &self.inner.config.deadlines);
                     recount.entry(ck).or_default().add(&c);
+                    if let Some(e) = crate::queue::entry(&t, &self.inner.config.deadlines) {
+                        queue.insert(e.key(), e.value());
+                    }
+                    if let Some((k, v)) = hotspots::address_entry(&t) {
+                        addresses.insert(k, v);
+                    }
+                    for (k, ck, c) in departments::rows(&t, &self.inner.config.deadlines) {
+                        department_rows
+                            .entry(k)
+                            .or_insert_with(|| (ck, Counts::default()))
+                            .1
+                            .add(&c);
+                    }
                 }
                 Err(e) => report.corrupt_records.push(e.to_string()),
             }
@@ -1120,7 +1177,13 @@ impl Store {
                     .add(c);
             }
         }
-        for space in [COUNTER, MONTH_COUNTER] {
+        expected.extend(department_rows);
+        for space in [
+            COUNTER,
+            MONTH_COUNTER,
+            departments::DEPT_DAY,
+            departments::DEPT_MONTH,
+        ] {
             for item in self.inner.tree.scan_prefix([space]) {
                 let (k, v) = item?;
                 report.counter_rows += 1;
@@ -1145,6 +1208,11 @@ impl Store {
                     .push(format!("{ck:?}: missing, recount {:?}", c.0));
             }
         }
+        (report.queue_entries, report.queue_mismatches) =
+            crate::queue::check(&self.inner.tree, crate::queue::QUEUE, queue)?;
+        let (_, address_mismatches) =
+            crate::queue::check(&self.inner.tree, hotspots::ADDRESS, addresses)?;
+        report.queue_mismatches.extend(address_mismatches);
         self.commit_index()?;
         report.indexed_docs = self.inner.index.num_docs();
         report.index_missing = report.tickets.saturating_sub(report.indexed_docs);
@@ -1784,6 +1852,7 @@ fn apply(
     // The version of each ticket this batch has reached, and where its index words are.
     let mut latest: HashMap<Uuid, (&Ticket, Option<u64>)> = HashMap::with_capacity(entries.len());
     let mut deltas: HashMap<CounterKey, Counts> = HashMap::with_capacity(entries.len());
+    let mut department_deltas: HashMap<Vec<u8>, Counts> = HashMap::new();
     let mut last_seq = read_u64(tree, META_SEQ)?;
     for applied in entries {
         let entry = applied.entry;
@@ -1813,6 +1882,9 @@ fn apply(
             }
             let (ck, c) = contribution(old, deadlines);
             deltas.entry(ck).or_default().sub(&c);
+            for (k, _, c) in departments::rows(old, deadlines) {
+                department_deltas.entry(k).or_default().sub(&c);
+            }
         } else {
             if let Some(ext) = &t.external_id {
                 batch.insert(key(EXTERNAL, ext.as_bytes()), id.as_bytes().to_vec());
@@ -1833,6 +1905,12 @@ fn apply(
         }
         let (ck, c) = contribution(t, deadlines);
         deltas.entry(ck).or_default().add(&c);
+        for (k, _, c) in departments::rows(t, deadlines) {
+            department_deltas.entry(k).or_default().add(&c);
+        }
+        let before = old.as_ref().map(|(o, _)| o.as_ref());
+        crate::queue::update(&mut batch, before, t, deadlines);
+        hotspots::update(&mut batch, before, t);
         let created = match &old {
             _ if entry.tokens.is_some() => Some(applied.record_start),
             Some((_, created)) => *created,
@@ -1857,6 +1935,9 @@ fn apply(
                 .or_default()
                 .add(delta);
         }
+    }
+    for (k, delta) in department_deltas {
+        row_deltas.entry(k).or_default().add(&delta);
     }
     let mut written = Vec::with_capacity(row_deltas.len());
     for (k, delta) in row_deltas {
