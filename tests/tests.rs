@@ -4,6 +4,7 @@ mod access;
 mod auth;
 mod classifier;
 mod dispatch;
+mod dispatch_scale;
 mod hotspots;
 mod http;
 mod import;
