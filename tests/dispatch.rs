@@ -710,3 +710,53 @@ fn statistics_by_department_follow_reassignment() {
         .is_ok());
     state.store.shutdown().unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// The demo shows the 督办 tab at work: open tickets in every deadline
+/// state as of now, and the planted hot spot (a burst and a cluster).
+#[test]
+fn the_demo_has_every_deadline_state_and_a_hot_spot() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = hotline_suite::state_with(dir.path(), |c| c.demo.tickets = 300);
+    let now = NaiveDate::from_ymd_opt(2026, 5, 20)
+        .and_then(|d| d.and_hms_opt(15, 0, 0))
+        .unwrap_or_default();
+    state.clock.set(Some(now));
+    hotline::demo::populate(&state).unwrap_or_else(|e| panic!("{e}"));
+    let page = state
+        .store
+        .queue(&all(), now)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let live: Vec<_> = page
+        .items
+        .iter()
+        .filter(|i| i.received_at > now - chrono::Duration::days(30))
+        .collect();
+    for s in DeadlineState::ALL {
+        assert!(live.iter().any(|i| i.state == s), "no {s:?} in {live:#?}");
+    }
+    assert!(
+        live.iter().any(|i| i.stage == Stage::Feedback)
+            && live.iter().any(|i| i.stage == Stage::Dispatch)
+    );
+    let found = hotline::hotspots::detect(
+        &state.store,
+        &hotline::hotspots::HotspotQuery {
+            date: now.date(),
+            days: 3,
+            district: None,
+            topic: None,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        found
+            .bursts
+            .iter()
+            .map(|b| (b.topic.as_str(), b.district.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("kitchen_fumes", "朝阳区")]
+    );
+    assert_eq!(found.clusters.len(), 1, "{:#?}", found.clusters);
+    assert_eq!(found.clusters[0].address, "望京西园三区312号楼");
+    state.store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}

@@ -70,7 +70,7 @@ impl Rng {
 fn ticket(i: usize, n: usize, rng: &mut Rng) -> NewTicket {
     let topic = TOPICS[rng.below(TOPICS.len() as u64) as usize];
     let district = DISTRICTS[rng.below(DISTRICTS.len() as u64) as usize];
-    let open = i % 10 == 0;
+    let open = i.is_multiple_of(10);
     let received = if open {
         now() - Duration::minutes(rng.below(10 * 24 * 60) as i64)
     } else {

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod demo_live;
 pub mod dispatch;
 pub mod engine;
 pub mod error;

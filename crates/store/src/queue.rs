@@ -219,6 +219,53 @@ fn take_str(v: &mut &[u8]) -> Option<String> {
     String::from_utf8(take(v, len)?.to_vec()).ok()
 }
 
+fn take_str_ref<'a>(v: &mut &'a [u8]) -> Option<&'a str> {
+    let len = u16::from_be_bytes(take(v, 2)?.try_into().ok()?) as usize;
+    std::str::from_utf8(take(v, len)?).ok()
+}
+
+/// What the query filters and counts on, read in place (no allocation):
+/// a query touches every open key, so this is its inner loop.
+struct Peek<'a> {
+    deadline: i64,
+    allowance_secs: i64,
+    topic: &'a str,
+    district: &'a str,
+    street: &'a str,
+    department: &'a str,
+}
+
+fn peek<'a>(k: &[u8], v: &'a [u8]) -> Option<Peek<'a>> {
+    if k.len() != 25 {
+        return None;
+    }
+    let deadline = (u64::from_be_bytes(k[1..9].try_into().ok()?) ^ (1 << 63)) as i64;
+    let mut v = v;
+    if take(&mut v, 4)?[0] != VALUE_VERSION {
+        return None;
+    }
+    take(&mut v, 8)?;
+    let allowance_secs = take_i64(&mut v)?;
+    Some(Peek {
+        deadline,
+        allowance_secs,
+        topic: take_str_ref(&mut v)?,
+        district: take_str_ref(&mut v)?,
+        street: take_str_ref(&mut v)?,
+        department: take_str_ref(&mut v)?,
+    })
+}
+
+fn state_of(left: i64, allowance_secs: i64, due_soon_fraction: f64) -> DeadlineState {
+    if left < 0 {
+        DeadlineState::Overdue
+    } else if (left as f64) <= allowance_secs as f64 * due_soon_fraction {
+        DeadlineState::DueSoon
+    } else {
+        DeadlineState::OnTime
+    }
+}
+
 fn take_i64(v: &mut &[u8]) -> Option<i64> {
     Some(i64::from_be_bytes(take(v, 8)?.try_into().ok()?))
 }
@@ -282,17 +329,6 @@ impl Entry {
             street,
             department,
         })
-    }
-
-    pub fn state(&self, now: NaiveDateTime, due_soon_fraction: f64) -> DeadlineState {
-        let left = (self.deadline - now).num_seconds();
-        if left < 0 {
-            DeadlineState::Overdue
-        } else if (left as f64) <= self.allowance_secs as f64 * due_soon_fraction {
-            DeadlineState::DueSoon
-        } else {
-            DeadlineState::OnTime
-        }
     }
 }
 
@@ -465,34 +501,43 @@ pub(crate) fn query(
     };
     let skip = q.page.saturating_sub(1).saturating_mul(q.per_page);
     let mut counts = StateCounts::default();
-    let mut departments: BTreeMap<String, StateCounts> = BTreeMap::new();
     let mut total = 0u64;
     let mut items = Vec::with_capacity(q.per_page.min(1000));
     let matches = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+    let now_secs = secs(now);
+    let mut departments: std::collections::HashMap<String, StateCounts> =
+        std::collections::HashMap::new();
     for item in tree.range(vec![QUEUE]..end) {
         let (k, v) = item?;
-        let Some(e) = Entry::decode(&k, &v) else {
-            tracing::warn!("queue key skipped: cannot be decoded (hotline verify rebuilds nothing; reopen after removing mqueue_config)");
+        let Some(p) = peek(&k, &v) else {
+            tracing::warn!("a deadline queue key cannot be decoded; `hotline verify` names it");
             continue;
         };
-        if !(matches(&q.department, &e.department)
-            && matches(&q.topic, &e.topic)
-            && matches(&q.district, &e.district)
-            && matches(&q.street, &e.street))
+        if !(matches(&q.department, p.department)
+            && matches(&q.topic, p.topic)
+            && matches(&q.district, p.district)
+            && matches(&q.street, p.street))
         {
             continue;
         }
-        let state = e.state(now, due_soon_fraction);
+        let state = state_of(p.deadline - now_secs, p.allowance_secs, due_soon_fraction);
         counts.add(state);
-        departments
-            .entry(e.department.clone())
-            .or_default()
-            .add(state);
+        match departments.get_mut(p.department) {
+            Some(c) => c.add(state),
+            None => {
+                let mut c = StateCounts::default();
+                c.add(state);
+                departments.insert(p.department.to_owned(), c);
+            }
+        }
         if q.state.is_some_and(|s| s != state) {
             continue;
         }
         total += 1;
         if total as usize > skip && items.len() < q.per_page {
+            let Some(e) = Entry::decode(&k, &v) else {
+                continue;
+            };
             let nonempty = |s: String| (!s.is_empty()).then_some(s);
             items.push(QueueItem {
                 id: e.id,
