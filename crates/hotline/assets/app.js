@@ -460,7 +460,7 @@ async function refreshHotspots() {
 }
 
 function ticketLinks(ids) {
-  return h('div', { class: 'chips' }, ids.map((id) => h('button', { type: 'button', class: 'link', dataset: { open: id, testid: 'hotspot-ticket' } }, id.slice(0, 8))));
+  return h('div', { class: 'chips' }, ids.map((id) => h('button', { type: 'button', class: 'link', dataset: { open: id, testid: 'hotspot-ticket' }, title: id }, `…${id.slice(-8)}`)));
 }
 
 function renderHotspots(j) {
@@ -468,7 +468,7 @@ function renderHotspots(j) {
     ...j.bursts.map((b) => h('li', { dataset: { testid: 'hotspot', kind: 'burst' } },
       h('details', {},
         h('summary', {}, h('span', { class: 'badge overdue' }, '突增'), ` ${b.district} · ${topicName(b.topic)}：${b.observed} 件`,
-          h('span', { class: 'why' }, `（预期 ${b.expected.toFixed(1)} 件，${b.ratio.toFixed(1)} 倍，前八周 ${b.baseline} 件）`)),
+          h('span', { class: 'why' }, `（预期 ${b.expected < 0.1 ? b.expected.toFixed(2) : b.expected.toFixed(1)} 件，${b.ratio.toFixed(1)} 倍，前八周 ${b.baseline} 件）`)),
         ticketLinks(b.ids)))),
     ...j.clusters.map((c) => h('li', { dataset: { testid: 'hotspot', kind: 'cluster' } },
       h('details', {},
