@@ -3,6 +3,9 @@
 mod access;
 mod auth;
 mod classifier;
+mod dispatch;
+mod dispatch_scale;
+mod hotspots;
 mod http;
 mod import;
 mod limits;

@@ -197,7 +197,7 @@ async function run(base, tokens, browser) {
   await signIn(page, base, tokens.admin);
   const who = await page.innerText('[data-testid=whoami]');
   check(/管理员/.test(who), `signed in as admin (${who.trim()})`);
-  for (const tab of ['stats', 'search', 'intake']) {
+  for (const tab of ['stats', 'dispatch', 'search', 'intake']) {
     check(await page.isVisible(`[data-testid=tab-${tab}]`), `admin sees the ${tab} tab`);
   }
   step = 'stats table';
@@ -312,6 +312,37 @@ async function run(base, tokens, browser) {
   check(supPhone.includes('****') && !supPhone.includes(CALLER_PHONE), `the supervisor sees the phone masked (${supPhone})`);
   await shot(page, '07-supervisor-ticket.png', false);
   await page.click('[data-testid=ticket-close]');
+
+  // ---- supervisor: 督办 (the deadline queue and the hot spots)
+  step = 'dispatch tab';
+  check(await page.isVisible('[data-testid=tab-dispatch]'), 'the supervisor has the 督办 tab');
+  await page.click('[data-testid=tab-dispatch]');
+  await page.waitForSelector('[data-testid=queue-row]');
+  const counts = {};
+  for (const st of ['overdue', 'due_soon', 'on_time']) {
+    counts[st] = Number(await page.innerText(`[data-testid=count-${st}] .n`));
+  }
+  check(counts.overdue > 0 && counts.due_soon > 0 && counts.on_time > 0,
+    `open tickets in every deadline state (超期 ${counts.overdue}, 临期 ${counts.due_soon}, 正常 ${counts.on_time})`);
+  const queueText = await page.innerText('[data-testid=queue-table]');
+  check(!/1391000\d{4}/.test(queueText) && !queueText.includes('先生'), 'the queue shows no caller');
+  check((await page.innerText('[data-testid=backlog-table]')).length > 0, 'the backlog per department is shown');
+  await page.waitForSelector('[data-testid=hotspot]');
+  const kinds = await page.locator('[data-testid=hotspot]').evaluateAll((els) => els.map((e) => e.dataset.kind));
+  check(kinds.includes('burst') && kinds.includes('cluster'), `the hot-spot panel shows the planted burst and cluster (${kinds.join(', ')})`);
+  await shot(page, '08-dispatch.png');
+  step = 'queue filter by state';
+  await page.click('[data-testid=count-overdue]');
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=queue-row]')].every((r) => r.dataset.state === 'overdue'));
+  ok('clicking 超期 lists only overdue tickets');
+  step = 'hot spot tickets';
+  const firstHot = page.locator('[data-testid=hotspot]').first();
+  await firstHot.locator('summary').click();
+  await firstHot.locator('[data-testid=hotspot-ticket]').first().click();
+  await page.waitForSelector('[data-testid=ticket-text]', { state: 'visible' });
+  check((await page.innerText('[data-testid=ticket-text]')).length > 0, 'a hot spot\'s ticket opens in one click');
+  await page.click('[data-testid=ticket-close]');
+  await shot(page, '09-hotspots.png');
 
   // ---- operator: no 统计, and the API says 无权限 if asked anyway
   step = 'operator';

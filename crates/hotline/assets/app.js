@@ -27,7 +27,11 @@ const URGENCY_ZH = { emergency: '紧急', utilities: '水电气热', general: '�
 const SOURCE_ZH = { router: '系统分派', operator: '话务员指定', imported: '导入' };
 const ROLE_ZH = { admin: '管理员', supervisor: '督办', operator: '话务员' };
 const EXPORT_ROLES = ['admin', 'supervisor'];
-const TABS_BY_ROLE = { admin: ['stats', 'search', 'intake'], supervisor: ['stats', 'search'], operator: ['intake', 'search'] };
+const TABS_BY_ROLE = { admin: ['stats', 'dispatch', 'search', 'intake'], supervisor: ['stats', 'dispatch', 'search'], operator: ['intake', 'dispatch', 'search'] };
+const DEADLINE_ZH = { on_time: '正常', due_soon: '临期', overdue: '超期' };
+const STAGE_ZH = { dispatch: '待派单', feedback: '待反馈' };
+const QUEUE_PAGE_SIZE = 20;
+const QUEUE_REFRESH_MS = 30000;
 
 const COLUMNS = [
   { key: 'name', label: '专题', type: 'text' },
@@ -274,7 +278,16 @@ function signOut(message) {
 function clearPanels() {
   for (const p of $$('.panel')) showError(p, null);
   for (const sel of ['#stats-table thead', '#stats-table tbody', '#stats-table tfoot', '#trend-chart', '#district-chart',
-    '#search-results', '#ticket-body', '#intake-result']) $(sel).replaceChildren();
+    '#search-results', '#ticket-body', '#intake-result', '#queue-table tbody', '#backlog-table tbody']) $(sel).replaceChildren();
+  clearInterval(queue.timer);
+  queue.timer = null;
+  queue.seq += 1;
+  hot.seq += 1;
+  $('#hotspot-list').replaceChildren();
+  $('#hotspot-date').value = '';
+  $('#queue-form').reset();
+  $('#queue-district').disabled = false;
+  for (const n of $$('.state-card .n')) n.textContent = '–';
   $('#stats-range').textContent = '';
   $('#intake-result').hidden = true;
   $('#search-form').reset();
@@ -329,10 +342,164 @@ function showTab(name) {
   if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
   if (!state.loaded[name]) {
     state.loaded[name] = true;
-    ({ stats: initStats, search: initSearch, intake: initIntake })[name]();
+    ({ stats: initStats, dispatch: initDispatch, search: initSearch, intake: initIntake })[name]();
   } else if (name === 'stats') {
     refreshStats();
+  } else if (name === 'dispatch') {
+    refreshQueue();
+    refreshHotspots();
   }
+  // The queue refreshes itself while its tab is shown.
+  clearInterval(queue.timer);
+  queue.timer = name === 'dispatch' ? setInterval(() => { if (!document.hidden) refreshQueue(); }, QUEUE_REFRESH_MS) : null;
+}
+
+// ---------------------------------------------------------------- 督办
+
+const queue = { page: 1, timer: null, seq: 0 };
+
+function formatLeft(seconds) {
+  const a = Math.abs(seconds);
+  const d = Math.floor(a / 86400);
+  const hh = Math.floor((a % 86400) / 3600);
+  const mm = Math.floor((a % 3600) / 60);
+  const text = d > 0 ? `${d}天${hh}小时` : hh > 0 ? `${hh}小时${mm}分` : `${mm}分`;
+  return seconds < 0 ? `超${text}` : text;
+}
+
+function initDispatch() {
+  const fill = (sel, values) => sel.replaceChildren(h('option', { value: '' }, '全部'), ...values);
+  fill($('#queue-topic'), topics.list.map((t) => h('option', { value: t.slug }, t.name)));
+  fill($('#queue-district'), DISTRICTS.map((d) => h('option', { value: d }, d)));
+  if (session.me?.district) {
+    $('#queue-district').value = session.me.district;
+    $('#queue-district').disabled = true;
+  }
+  queue.page = 1;
+  refreshQueue();
+  initHotspots();
+}
+
+async function refreshQueue() {
+  const panel = $('#panel-dispatch');
+  const seq = ++queue.seq;
+  const params = {
+    state: $('#queue-state').value,
+    due_within: $('#queue-due').value,
+    topic: $('#queue-topic').value,
+    district: session.me?.district ? '' : $('#queue-district').value,
+    department: $('#queue-department').value,
+    page: queue.page,
+    per_page: QUEUE_PAGE_SIZE,
+  };
+  try {
+    const j = await api(`/api/v1/queue?${query(params)}`);
+    if (seq !== queue.seq) return;
+    showError(panel, null);
+    renderQueue(j);
+  } catch (e) {
+    if (seq === queue.seq) showError(panel, e);
+  }
+}
+
+function renderQueue(j) {
+  for (const st of ['overdue', 'due_soon', 'on_time']) {
+    $(`[data-testid=count-${st}] .n`).textContent = String(j.counts[st]);
+    $(`[data-testid=count-${st}]`).setAttribute('aria-pressed', String($('#queue-state').value === st));
+  }
+  $('#queue-now').textContent = `截至 ${String(j.now).replace('T', ' ').slice(0, 16)}`;
+  $('#queue-total').textContent = `共 ${j.total} 件`;
+  const rows = j.items.map((it) => h('tr', { class: `state-${it.state}`, dataset: { id: it.id, testid: 'queue-row', state: it.state } },
+    h('td', {}, h('span', { class: `badge ${it.state}` }, DEADLINE_ZH[it.state] || it.state)),
+    h('td', { class: 'num' }, formatLeft(it.seconds_left)),
+    h('td', {}, STAGE_ZH[it.stage] || it.stage),
+    h('td', {}, topicName(it.topic)),
+    h('td', {}, [it.district, it.street].filter(Boolean).join(' ') || '—'),
+    h('td', {}, it.department || '退回待改派'),
+    h('td', {}, String(it.deadline).replace('T', ' ').slice(0, 16)),
+    h('td', {}, h('button', { type: 'button', class: 'link', dataset: { open: it.id } }, '查看'))));
+  $('#queue-table tbody').replaceChildren(...(rows.length ? rows
+    : [h('tr', {}, h('td', { colspan: '8', class: 'muted' }, '没有符合条件的待办工单'))]));
+  const pages = Math.max(1, Math.ceil(j.total / QUEUE_PAGE_SIZE));
+  $('#queue-pager').hidden = pages <= 1;
+  $('#queue-page').textContent = `第 ${queue.page} / ${pages} 页`;
+  $('#queue-prev').disabled = queue.page <= 1;
+  $('#queue-next').disabled = queue.page >= pages;
+  $('#backlog-table tbody').replaceChildren(...j.by_department.slice(0, 20).map((d) => h('tr', {},
+    h('td', {}, d.department || '退回待改派'),
+    h('td', { class: 'num overdue' }, String(d.overdue)),
+    h('td', { class: 'num' }, String(d.due_soon)),
+    h('td', { class: 'num' }, String(d.on_time)))));
+  const dept = $('#queue-department');
+  const chosen = dept.value;
+  const names = new Set(j.by_department.map((d) => d.department).filter(Boolean));
+  if (chosen) names.add(chosen);
+  dept.replaceChildren(h('option', { value: '' }, '全部'), ...[...names].sort().map((n) => h('option', { value: n }, n)));
+  dept.value = chosen;
+}
+
+// ---------------------------------------------------------------- 热点
+
+const hot = { seq: 0 };
+
+function initHotspots() {
+  if (!$('#hotspot-date').value) $('#hotspot-date').value = todayLocal();
+  refreshHotspots();
+}
+
+async function refreshHotspots() {
+  const panel = $('#panel-dispatch');
+  const seq = ++hot.seq;
+  try {
+    const j = await api(`/api/v1/hotspots?${query({ date: $('#hotspot-date').value, days: $('#hotspot-days').value })}`);
+    if (seq !== hot.seq) return;
+    renderHotspots(j);
+  } catch (e) {
+    if (seq === hot.seq) showError(panel, e);
+  }
+}
+
+function ticketLinks(ids) {
+  return h('div', { class: 'chips' }, ids.map((id) => h('button', { type: 'button', class: 'link', dataset: { open: id, testid: 'hotspot-ticket' }, title: id }, `…${id.slice(-8)}`)));
+}
+
+function renderHotspots(j) {
+  const items = [
+    ...j.bursts.map((b) => h('li', { dataset: { testid: 'hotspot', kind: 'burst' } },
+      h('details', {},
+        h('summary', {}, h('span', { class: 'badge overdue' }, '突增'), ` ${b.district} · ${topicName(b.topic)}：${b.observed} 件`,
+          h('span', { class: 'why' }, `（预期 ${b.expected < 0.1 ? b.expected.toFixed(2) : b.expected.toFixed(1)} 件，${b.ratio.toFixed(1)} 倍，前八周 ${b.baseline} 件）`)),
+        ticketLinks(b.ids)))),
+    ...j.clusters.map((c) => h('li', { dataset: { testid: 'hotspot', kind: 'cluster' } },
+      h('details', {},
+        h('summary', {}, h('span', { class: 'badge due_soon' }, '聚集'), ` ${c.district || ''} ${c.address} · ${topicName(c.topic)}：${c.tickets} 件`,
+          h('span', { class: 'why' }, `（${c.callers} 位来电人，内容相近）`)),
+        ticketLinks(c.ids)))),
+  ];
+  $('#hotspot-list').replaceChildren(...items);
+  $('#hotspot-empty').hidden = items.length > 0;
+}
+
+function bindDispatch() {
+  $('#hotspot-date').addEventListener('change', refreshHotspots);
+  $('#hotspot-days').addEventListener('change', refreshHotspots);
+  for (const sel of ['#queue-state', '#queue-due', '#queue-topic', '#queue-district', '#queue-department']) {
+    $(sel).addEventListener('change', () => { queue.page = 1; refreshQueue(); });
+  }
+  for (const b of $$('.state-card')) {
+    b.addEventListener('click', () => {
+      const st = $('#queue-state');
+      st.value = st.value === b.dataset.state ? '' : b.dataset.state;
+      queue.page = 1;
+      refreshQueue();
+    });
+  }
+  $('#queue-prev').addEventListener('click', () => { queue.page = Math.max(1, queue.page - 1); refreshQueue(); });
+  $('#queue-next').addEventListener('click', () => { queue.page += 1; refreshQueue(); });
+  $('#panel-dispatch').addEventListener('click', (e) => {
+    const b = e.target.closest('[data-open]');
+    if (b) openTicket(b.dataset.open);
+  });
 }
 
 // ---------------------------------------------------------------- 统计
@@ -1048,6 +1215,7 @@ function bindIntake() {
 
 function start() {
   bindStats();
+  bindDispatch();
   bindSearch();
   bindIntake();
   $('#search-form').addEventListener('reset', () => setTimeout(() => { search.params = null; }, 0));

@@ -43,6 +43,8 @@ pub struct AppState {
     pub training: Arc<std::sync::Mutex<()>>,
     /// The latest reroute run in the server (`POST /api/v1/model/reroute`).
     pub reroute: Arc<std::sync::Mutex<Option<crate::reroute::RerouteJob>>>,
+    /// "Now" for deadlines and hot spots: Beijing time, or fixed by a test.
+    pub clock: crate::clock::Clock,
 }
 
 impl std::fmt::Debug for AppState {
@@ -82,6 +84,7 @@ impl AppState {
             analysis_permits: Arc::new(tokio::sync::Semaphore::new(cores)),
             training: Arc::default(),
             reroute: Arc::default(),
+            clock: crate::clock::Clock::system(),
         })
     }
 

@@ -78,6 +78,8 @@ pub const PERMISSIONS: &[Rule] = &[
     rule("GET", "/api/v1/tickets/{id}", READERS),
     rule("GET", "/api/v1/search", READERS),
     rule("GET", "/api/v1/stats", SUPERVISORS),
+    rule("GET", "/api/v1/queue", READERS),
+    rule("GET", "/api/v1/hotspots", READERS),
     rule("GET", "/api/v1/export/stats", SUPERVISORS),
     rule("GET", "/api/v1/export/search", SUPERVISORS),
     rule("GET", "/api/v1/audit", ADMINS),

@@ -131,7 +131,8 @@ pub enum Command {
         /// Last day (YYYY-MM-DD).
         #[arg(long)]
         to: Option<chrono::NaiveDate>,
-        /// topic, district, kind, day, week, month, assessment_month or total.
+        /// topic, district, kind, day, week, month, assessment_month, total or
+        /// department (the department holding each ticket).
         #[arg(long, default_value = "topic")]
         by: String,
         #[arg(long)]
@@ -141,6 +142,46 @@ pub enum Command {
         /// Include undated historical tickets.
         #[arg(long)]
         undated: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The deadline queue: open tickets by time left (dispatch and feedback
+    /// deadlines), with counts by state and department.
+    Queue {
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long)]
+        topic: Option<String>,
+        #[arg(long)]
+        district: Option<String>,
+        #[arg(long)]
+        street: Option<String>,
+        /// on_time, due_soon or overdue.
+        #[arg(long)]
+        state: Option<String>,
+        /// Only deadlines within this long (hours, or 90m, 12h, 3d); overdue included.
+        #[arg(long, value_name = "DURATION")]
+        due_within: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        page: usize,
+        #[arg(long, default_value_t = 50)]
+        per_page: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Hot spots: district × topic bursts against their last eight weeks,
+    /// and clusters of near-identical complaints at one address.
+    Hotspots {
+        /// The window's last day (YYYY-MM-DD); today (Beijing) by default.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// The window's length in days (1 to 14).
+        #[arg(long, default_value_t = 3)]
+        days: i64,
+        #[arg(long)]
+        district: Option<String>,
+        #[arg(long)]
+        topic: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -362,7 +403,10 @@ pub fn run(cli: Cli) -> Result<()> {
             json,
         } => {
             let group_by = hotline_store::GroupBy::parse(&by)
-                .with_context(|| format!("--by {by}: use topic, district, kind, day, week, month, assessment_month or total"))?;
+                .with_context(|| format!("--by {by}: use topic, district, kind, day, week, month, assessment_month, total or department"))?;
+            if group_by == hotline_store::GroupBy::Department && topic.is_some() {
+                bail!("--by department is not split by topic: drop --topic");
+            }
             // Counting routes nothing: the store alone, no analyzer to load.
             let store = open_store(&config)?;
             let district = match district {
@@ -383,6 +427,75 @@ pub fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 print_stats(&rows);
+            }
+        }
+        Command::Queue {
+            department,
+            topic,
+            district,
+            street,
+            state,
+            due_within,
+            page,
+            per_page,
+            json,
+        } => {
+            let query = hotline_store::QueueQuery {
+                department,
+                topic,
+                district: match district {
+                    Some(d) => Some(known_district_in(&config, d)?),
+                    None => None,
+                },
+                street,
+                state: state
+                    .map(|s| crate::dispatch::parse_state(&s))
+                    .transpose()
+                    .map_err(|m| anyhow::anyhow!("--state {m}"))?,
+                due_within: due_within
+                    .map(|s| crate::dispatch::parse_due_within(&s))
+                    .transpose()
+                    .map_err(|m| anyhow::anyhow!("--due-within {m}"))?,
+                page: page.max(1),
+                per_page: per_page.clamp(1, 10_000),
+            };
+            let store = open_store(&config)?;
+            let page = store.queue(&query, hotline_store::beijing_now());
+            store.shutdown()?;
+            let page = page?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&page)?);
+            } else {
+                crate::dispatch::print_queue(&page);
+            }
+        }
+        Command::Hotspots {
+            date,
+            days,
+            district,
+            topic,
+            json,
+        } => {
+            if !(1..=14).contains(&days) {
+                bail!("--days {days}: use 1 to 14");
+            }
+            let query = crate::hotspots::HotspotQuery {
+                date: date.unwrap_or_else(|| hotline_store::beijing_now().date()),
+                days,
+                district: match district {
+                    Some(d) => Some(known_district_in(&config, d)?),
+                    None => None,
+                },
+                topic,
+            };
+            let store = open_store(&config)?;
+            let found = crate::hotspots::detect(&store, &query);
+            store.shutdown()?;
+            let found = found?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&found)?);
+            } else {
+                crate::hotspots::print(&found);
             }
         }
         Command::Search {
@@ -481,15 +594,19 @@ pub fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 println!(
-                    "journal {} bytes, {} records; tickets {}, counter rows {}, indexed {}",
+                    "journal {} bytes, {} records; tickets {}, counter rows {}, open in the deadline queue {}, indexed {}",
                     check.bytes,
                     check.records,
                     report.tickets,
                     report.counter_rows,
+                    report.queue_entries,
                     report.indexed_docs
                 );
                 for m in report.counter_mismatches.iter().take(20) {
                     println!("counter mismatch: {m}");
+                }
+                for m in report.queue_mismatches.iter().take(20) {
+                    println!("deadline queue mismatch: {m}");
                 }
                 for c in report.corrupt_records.iter().take(20) {
                     println!("corrupt: {c}");
@@ -505,7 +622,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 bail!("the store is inconsistent");
             }
             if !json {
-                println!("ok: every journal record reads, counters equal a recount and every ticket is indexed");
+                println!("ok: every journal record reads, counters and the deadline queue equal a recount and every ticket is indexed");
             }
         }
         Command::Salvage { json } => {

@@ -575,6 +575,14 @@ pub fn populate(state: &AppState) -> Result<Outcome> {
             }
         }
     }
+    // Today's open tickets and a hot spot, relative to now (once).
+    let live = crate::demo_live::generate(state, state.clock.now())?;
+    for s in state.store.submit(live)? {
+        match s {
+            Submitted::Created(_) => created += 1,
+            Submitted::Duplicate(_) => skipped += 1,
+        }
+    }
     state.store.commit_index()?;
     tracing::info!(
         created,

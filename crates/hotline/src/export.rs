@@ -175,6 +175,7 @@ fn group_header(by: GroupBy) -> &'static str {
         GroupBy::Month => "月份",
         GroupBy::AssessmentMonth => "考核月",
         GroupBy::Total => "合计",
+        GroupBy::Department => "承办单位",
     }
 }
 

@@ -43,6 +43,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/classify", post(classify))
         .route("/api/v1/search", get(search))
         .route("/api/v1/stats", get(stats))
+        .route("/api/v1/queue", get(crate::dispatch::queue))
+        .route("/api/v1/hotspots", get(crate::dispatch::hotspots))
         .route("/api/v1/export/stats", get(export_stats))
         .route("/api/v1/export/search", get(export_search))
         .route("/api/v1/topics", get(topics))
@@ -574,7 +576,12 @@ const MAX_PER_PAGE: usize = 100;
 
 /// A positive whole number from a query parameter, at most `max`; anything
 /// else is a 400 naming the parameter.
-fn parse_count(field: &str, s: Option<&str>, default: usize, max: usize) -> ApiResult<usize> {
+pub(crate) fn parse_count(
+    field: &str,
+    s: Option<&str>,
+    default: usize,
+    max: usize,
+) -> ApiResult<usize> {
     let Some(v) = s.map(str::trim) else {
         return Ok(default);
     };
@@ -597,7 +604,7 @@ fn parse_day(field: &str, s: &Option<String>) -> ApiResult<Option<NaiveDate>> {
 }
 
 /// An optional filter: empty means none.
-fn filter(s: Option<String>) -> Option<String> {
+pub(crate) fn filter(s: Option<String>) -> Option<String> {
     s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
@@ -851,11 +858,17 @@ impl StatsParams {
                 ApiError::invalid(
                     "by",
                     format!(
-                        "'{b}': use topic, district, kind, day, week, month, assessment_month or total"
+                        "'{b}': use topic, district, kind, day, week, month, assessment_month, total or department"
                     ),
                 )
             })?,
         };
+        if group_by == GroupBy::Department && filter(self.topic.clone()).is_some() {
+            return Err(ApiError::bad_param(
+                "topic",
+                "department rows are not split by topic: drop topic, or group by topic",
+            ));
+        }
         Ok(StatsQuery {
             from: parse_day("from", &self.from)?,
             to: parse_day("to", &self.to)?,
@@ -1232,9 +1245,7 @@ async fn start_reroute(
         }
         let job = crate::reroute::RerouteJob {
             running: true,
-            started_at: hotline_store::beijing_now()
-                .format("%Y-%m-%dT%H:%M:%S")
-                .to_string(),
+            started_at: state.clock.now().format("%Y-%m-%dT%H:%M:%S").to_string(),
             ..Default::default()
         };
         *current = Some(job.clone());
@@ -1251,11 +1262,7 @@ async fn start_reroute(
         let mut current = lock_job(&worker);
         if let Some(job) = current.as_mut() {
             job.running = false;
-            job.finished_at = Some(
-                hotline_store::beijing_now()
-                    .format("%Y-%m-%dT%H:%M:%S")
-                    .to_string(),
-            );
+            job.finished_at = Some(worker.clock.now().format("%Y-%m-%dT%H:%M:%S").to_string());
             match outcome {
                 Ok(summary) => {
                     tracing::info!(

@@ -124,6 +124,7 @@ pub(crate) fn apply(
     let mut latest: HashMap<Uuid, (&Ticket, Option<u64>)> = HashMap::with_capacity(entries.len());
     let mut deltas: HashMap<CounterKey, Counts> = HashMap::with_capacity(entries.len());
     let mut decision_deltas: HashMap<Vec<u8>, DecisionCounts> = HashMap::new();
+    let mut department_deltas: HashMap<Vec<u8>, Counts> = HashMap::new();
     let mut last_seq = read_u64(tree, META_SEQ)?;
     for applied in entries {
         let entry = applied.entry;
@@ -150,6 +151,9 @@ pub(crate) fn apply(
             if let Some((dk, c)) = decision(old) {
                 decision_deltas.entry(dk).or_default().sub(c);
             }
+            for (k, _, c) in crate::departments::rows(old, deadlines) {
+                department_deltas.entry(k).or_default().sub(&c);
+            }
         } else {
             if let Some(ext) = &t.external_id {
                 batch.insert(key(EXTERNAL, ext.as_bytes()), id.as_bytes().to_vec());
@@ -173,6 +177,12 @@ pub(crate) fn apply(
         if let Some((dk, c)) = decision(t) {
             decision_deltas.entry(dk).or_default().add(c);
         }
+        for (k, _, c) in crate::departments::rows(t, deadlines) {
+            department_deltas.entry(k).or_default().add(&c);
+        }
+        let before = old.as_ref().map(|(o, _)| o.as_ref());
+        crate::queue::update(&mut batch, before, t, deadlines);
+        crate::hotspots::update(&mut batch, before, t);
         let created = match &old {
             _ if entry.tokens.is_some() => Some(applied.record_start),
             Some((_, created)) => *created,
@@ -197,6 +207,9 @@ pub(crate) fn apply(
                 .or_default()
                 .add(delta);
         }
+    }
+    for (k, delta) in department_deltas {
+        row_deltas.entry(k).or_default().add(&delta);
     }
     let written = add_rows(tree, &mut batch, &counters.rows, row_deltas)?;
     let decisions_written = add_rows(tree, &mut batch, &counters.decisions, decision_deltas)?;

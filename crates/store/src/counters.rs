@@ -94,6 +94,15 @@ pub struct Deadlines {
     pub feedback_utilities_hours: f64,
     pub feedback_general_hours: f64,
     pub feedback_complex_hours: f64,
+    /// An open ticket is "due soon" in the last this share of its allowance
+    /// (0.25: the last 15 minutes of a one-hour dispatch, the last 42 hours
+    /// of a seven-day feedback).
+    #[serde(default = "default_due_soon_fraction")]
+    pub due_soon_fraction: f64,
+}
+
+fn default_due_soon_fraction() -> f64 {
+    0.25
 }
 
 impl Default for Deadlines {
@@ -107,12 +116,14 @@ impl Default for Deadlines {
             feedback_utilities_hours: 24.0,
             feedback_general_hours: 7.0 * 24.0,
             feedback_complex_hours: 15.0 * 24.0,
+            due_soon_fraction: default_due_soon_fraction(),
         }
     }
 }
 
 impl Deadlines {
-    fn dispatch(&self, u: Urgency) -> f64 {
+    /// Hours from receipt to dispatch.
+    pub fn dispatch(&self, u: Urgency) -> f64 {
         match u {
             Urgency::Emergency => self.dispatch_emergency_hours,
             Urgency::Utilities => self.dispatch_utilities_hours,
@@ -121,7 +132,8 @@ impl Deadlines {
         }
     }
 
-    fn feedback(&self, u: Urgency) -> f64 {
+    /// Hours from the first dispatch (or receipt) to the department's feedback.
+    pub fn feedback(&self, u: Urgency) -> f64 {
         match u {
             Urgency::Emergency => self.feedback_emergency_hours,
             Urgency::Utilities => self.feedback_utilities_hours,
@@ -141,11 +153,13 @@ impl Deadlines {
             self.feedback_general_hours,
             self.feedback_complex_hours,
         ];
-        if all.iter().all(|h| h.is_finite() && *h > 0.0) {
-            Ok(())
-        } else {
-            Err("every deadline must be a positive number of hours".to_owned())
+        if !all.iter().all(|h| h.is_finite() && *h > 0.0) {
+            return Err("every deadline must be a positive number of hours".to_owned());
         }
+        if !(self.due_soon_fraction > 0.0 && self.due_soon_fraction < 1.0) {
+            return Err("due_soon_fraction must be between 0 and 1".to_owned());
+        }
+        Ok(())
     }
 }
 

@@ -18,6 +18,15 @@ pub(crate) const PHONE: u8 = b'p';
 pub(crate) const TEXT_HASH: u8 = b'h';
 /// Router decisions and overrides: model · topic · district → counts (`decisions`).
 pub(crate) const DECISION: u8 = b'o';
+/// The deadline queue: deadline · id → an open ticket's stage and holder (`queue`).
+pub(crate) const QUEUE: u8 = b'q';
+/// The layout version and deadlines the `q`, `w`, `e`, `f` keys were computed with.
+pub(crate) const META_QUEUE_CONFIG: &[u8] = b"mqueue_config";
+/// Day · normalised address · id → a hash of the caller (`hotspots`).
+pub(crate) const ADDRESS: u8 = b'w';
+/// Counter rows per holding department, per day and per month (`departments`).
+pub(crate) const DEPT_DAY: u8 = b'e';
+pub(crate) const DEPT_MONTH: u8 = b'f';
 /// Set once the decisions of the tickets already stored have been counted.
 pub(crate) const META_DECISIONS: &[u8] = b"mdecisions_counted";
 pub(crate) const META_JOURNAL: &[u8] = b"mjournal_offset";

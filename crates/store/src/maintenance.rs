@@ -24,11 +24,16 @@ pub struct VerifyReport {
     pub indexed_docs: u64,
     pub index_missing: u64,
     pub corrupt_records: Vec<String>,
+    /// Open tickets in the deadline queue.
+    pub queue_entries: u64,
+    /// Queue keys that differ from a recount from the tickets.
+    pub queue_mismatches: Vec<String>,
 }
 
 impl VerifyReport {
     pub fn is_ok(&self) -> bool {
         self.counter_mismatches.is_empty()
+            && self.queue_mismatches.is_empty()
             && self.index_missing == 0
             && self.corrupt_records.is_empty()
     }
@@ -40,6 +45,9 @@ impl Store {
         let mut report = VerifyReport::default();
         let mut recount: HashMap<CounterKey, Counts> = HashMap::new();
         let mut decisions: HashMap<Vec<u8>, DecisionCounts> = HashMap::new();
+        let mut queue = std::collections::BTreeMap::new();
+        let mut addresses = std::collections::BTreeMap::new();
+        let mut department_rows: HashMap<Vec<u8>, (CounterKey, Counts)> = HashMap::new();
         for item in self.inner.tree.scan_prefix([TICKET]) {
             let (k, v) = item?;
             match read_ticket(&self.inner.journal, &k, &v) {
@@ -49,6 +57,19 @@ impl Store {
                     recount.entry(ck).or_default().add(&c);
                     if let Some((dk, c)) = decision(&t) {
                         decisions.entry(dk).or_default().add(c);
+                    }
+                    if let Some(e) = crate::queue::entry(&t, &self.inner.config.deadlines) {
+                        queue.insert(e.key(), e.value());
+                    }
+                    if let Some((k, v)) = crate::hotspots::address_entry(&t) {
+                        addresses.insert(k, v);
+                    }
+                    for (k, ck, c) in crate::departments::rows(&t, &self.inner.config.deadlines) {
+                        department_rows
+                            .entry(k)
+                            .or_insert_with(|| (ck, Counts::default()))
+                            .1
+                            .add(&c);
                     }
                 }
                 Err(e) => report.corrupt_records.push(e.to_string()),
@@ -64,7 +85,13 @@ impl Store {
                     .add(c);
             }
         }
-        for space in [COUNTER, MONTH_COUNTER] {
+        expected.extend(department_rows);
+        for space in [
+            COUNTER,
+            MONTH_COUNTER,
+            crate::departments::DEPT_DAY,
+            crate::departments::DEPT_MONTH,
+        ] {
             for item in self.inner.tree.scan_prefix([space]) {
                 let (k, v) = item?;
                 report.counter_rows += 1;
@@ -89,6 +116,11 @@ impl Store {
                     .push(format!("{ck:?}: missing, recount {:?}", c.0));
             }
         }
+        (report.queue_entries, report.queue_mismatches) =
+            crate::queue::check(&self.inner.tree, crate::queue::QUEUE, queue)?;
+        let (_, address_mismatches) =
+            crate::queue::check(&self.inner.tree, crate::hotspots::ADDRESS, addresses)?;
+        report.queue_mismatches.extend(address_mismatches);
         for item in self.inner.tree.scan_prefix([DECISION]) {
             let (k, v) = item?;
             report.counter_rows += 1;

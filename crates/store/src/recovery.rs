@@ -73,6 +73,17 @@ impl Store {
             )?;
         }
 
+        if tree.get(crate::queue::META_QUEUE_CONFIG)?.as_deref()
+            != Some(crate::queue::config_stamp(&config.deadlines).as_slice())
+        {
+            let tickets = tree.scan_prefix([TICKET]).map(|item| {
+                let (k, v) = item?;
+                read_ticket(&journal_reader, &k, &v)
+            });
+            let open = crate::queue::rebuild(&tree, tickets, &config.deadlines)?;
+            tracing::info!(open, "deadline queue and address keys rebuilt");
+        }
+
         let policy = CommitPolicy {
             max_docs: config.index_commit_docs,
             max_delay: Duration::from_millis(config.index_commit_ms),

@@ -14,7 +14,7 @@ use crate::writer::{Pending, Writer};
 /// (full-width ones too), without a leading country code, so that
 /// `138-1234-5678`, `13812345678` and `+86 138 1234 5678` are one caller.
 /// None when it has fewer than five digits (no caller to recognise).
-pub(crate) fn caller_key(phone: &str) -> Option<String> {
+pub fn caller_key(phone: &str) -> Option<String> {
     let digits: String = phone
         .chars()
         .filter_map(|c| match c {

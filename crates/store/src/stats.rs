@@ -70,6 +70,9 @@ pub enum GroupBy {
     AssessmentMonth,
     /// Everything in one row.
     Total,
+    /// The department that holds each ticket (its latest dispatch or 改派,
+    /// or its lead department before any): no topic filter.
+    Department,
 }
 
 impl GroupBy {
@@ -83,6 +86,7 @@ impl GroupBy {
             "month" => GroupBy::Month,
             "assessment_month" => GroupBy::AssessmentMonth,
             "total" => GroupBy::Total,
+            "department" => GroupBy::Department,
             _ => return None,
         })
     }
@@ -187,7 +191,8 @@ impl StatsRow {
 pub(crate) fn group_key(key: &CounterKey, by: GroupBy, cfg: &RateConfig) -> String {
     let date = day_date(key.day);
     match (by, date) {
-        (GroupBy::Topic, _) => key.topic.clone(),
+        // Department rows hold the department where the topic would be.
+        (GroupBy::Topic | GroupBy::Department, _) => key.topic.clone(),
         (GroupBy::District, _) => {
             if key.district.is_empty() {
                 "unknown".into()
@@ -266,7 +271,16 @@ pub(crate) fn plan(q: &StatsQuery) -> RowPlan {
     let to = q.to.unwrap_or(last);
     let needs_topic = q.group_by == GroupBy::Topic || q.topic.is_some();
     let needs_district = q.group_by == GroupBy::District || q.district.is_some();
-    let view = if q.group_by == GroupBy::Kind || (needs_topic && needs_district) {
+    // Department rows are their own key spaces, with one view (view byte 0,
+    // like the full view).
+    let (day_space, month_space) = if q.group_by == GroupBy::Department {
+        (crate::departments::DEPT_DAY, crate::departments::DEPT_MONTH)
+    } else {
+        (COUNTER, MONTH_COUNTER)
+    };
+    let view = if matches!(q.group_by, GroupBy::Department | GroupBy::Kind)
+        || (needs_topic && needs_district)
+    {
         View::Full
     } else if needs_district {
         View::ByDistrict
@@ -299,14 +313,14 @@ pub(crate) fn plan(q: &StatsQuery) -> RowPlan {
     };
     if by_month_ok && full_from < full_to_exclusive {
         let last_full_month = full_to_exclusive.pred_opt().map_or(full_from, month_of);
-        read(COUNTER, from, full_from.pred_opt().unwrap_or(from));
-        read(MONTH_COUNTER, full_from, last_full_month);
-        read(COUNTER, full_to_exclusive, to);
+        read(day_space, from, full_from.pred_opt().unwrap_or(from));
+        read(month_space, full_from, last_full_month);
+        read(day_space, full_to_exclusive, to);
     } else {
-        read(COUNTER, from, to);
+        read(day_space, from, to);
     }
     if q.include_undated {
-        stretches.push((COUNTER, UNDATED_DAY, UNDATED_DAY_END));
+        stretches.push((day_space, UNDATED_DAY, UNDATED_DAY_END));
     }
     RowPlan { view, stretches }
 }

@@ -16,6 +16,7 @@ use crate::journal::JournalReader;
 use crate::keys::{key, EXTERNAL, TICKET};
 use crate::location::read_ticket;
 use crate::model::{EventBody, NewTicket, Ticket, TopicAssignment, TopicSource};
+use crate::queue::{QueuePage, QueueQuery};
 use crate::snippet::snippet;
 use crate::stats::{aggregate, plan, read_rows, StatsQuery, StatsRow};
 use crate::writer::Request;
@@ -243,6 +244,17 @@ impl Store {
             hits,
             skipped_unreadable,
         })
+    }
+
+    /// The deadline queue at `now` (Beijing time): open tickets by time
+    /// left, read from the queue keys alone (see `queue.rs`).
+    pub fn queue(&self, q: &QueueQuery, now: NaiveDateTime) -> Result<QueuePage> {
+        crate::queue::query(
+            &self.inner.tree,
+            q,
+            now,
+            self.inner.config.deadlines.due_soon_fraction,
+        )
     }
 
     /// Makes everything accepted so far searchable now.
