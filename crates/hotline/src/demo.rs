@@ -140,20 +140,22 @@ fn district_weight(name: &str) -> f64 {
 /// (chance a department resolves it, how slow its feedback is) by topic.
 fn topic_profile(slug: &str) -> (f64, f64) {
     match slug {
-        "ebike_charging" => (0.72, 1.1),
-        "shared_parking" => (0.62, 1.2),
-        "school_traffic" => (0.82, 0.9),
-        "employment" => (0.70, 1.3),
-        "parks" => (0.88, 0.8),
-        "dogs" => (0.74, 1.0),
-        "kitchen_fumes" => (0.66, 1.2),
-        "travel_agencies" => (0.76, 1.0),
-        "express_delivery" => (0.86, 0.7),
-        "old_elevators" => (0.50, 1.6),
-        "property_management" => (0.58, 1.4),
-        "sports_prepaid" => (0.55, 1.5),
-        "medical_order" => (0.80, 0.9),
-        _ => (0.78, 1.0),
+        // Beijing resolves about 94 % of 诉求 (2023); the hard topics
+        // (old lifts, property companies, prepaid cards) trail.
+        "ebike_charging" => (0.975, 1.1),
+        "shared_parking" => (0.945, 1.2),
+        "school_traffic" => (0.995, 0.9),
+        "employment" => (0.965, 1.3),
+        "parks" => (0.995, 0.8),
+        "dogs" => (0.975, 1.0),
+        "kitchen_fumes" => (0.955, 1.2),
+        "travel_agencies" => (0.985, 1.0),
+        "express_delivery" => (0.995, 0.7),
+        "old_elevators" => (0.905, 1.6),
+        "property_management" => (0.925, 1.4),
+        "sports_prepaid" => (0.915, 1.5),
+        "medical_order" => (0.985, 0.9),
+        _ => (0.985, 1.0),
     }
 }
 
@@ -431,6 +433,9 @@ fn history(
         return events.into_iter().filter(|(t, _)| *t <= end).collect();
     }
     let q = district_quality(district);
+    // Outcomes vary less between districts than timeliness does: the city's
+    // rates sit in the nineties everywhere, a few points apart.
+    let q_outcome = 1.0 + (q - 1.0) * 0.4;
     let (resolve, slow) = topic_profile(&ticket.topic.slug);
     let d = &state.config.store.deadlines;
     let (dispatch_hours, feedback_hours) = match ticket.urgency {
@@ -449,7 +454,7 @@ fn history(
     events.push((dispatched, EventBody::Dispatched { department }));
     let feedback_mean = feedback_hours / 3.0 * slow / (q * q);
     let answered = dispatched + hours(rng.exp(feedback_mean).max(0.5));
-    let contacted = rng.chance((0.93 * q).min(0.99));
+    let contacted = rng.chance((0.998 * q_outcome).min(0.9995));
     if contacted {
         let within = (answered - dispatched).num_seconds() as f64 / 3600.0;
         events.push((
@@ -457,7 +462,7 @@ fn history(
             EventBody::Contacted { note: None },
         ));
     }
-    let resolved = rng.chance((resolve * q * if contacted { 1.0 } else { 0.6 }).min(0.97));
+    let resolved = rng.chance((resolve * q_outcome).min(0.995) * if contacted { 1.0 } else { 0.8 });
     events.push((
         answered,
         EventBody::Feedback {
@@ -469,12 +474,12 @@ fn history(
     let valid = rng.chance(0.88);
     // The caller's verdict: mostly what happened.
     let says_contacted = if contacted {
-        rng.chance(0.97)
+        rng.chance(0.998)
     } else {
         rng.chance(0.1)
     };
     let says_resolved = if resolved {
-        rng.chance((0.9 * q).min(0.98))
+        rng.chance((0.995 * q_outcome).min(0.999))
     } else {
         rng.chance(0.05)
     };
@@ -483,13 +488,13 @@ fn history(
             Satisfaction::Satisfied,
             Satisfaction::BasicallySatisfied,
             Satisfaction::Unsatisfied,
-        ][rng.weighted(&[0.70 * q * q, 0.24, 0.06 / q])]
+        ][rng.weighted(&[0.82 * q_outcome * q_outcome, 0.16, 0.02 / q_outcome])]
     } else {
         [
             Satisfaction::Satisfied,
             Satisfaction::BasicallySatisfied,
             Satisfaction::Unsatisfied,
-        ][rng.weighted(&[0.06 * q, 0.30 * q, 0.64])]
+        ][rng.weighted(&[0.25 * q_outcome, 0.45 * q_outcome, 0.30])]
     };
     events.push((
         called,
