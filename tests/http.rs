@@ -405,6 +405,31 @@ async fn the_dashboard_learns_the_configured_assessment_month() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(topics["assessment_month_start_day"], 21);
+    // Everything else the dashboard names comes from here too, written once
+    // on the server: the gazetteer's districts, kinds and statuses.
+    let names = |field: &str| -> Vec<String> {
+        topics[field]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| {
+                v.as_str()
+                    .or(v["name"].as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let districts = names("districts");
+    assert_eq!(districts.len(), 16, "{topics}");
+    assert!(districts.contains(&"朝阳区".to_owned()), "{topics}");
+    assert_eq!(
+        names("kinds"),
+        ["咨询", "求助", "投诉", "举报", "建议"],
+        "{topics}"
+    );
+    assert_eq!(names("statuses").len(), 8, "{topics}");
+    assert_eq!(topics["statuses"][0]["value"], "received", "{topics}");
     stop(server).await;
 }
 
@@ -622,6 +647,7 @@ async fn every_routed_ticket_names_the_model_that_routed_it() {
         version.as_str(),
         "{found}"
     );
+    assert_eq!(found["hits"][0]["status"], "received", "{found}");
     let csv = http
         .get(format!("{base}/export/search?format=csv&q=困人"))
         .send()

@@ -13,13 +13,13 @@
 
 // ---------------------------------------------------------------- constants
 
-const DISTRICTS = ['东城区', '西城区', '朝阳区', '海淀区', '丰台区', '石景山区', '门头沟区', '房山区',
-  '通州区', '顺义区', '昌平区', '大兴区', '怀柔区', '平谷区', '密云区', '延庆区'];
-const KINDS = [['consultation', '咨询'], ['help', '求助'], ['complaint', '投诉'], ['report', '举报'], ['suggestion', '建议']];
-const KIND_ZH = Object.fromEntries(KINDS);
-const STATUSES = [['received', '已受理'], ['repeat', '重复件'], ['dispatched', '已派单'], ['returned', '已退单'],
-  ['contacted', '已联系'], ['answered', '已反馈'], ['called_back', '已回访'], ['closed', '已办结']];
-const STATUS_ZH = Object.fromEntries(STATUSES);
+// Districts, kinds and statuses come from the server (GET /api/v1/topics),
+// where each is written once; filled at sign-in by loadTopics.
+let DISTRICTS = [];
+let KINDS = [];
+let KIND_ZH = {};
+let STATUSES = [];
+let STATUS_ZH = {};
 const EVENT_ZH = { dispatched: '派单', returned: '退单', reassigned: '改派', contacted: '联系来电人', feedback: '部门反馈',
   callback: '回访', closed: '办结', topic_changed: '调整专题' };
 const SATISFACTION_ZH = { satisfied: '满意', basically_satisfied: '基本满意', unsatisfied: '不满意' };
@@ -238,6 +238,11 @@ async function loadTopics() {
   const j = await api('/api/v1/topics');
   if (Number.isInteger(j.assessment_month_start_day)) amonthStartDay = j.assessment_month_start_day;
   topics.list = j.topics || [];
+  DISTRICTS = j.districts || [];
+  KINDS = (j.kinds || []).map((k) => [k.value, k.name]);
+  KIND_ZH = Object.fromEntries(KINDS);
+  STATUSES = (j.statuses || []).map((s) => [s.value, s.name]);
+  STATUS_ZH = Object.fromEntries(STATUSES);
   topics.bySlug = new Map(topics.list.map((t) => [t.slug, t]));
   const fill = (sel, first) => {
     sel.replaceChildren(...first, ...topics.list.map((t) => h('option', { value: t.slug }, t.name)));
@@ -980,7 +985,7 @@ function renderResults(hits) {
         h('span', { class: 'tag' }, topicName(t.topic?.slug)),
         h('span', {}, t.district || '区域未识别'),
         h('span', {}, KIND_ZH[t.kind] || t.kind),
-        h('span', {}, STATUS_ZH[ticketStatus(t)] || ''),
+        h('span', {}, STATUS_ZH[hit.status] || hit.status || ''),
         h('span', {}, fmtTime(t.received_at)),
         h('span', { class: 'score', title: '相关度' }, `相关度 ${Number(hit.score || 0).toFixed(2)}`)));
   }));
@@ -1013,14 +1018,6 @@ function bindSearch() {
 // ---------------------------------------------------------------- ticket view
 
 /** A ticket's status from its events, as the server derives it (search hits carry none). */
-function ticketStatus(t) {
-  let st = t.repeat_of ? 'repeat' : 'received';
-  const next = { dispatched: 'dispatched', reassigned: 'dispatched', returned: 'returned', contacted: 'contacted',
-    feedback: 'answered', callback: 'called_back', closed: 'closed' };
-  for (const e of t.events || []) st = next[e.type] || st;
-  return st;
-}
-
 function eventDetail(e) {
   switch (e.type) {
     case 'dispatched': return `派至 ${e.department}`;

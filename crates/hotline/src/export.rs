@@ -259,19 +259,6 @@ pub fn stats_table(rows: &[StatsRow], by: GroupBy, taxonomy: &Taxonomy) -> Table
     }
 }
 
-fn status_zh(s: Status) -> &'static str {
-    match s {
-        Status::Received => "已受理",
-        Status::Repeat => "重复件",
-        Status::Dispatched => "已派单",
-        Status::Returned => "已退单",
-        Status::Contacted => "已联系",
-        Status::Answered => "已反馈",
-        Status::CalledBack => "已回访",
-        Status::Closed => "已办结",
-    }
-}
-
 /// Search results as a sheet, one row per ticket (already masked when they must be).
 pub fn search_table(hits: &[SearchHit], taxonomy: &Taxonomy) -> Table {
     let headers = vec![
@@ -310,7 +297,7 @@ pub fn search_table(hits: &[SearchHit], taxonomy: &Taxonomy) -> Table {
                 Cell::Text(t.topic.slug.clone()),
                 Cell::Text(topic_name(taxonomy, &t.topic.slug)),
                 Cell::Text(t.department.clone()),
-                Cell::Text(status_zh(t.status()).to_owned()),
+                Cell::Text(Status::zh(t.status()).to_owned()),
                 text(&t.title),
                 Cell::Text(t.text.clone()),
                 text(&t.caller_name),

@@ -1029,14 +1029,27 @@ async fn export_search(
     Ok(response)
 }
 
-/// This year's topics, and the day the assessment month starts on, which the
-/// dashboard needs to name periods as the statistics do.
+/// This year's topics, the districts of the gazetteer, the kinds and
+/// statuses with their Chinese names, and the day the assessment month
+/// starts on: everything the dashboard names, from the one place each is
+/// written.
 async fn topics(State(state): State<AppState>) -> impl IntoResponse {
     let analyzer = state.analyzer();
     let taxonomy = analyzer.taxonomy();
+    let kinds: Vec<_> = hotline_store::Kind::ALL
+        .iter()
+        .map(|k| json!({ "value": k.as_str(), "name": k.zh() }))
+        .collect();
+    let statuses: Vec<_> = hotline_store::Status::ALL
+        .iter()
+        .map(|s| json!({ "value": s.as_str(), "name": s.zh() }))
+        .collect();
     Json(json!({
         "year": taxonomy.year,
         "topics": taxonomy.topics(),
+        "districts": analyzer.gazetteer().districts(),
+        "kinds": kinds,
+        "statuses": statuses,
         "assessment_month_start_day": state.config.store.rates.assessment_month_start_day,
     }))
 }

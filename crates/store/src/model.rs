@@ -322,6 +322,31 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Received,
+        Status::Repeat,
+        Status::Dispatched,
+        Status::Returned,
+        Status::Contacted,
+        Status::Answered,
+        Status::CalledBack,
+        Status::Closed,
+    ];
+
+    /// The status as the dashboard and the exports name it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Status::Received => "已受理",
+            Status::Repeat => "重复件",
+            Status::Dispatched => "已派单",
+            Status::Returned => "已退单",
+            Status::Contacted => "已联系",
+            Status::Answered => "已反馈",
+            Status::CalledBack => "已回访",
+            Status::Closed => "已办结",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Received => "received",

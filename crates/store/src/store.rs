@@ -69,6 +69,9 @@ pub(crate) struct Inner {
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchHit {
     pub ticket: Ticket,
+    /// Where the ticket is in its life, derived here once (the dashboard
+    /// shows it rather than deriving it again).
+    pub status: crate::model::Status,
     pub score: f32,
     /// An excerpt of the text around the query's words, HTML-escaped, words in `<mark>`.
     pub snippet: String,
@@ -234,6 +237,7 @@ impl Store {
             };
             let snippet = snippet(&ticket.text, &query.words, 60);
             hits.push(SearchHit {
+                status: ticket.status(),
                 ticket,
                 score,
                 snippet,
