@@ -511,7 +511,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => {
             let state = open(config)?;
             let district = district.map(|d| known_district(&state, d));
-            let view = crate::server::SearchParamsView {
+            let view = crate::search::SearchParamsView {
                 q: &query,
                 topic: topic.as_deref(),
                 district: district.as_deref(),
@@ -523,7 +523,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 per_page: 20,
                 personal: true,
             };
-            let result = crate::server::run_search(&state, &view)
+            let result = crate::search::run_search(&state, &view)
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&result)?);

@@ -24,6 +24,7 @@ pub mod pii;
 pub mod progress;
 pub mod reroute;
 pub mod retrain;
+pub mod search;
 pub mod server;
 pub mod throttle;
 
