@@ -1,0 +1,210 @@
+//! Tickets: submit, show, override the topic, add an event, and classify a text without storing it.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::{Extension, Json};
+use hotline_store::{NewEvent, Submitted};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::params::parse_id;
+use super::present::{check_ticket_district, present};
+use super::ApiResult;
+use crate::app::{prepare, AppState, TicketInput};
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Json<TicketInput>, JsonRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let Json(mut input) = body?;
+    // A token limited to a district takes calls for its district: a ticket
+    // for another is refused, one without a district is its district's.
+    if let Some(own) = &caller.token.district {
+        let given = crate::app::district_field(&state, input.district.as_deref())
+            .map_err(|message| ApiError::invalid("district", message))?;
+        if given.as_ref().is_some_and(|d| d != own) {
+            return Err(ApiError::forbidden(format!(
+                "this token is limited to {own}"
+            )));
+        }
+        input.district = Some(own.clone());
+    }
+    let permit = analysis_permit(&state).await?;
+    let prepared = if routes_inline(input.title.as_deref(), &input.text) {
+        prepare(&state, input)
+    } else {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || prepare(&state, input)).await?
+    };
+    // Waiting for the store's group commit takes no CPU: let the next
+    // request route meanwhile.
+    drop(permit);
+    let (ticket, analysis) = prepared?;
+    // The writer answers on a channel: no thread waits for the fsync.
+    let (stored_tx, stored_rx) = tokio::sync::oneshot::channel();
+    state.store.submit_then(vec![ticket], move |outcome| {
+        let _ = stored_tx.send(outcome);
+    })?;
+    let mut submitted = stored_rx
+        .await
+        .map_err(|_| ApiError::from(hotline_store::Error::Closed))??;
+    match submitted.pop() {
+        Some(Submitted::Created(t)) => {
+            tracing::info!(ticket = %t.id, topic = %t.topic.slug, token = %caller.token.id, "ticket accepted");
+            Ok((
+                StatusCode::CREATED,
+                Json(json!({
+                    "id": t.id,
+                    "topic": t.topic,
+                    "department": t.department,
+                    "routing": analysis.routing,
+                    "district": t.district,
+                    "repeat_of": t.repeat_of,
+                    "status": t.status(),
+                })),
+            ))
+        }
+        Some(Submitted::Duplicate(id)) => {
+            Ok((StatusCode::OK, Json(json!({ "id": id, "duplicate": true }))))
+        }
+        None => Err(ApiError::internal("nothing stored")),
+    }
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let id = parse_id(&id)?;
+    let (ticket, status) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        let ticket = state
+            .store
+            .get(id)?
+            .ok_or_else(|| ApiError::not_found(format!("ticket {id} not found")))?;
+        caller.check_ticket(&ticket)?;
+        let status = ticket.status();
+        Ok((present(&state, &caller, ticket)?, status))
+    })
+    .await??;
+    Ok(Json(json!({ "ticket": ticket, "status": status })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TopicChange {
+    topic: String,
+    reason: Option<String>,
+}
+
+pub(super) async fn set_topic(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Result<Json<TopicChange>, JsonRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let id = parse_id(&id)?;
+    let Json(change) = body?;
+    let department = state.department(&change.topic).ok_or_else(|| {
+        ApiError::invalid(
+            "topic",
+            format!("'{}' is not one of this year's topics", change.topic),
+        )
+    })?;
+    let token = caller.token.id;
+    let ticket = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        check_ticket_district(&state, &caller, id)?;
+        let ticket = state
+            .store
+            .set_topic(id, &change.topic, &department, change.reason)?;
+        present(&state, &caller, ticket)
+    })
+    .await??;
+    tracing::info!(ticket = %id, topic = %ticket.topic.slug, token = %token, "topic overridden");
+    Ok(Json(json!({ "ticket": ticket })))
+}
+
+pub(super) async fn add_event(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Result<Json<NewEvent>, JsonRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let id = parse_id(&id)?;
+    let Json(event) = body?;
+    let name = event.body.name();
+    let token = caller.token.id;
+    let (ticket, status) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        check_ticket_district(&state, &caller, id)?;
+        let ticket = state.store.add_event(id, event)?;
+        let status = ticket.status();
+        Ok((present(&state, &caller, ticket)?, status))
+    })
+    .await??;
+    tracing::info!(ticket = %id, event = name, token = %token, "event recorded");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "ticket": ticket, "status": status })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ClassifyInput {
+    text: String,
+    title: Option<String>,
+}
+
+/// Tickets up to this size (title and text, bytes) are routed on the
+/// request's own task: about 150 µs at most, on the order of what handing
+/// the text to another thread and back costs (a typical ticket of 1,000
+/// bytes takes 50 µs). Longer ones go to the blocking pool, so that no
+/// runtime thread is held for milliseconds.
+pub(super) const INLINE_ANALYSIS_BYTES: usize = 3_000;
+
+pub(super) fn routes_inline(title: Option<&str>, text: &str) -> bool {
+    title.map_or(0, str::len) + text.len() <= INLINE_ANALYSIS_BYTES
+}
+
+/// A turn at routing a text (see `AppState::analysis_permits`).
+pub(super) async fn analysis_permit(
+    state: &AppState,
+) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+    state
+        .analysis_permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::internal("the server is shutting down"))
+}
+
+/// The router's suggestion while the operator types; nothing is stored.
+pub(super) async fn classify(
+    State(state): State<AppState>,
+    body: Result<Json<ClassifyInput>, JsonRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let Json(input) = body?;
+    if input.text.chars().count() > state.config.server.max_text_chars {
+        return Err(ApiError::invalid("text", "text too long"));
+    }
+    let _permit = analysis_permit(&state).await?;
+    let analysis = if routes_inline(input.title.as_deref(), &input.text) {
+        state
+            .analyzer()
+            .analyze(input.title.as_deref(), &input.text)
+    } else {
+        tokio::task::spawn_blocking(move || {
+            state
+                .analyzer()
+                .analyze(input.title.as_deref(), &input.text)
+        })
+        .await?
+    };
+    Ok(Json(
+        json!({ "routing": analysis.routing, "district": analysis.district }),
+    ))
+}
