@@ -5,7 +5,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use hotline_store::{AuditAction, AuditEntry, Issuer, NewToken, Role, Ticket, TokenRecord};
+use hotline_store::{AuditAction, AuditEntry, Issuer, Role, Ticket, TokenRecord};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -171,66 +171,6 @@ impl Caller {
         }
         entry
     }
-}
-
-/// A token request checked: a known role, a district of the gazetteer (a
-/// short form reads as the district it names), a
-/// name (the role's when none is given). Shared by the command line and the API.
-pub fn new_token(
-    role: &str,
-    pii: bool,
-    district: Option<String>,
-    name: Option<String>,
-    gazetteer: &hotline_classifier::Gazetteer,
-) -> Result<NewToken, ApiError> {
-    let role = Role::parse(role).ok_or_else(|| {
-        ApiError::invalid(
-            "role",
-            format!("'{role}': use operator, supervisor or admin"),
-        )
-    })?;
-    let district = match district.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-        None => None,
-        Some(d) => Some(
-            gazetteer
-                .canonical(d)
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "district",
-                        format!("'{d}' is not a district (e.g. 朝阳区 or 朝阳)"),
-                    )
-                })?
-                .to_owned(),
-        ),
-    };
-    let name = name
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| role.as_str().to_owned());
-    if name.chars().count() > 100 {
-        return Err(ApiError::invalid("name", "at most 100 characters"));
-    }
-    Ok(NewToken {
-        name,
-        role,
-        pii,
-        district,
-    })
-}
-
-/// A token in one line, for the audit log (never its secret).
-pub fn describe_token(t: &TokenRecord) -> String {
-    format!(
-        "token {} name={} role={}{}{}",
-        t.id,
-        t.name,
-        t.role,
-        if t.pii { " pii" } else { "" },
-        t.district
-            .as_deref()
-            .map(|d| format!(" district={d}"))
-            .unwrap_or_default()
-    )
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {

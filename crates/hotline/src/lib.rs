@@ -27,6 +27,7 @@ pub mod retrain;
 pub mod search;
 pub mod server;
 pub mod throttle;
+pub mod tokens;
 
 pub use app::AppState;
 pub use server::app;

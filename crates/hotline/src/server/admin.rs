@@ -5,15 +5,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use hotline_store::AuditAction;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::ApiResult;
 use crate::app::AppState;
-use crate::auth::{self, Caller};
+use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::tokens::{self, Actor};
 
 /// Who the token is: the dashboard shows the tabs its role may use.
 pub(super) async fn me(Extension(caller): Extension<Caller>) -> impl IntoResponse {
@@ -85,7 +85,7 @@ pub(super) async fn create_token(
     body: Result<Json<TokenInput>, JsonRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let Json(input) = body?;
-    let new = auth::new_token(
+    let new = tokens::new_token(
         &input.role,
         input.pii,
         input.district,
@@ -93,11 +93,12 @@ pub(super) async fn create_token(
         state.analyzer().gazetteer(),
     )?;
     let (record, secret) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
-        let (record, secret) = state.tokens.create(new, caller.issuer())?;
-        state.audit.record(&[caller
-            .audit(AuditAction::TokenCreated, auth::describe_token(&record))
-            .in_district(record.district.as_deref())])?;
-        Ok((record, secret))
+        Ok(tokens::create(
+            &state.tokens,
+            &state.audit,
+            new,
+            Actor::Caller(&caller),
+        )?)
     })
     .await??;
     tracing::info!(token = %record.id, role = %record.role, "token created");
@@ -115,14 +116,8 @@ pub(super) async fn revoke_token(
     let id = Uuid::parse_str(&id)
         .map_err(|_| ApiError::invalid("id", format!("'{id}' is not a token id")))?;
     let record = tokio::task::spawn_blocking(move || -> ApiResult<_> {
-        let record = state
-            .tokens
-            .revoke(id, caller.issuer())?
-            .ok_or_else(|| ApiError::not_found(format!("token {id} not found")))?;
-        state.audit.record(&[caller
-            .audit(AuditAction::TokenRevoked, auth::describe_token(&record))
-            .in_district(record.district.as_deref())])?;
-        Ok(record)
+        tokens::revoke(&state.tokens, &state.audit, id, Actor::Caller(&caller))?
+            .ok_or_else(|| ApiError::not_found(format!("token {id} not found")))
     })
     .await??;
     tracing::info!(token = %record.id, "token revoked");
