@@ -1,5 +1,6 @@
-//! Who may call what: bearer tokens, roles, the district a token is limited
-//! to, and the one table of routes and the roles allowed on them.
+//! Who may call what: bearer tokens, roles and the groups of them the route
+//! list (`server::ROUTES`) grants, the district a token is limited to, and
+//! the middleware that checks each request against the route list.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, Method};
@@ -9,6 +10,7 @@ use hotline_store::{AuditAction, AuditEntry, Issuer, Role, Ticket, TokenRecord};
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::server::ROUTES;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,63 +32,15 @@ impl Access {
     }
 }
 
-/// One route of the API and who may call it.
-#[derive(Debug, Clone, Copy)]
-pub struct Rule {
-    pub method: &'static str,
-    /// The route as declared in the router (`{id}` for parameters).
-    pub path: &'static str,
-    pub access: Access,
-}
-
-const fn rule(method: &'static str, path: &'static str, access: Access) -> Rule {
-    Rule {
-        method,
-        path,
-        access,
-    }
-}
-
 use Role::{Admin, Operator, Supervisor};
 
 /// Takes calls and works tickets.
-const OPERATORS: Access = Access::Roles(&[Operator, Admin]);
+pub const OPERATORS: Access = Access::Roles(&[Operator, Admin]);
 /// Reads tickets and searches them.
-const READERS: Access = Access::Roles(&[Operator, Supervisor, Admin]);
+pub const READERS: Access = Access::Roles(&[Operator, Supervisor, Admin]);
 /// Figures and exports.
-const SUPERVISORS: Access = Access::Roles(&[Supervisor, Admin]);
-const ADMINS: Access = Access::Roles(&[Admin]);
-
-/// The permission table: every route under /api/v1 and who may call it. A
-/// route missing from it answers 403 to every token (fail closed); `HEAD`
-/// follows `GET`.
-pub const PERMISSIONS: &[Rule] = &[
-    rule("GET", "/api/v1/health", Access::Public),
-    rule("GET", "/api/v1/openapi.json", Access::Public),
-    rule("GET", "/api/v1/me", Access::AnyRole),
-    rule("GET", "/api/v1/topics", Access::AnyRole),
-    rule("GET", "/api/v1/model", Access::AnyRole),
-    rule("POST", "/api/v1/model/reload", ADMINS),
-    rule("GET", "/api/v1/model/overrides", SUPERVISORS),
-    rule("POST", "/api/v1/model/train", ADMINS),
-    rule("POST", "/api/v1/model/reroute", ADMINS),
-    rule("GET", "/api/v1/model/reroute", ADMINS),
-    rule("POST", "/api/v1/classify", OPERATORS),
-    rule("POST", "/api/v1/tickets", OPERATORS),
-    rule("PUT", "/api/v1/tickets/{id}/topic", OPERATORS),
-    rule("POST", "/api/v1/tickets/{id}/events", OPERATORS),
-    rule("GET", "/api/v1/tickets/{id}", READERS),
-    rule("GET", "/api/v1/search", READERS),
-    rule("GET", "/api/v1/stats", SUPERVISORS),
-    rule("GET", "/api/v1/queue", READERS),
-    rule("GET", "/api/v1/hotspots", READERS),
-    rule("GET", "/api/v1/export/stats", SUPERVISORS),
-    rule("GET", "/api/v1/export/search", SUPERVISORS),
-    rule("GET", "/api/v1/audit", ADMINS),
-    rule("GET", "/api/v1/tokens", ADMINS),
-    rule("POST", "/api/v1/tokens", ADMINS),
-    rule("DELETE", "/api/v1/tokens/{id}", ADMINS),
-];
+pub const SUPERVISORS: Access = Access::Roles(&[Supervisor, Admin]);
+pub const ADMINS: Access = Access::Roles(&[Admin]);
 
 /// Who may call `method path` (a declared route); None when the table does not list it.
 pub fn access(method: &Method, path: &str) -> Option<Access> {
@@ -95,7 +49,7 @@ pub fn access(method: &Method, path: &str) -> Option<Access> {
     } else {
         method.as_str()
     };
-    PERMISSIONS
+    ROUTES
         .iter()
         .find(|r| r.method == method && r.path == path)
         .map(|r| r.access)
@@ -182,12 +136,13 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// A declared route missing from [`PERMISSIONS`] (our mistake): warned
-/// about at most once a minute, with a count, since any client can call it.
+/// A route served but missing from [`ROUTES`] (impossible while the router
+/// is built from it; fail closed anyway): warned about at most once a
+/// minute, with a count, since any client can call it.
 static UNLISTED: crate::throttle::Throttle = crate::throttle::Throttle::per_seconds(60);
 
 /// The middleware on every /api/v1 route: looks the route up in
-/// [`PERMISSIONS`], checks the bearer token (401 when missing, unknown or
+/// [`ROUTES`], checks the bearer token (401 when missing, unknown or
 /// revoked) and its role (403), and hands the [`Caller`] to the handler.
 pub async fn require_token(
     State(state): State<AppState>,
@@ -200,7 +155,7 @@ pub async fn require_token(
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
     let Some(access) = access(req.method(), &path) else {
-        if PERMISSIONS.iter().any(|r| r.path == path) {
+        if ROUTES.iter().any(|r| r.path == path) {
             // OPTIONS, TRACE and the like on a listed route: a client's
             // doing, not ours, so no warning a client could repeat.
             tracing::debug!(route = %path, method = %req.method(), "method not in the permission table");
@@ -263,7 +218,7 @@ mod tests {
         assert!(can(Admin, Method::DELETE, "/api/v1/tokens/{id}"));
         assert_eq!(access(&Method::GET, "/api/v1/nowhere"), None);
         // Admin may call every listed route.
-        assert!(PERMISSIONS.iter().all(|r| r.access.allows(Admin)));
+        assert!(ROUTES.iter().all(|r| r.access.allows(Admin)));
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod meta;
 mod model;
 mod params;
 mod present;
+mod routes;
 mod search;
 mod stats;
 mod tickets;
@@ -20,7 +21,6 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post, put};
 use axum::{middleware, Router};
 
 use crate::app::AppState;
@@ -28,45 +28,21 @@ use crate::auth;
 use crate::error::ApiError;
 
 pub(crate) use params::{filter, parse_count};
+pub use routes::{Route, ROUTES};
 
 type ApiResult<T> = Result<T, ApiError>;
 
 /// The application's routes, ready to serve: the API under /api/v1 (every
-/// route behind [`auth::require_token`], which reads [`auth::PERMISSIONS`])
+/// route of [`ROUTES`], behind [`auth::require_token`], which reads it)
 /// and the dashboard's static files.
 pub fn app(state: AppState) -> Router {
     let limit = state.config.server.max_body_bytes;
     let in_flight = state.config.server.max_in_flight;
-    Router::new()
-        .route("/api/v1/tickets", post(tickets::submit))
-        .route("/api/v1/tickets/{id}", get(tickets::show))
-        .route("/api/v1/tickets/{id}/topic", put(tickets::set_topic))
-        .route("/api/v1/tickets/{id}/events", post(tickets::add_event))
-        .route("/api/v1/classify", post(tickets::classify))
-        .route("/api/v1/search", get(search::search))
-        .route("/api/v1/stats", get(stats::stats))
-        .route("/api/v1/queue", get(crate::dispatch::queue))
-        .route("/api/v1/hotspots", get(crate::dispatch::hotspots))
-        .route("/api/v1/export/stats", get(stats::export_stats))
-        .route("/api/v1/export/search", get(search::export_search))
-        .route("/api/v1/topics", get(meta::topics))
-        .route("/api/v1/model", get(model::model))
-        .route("/api/v1/model/reload", post(model::reload_model))
-        .route("/api/v1/model/overrides", get(model::model_overrides))
-        .route("/api/v1/model/train", post(model::train_model))
-        .route(
-            "/api/v1/model/reroute",
-            post(model::start_reroute).get(model::reroute_status),
-        )
-        .route("/api/v1/me", get(admin::me))
-        .route("/api/v1/audit", get(admin::audit))
-        .route(
-            "/api/v1/tokens",
-            get(admin::list_tokens).post(admin::create_token),
-        )
-        .route("/api/v1/tokens/{id}", delete(admin::revoke_token))
-        .route("/api/v1/health", get(meta::health))
-        .route("/api/v1/openapi.json", get(meta::openapi))
+    ROUTES
+        .iter()
+        .fold(Router::new(), |router, r| {
+            router.route(r.path, r.method_router())
+        })
         // Inner to the token check: a body is read only for a known token.
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
