@@ -2,7 +2,7 @@
 //! repeats and Chinese search.
 
 use chrono::NaiveDate;
-use hotline::app::{prepare, TicketInput};
+use hotline::intake::{prepare, TicketInput};
 use hotline_store::{EventBody, GroupBy, NewEvent, Satisfaction, StatsQuery, Submitted, Ticket};
 use hotline_suite::state_in;
 

@@ -25,9 +25,10 @@ use hotline_store::{
 };
 use serde::Deserialize;
 
-use crate::app::{prepare, AppState, TicketInput};
+use crate::app::AppState;
 use crate::builtin;
 use crate::config::Config;
+use crate::intake::{prepare, TicketInput};
 
 /// The last day of the demo year.
 pub const END: (i32, u32, u32) = (2024, 12, 31);

@@ -17,6 +17,7 @@ pub mod error;
 pub mod export;
 pub mod hotspots;
 pub mod import;
+pub mod intake;
 pub mod limits;
 pub mod models;
 pub mod overrides;

@@ -74,7 +74,7 @@ pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<Inde
 }
 
 /// The index terms under which the tickets holding the personal identifiers
-/// of a query are indexed (see [`crate::app::index_words`]): the query
+/// of a query are indexed (see [`crate::intake::index_words`]): the query
 /// whole (a name, a number however written), each number the masks
 /// recognise in it, and each of its words.
 fn personal_terms(state: &AppState, q: &str, words: &[String]) -> Vec<String> {

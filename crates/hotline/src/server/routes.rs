@@ -233,7 +233,7 @@ mod tests {
         BTreeMap::from([
             (
                 ("POST", "/api/v1/tickets"),
-                Some(fields::<crate::app::TicketInput>()),
+                Some(fields::<crate::intake::TicketInput>()),
             ),
             (
                 ("PUT", "/api/v1/tickets/{id}/topic"),

@@ -12,9 +12,10 @@ use serde_json::json;
 use super::params::parse_id;
 use super::present::{check_ticket_district, present};
 use super::ApiResult;
-use crate::app::{prepare, AppState, TicketInput};
+use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::intake::{prepare, TicketInput};
 
 pub(super) async fn submit(
     State(state): State<AppState>,
@@ -25,7 +26,7 @@ pub(super) async fn submit(
     // A token limited to a district takes calls for its district: a ticket
     // for another is refused, one without a district is its district's.
     if let Some(own) = &caller.token.district {
-        let given = crate::app::district_field(&state, input.district.as_deref())
+        let given = crate::intake::district_field(&state, input.district.as_deref())
             .map_err(|message| ApiError::invalid("district", message))?;
         if given.as_ref().is_some_and(|d| d != own) {
             return Err(ApiError::forbidden(format!(
