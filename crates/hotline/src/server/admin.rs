@@ -5,8 +5,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use serde::Deserialize;
-use serde_json::json;
+use hotline_store::{AuditEntry, Role, TokenRecord};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::ApiResult;
@@ -17,13 +17,13 @@ use crate::tokens::{self, Actor};
 
 /// Who the token is: the dashboard shows the tabs its role may use.
 pub(super) async fn me(Extension(caller): Extension<Caller>) -> impl IntoResponse {
-    let t = &caller.token;
-    Json(json!({
-        "name": t.name,
-        "role": t.role,
-        "pii": t.pii,
-        "district": t.district,
-    }))
+    let t = caller.token;
+    Json(Me {
+        name: t.name,
+        role: t.role,
+        pii: t.pii,
+        district: t.district,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,7 +56,7 @@ pub(super) async fn audit(
             .collect::<Vec<_>>())
     })
     .await??;
-    Ok(Json(json!({ "entries": entries })))
+    Ok(Json(AuditView { entries }))
 }
 
 /// The tokens within the caller's limits.
@@ -65,7 +65,7 @@ pub(super) async fn list_tokens(
     Extension(caller): Extension<Caller>,
 ) -> ApiResult<impl IntoResponse> {
     let tokens = tokio::task::spawn_blocking(move || state.tokens.list(caller.issuer())).await??;
-    Ok(Json(json!({ "tokens": tokens })))
+    Ok(Json(TokenList { tokens }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,7 +104,10 @@ pub(super) async fn create_token(
     tracing::info!(token = %record.id, role = %record.role, "token created");
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "token": secret, "record": record })),
+        Json(NewTokenView {
+            token: secret,
+            record,
+        }),
     ))
 }
 
@@ -121,5 +124,39 @@ pub(super) async fn revoke_token(
     })
     .await??;
     tracing::info!(token = %record.id, "token revoked");
-    Ok(Json(json!({ "record": record })))
+    Ok(Json(Revoked { record }))
+}
+
+/// `GET /me`: who the token is.
+#[derive(Debug, Serialize)]
+struct Me {
+    name: String,
+    role: Role,
+    pii: bool,
+    district: Option<String>,
+}
+
+/// `GET /audit`: entries, newest first.
+#[derive(Debug, Serialize)]
+struct AuditView {
+    entries: Vec<AuditEntry>,
+}
+
+/// `GET /tokens`.
+#[derive(Debug, Serialize)]
+struct TokenList {
+    tokens: Vec<TokenRecord>,
+}
+
+/// `POST /tokens`: the secret, shown in this answer only, and the record.
+#[derive(Debug, Serialize)]
+struct NewTokenView {
+    token: String,
+    record: TokenRecord,
+}
+
+/// `DELETE /tokens/{id}`: the record as revoked.
+#[derive(Debug, Serialize)]
+struct Revoked {
+    record: TokenRecord,
 }

@@ -5,8 +5,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
+use hotline_classifier::{Calibration, ModelInfo};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::ApiResult;
 use crate::app::AppState;
@@ -260,7 +260,7 @@ pub(super) async fn start_reroute(
 /// The latest reroute run in this server: running, how far, what it changed.
 pub(super) async fn reroute_status(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
     let job = lock_job(&state).clone();
-    Ok(Json(json!({ "job": job })))
+    Ok(Json(RerouteStatus { job }))
 }
 
 /// One model's decisions and overrides, all topics and per topic.
@@ -334,19 +334,44 @@ pub(super) async fn model_overrides(
     Ok(Json(OverridesView { current, models }))
 }
 
-pub(super) fn model_view(state: &AppState) -> serde_json::Value {
+pub(super) fn model_view(state: &AppState) -> ModelView {
     let (analyzer, source) = state.loaded();
     let router = analyzer.router();
     let config = router.config();
-    json!({
-        "version": router.model().version(),
-        "info": router.model().info(),
-        "source": source,
-        "decision": {
-            "topic_threshold": config.topic_threshold,
-            "min_confidence": config.min_confidence,
-            "other_bias": config.other_bias,
-            "calibration": config.calibration,
+    ModelView {
+        version: router.model().version().to_owned(),
+        info: router.model().info().cloned(),
+        source,
+        decision: Decision {
+            topic_threshold: config.topic_threshold,
+            min_confidence: config.min_confidence,
+            other_bias: config.other_bias,
+            calibration: config.calibration.clone(),
         },
-    })
+    }
+}
+
+/// `GET /model`: the model in use.
+#[derive(Debug, Serialize)]
+pub(super) struct ModelView {
+    version: String,
+    info: Option<ModelInfo>,
+    /// Where the model came from (see [`crate::engine::model_source`]).
+    source: &'static str,
+    decision: Decision,
+}
+
+/// The router's decision settings.
+#[derive(Debug, Serialize)]
+struct Decision {
+    topic_threshold: f32,
+    min_confidence: f32,
+    other_bias: f32,
+    calibration: Calibration,
+}
+
+/// `GET /model/reroute`: the latest run, if any.
+#[derive(Debug, Serialize)]
+struct RerouteStatus {
+    job: Option<crate::reroute::RerouteJob>,
 }

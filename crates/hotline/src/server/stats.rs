@@ -4,9 +4,8 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use hotline_store::{AuditAction, GroupBy, StatsQuery};
-use serde::Deserialize;
-use serde_json::json;
+use hotline_store::{AuditAction, GroupBy, StatsQuery, StatsRow};
+use serde::{Deserialize, Serialize};
 
 use super::params::{district_param, filter, parse_day};
 use super::present::{export_format, render};
@@ -74,7 +73,7 @@ pub(super) async fn stats(
     let query = p.query(&caller, &state)?;
     let group_by = query.group_by;
     let rows = tokio::task::spawn_blocking(move || state.store.stats(&query)).await??;
-    Ok(Json(json!({ "by": group_by, "rows": rows })))
+    Ok(Json(StatsView { by: group_by, rows }))
 }
 
 /// `GET /api/v1/export/stats`: the statistics of `/stats` as a file.
@@ -116,4 +115,11 @@ pub(super) async fn export_stats(
     .await??;
     tracing::info!(token = %token, kind = "stats", format = format.extension(), "export");
     Ok(export::attachment(bytes, format, &stem))
+}
+
+/// `GET /stats`: the rows, grouped as asked.
+#[derive(Debug, Serialize)]
+struct StatsView {
+    by: GroupBy,
+    rows: Vec<StatsRow>,
 }

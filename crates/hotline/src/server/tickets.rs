@@ -3,11 +3,12 @@
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use hotline_store::{NewEvent, Submitted};
-use serde::Deserialize;
-use serde_json::json;
+use hotline_classifier::{DistrictMatch, Routing};
+use hotline_store::{NewEvent, Status, Submitted, Ticket, TopicAssignment};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::params::parse_id;
 use super::present::{check_ticket_district, present};
@@ -21,7 +22,7 @@ pub(super) async fn submit(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     body: Result<Json<TicketInput>, JsonRejection>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<Response> {
     let Json(mut input) = body?;
     // A token limited to a district takes calls for its district: a ticket
     // for another is refused, one without a district is its district's.
@@ -57,22 +58,26 @@ pub(super) async fn submit(
     match submitted.pop() {
         Some(Submitted::Created(t)) => {
             tracing::info!(ticket = %t.id, topic = %t.topic.slug, token = %caller.token.id, "ticket accepted");
-            Ok((
-                StatusCode::CREATED,
-                Json(json!({
-                    "id": t.id,
-                    "topic": t.topic,
-                    "department": t.department,
-                    "routing": analysis.routing,
-                    "district": t.district,
-                    "repeat_of": t.repeat_of,
-                    "status": t.status(),
-                })),
-            ))
+            let status = t.status();
+            let accepted = Accepted {
+                id: t.id,
+                topic: t.topic,
+                department: t.department,
+                routing: analysis.routing,
+                district: t.district,
+                repeat_of: t.repeat_of,
+                status,
+            };
+            Ok((StatusCode::CREATED, Json(accepted)).into_response())
         }
-        Some(Submitted::Duplicate(id)) => {
-            Ok((StatusCode::OK, Json(json!({ "id": id, "duplicate": true }))))
-        }
+        Some(Submitted::Duplicate(id)) => Ok((
+            StatusCode::OK,
+            Json(Duplicate {
+                id,
+                duplicate: true,
+            }),
+        )
+            .into_response()),
         None => Err(ApiError::internal("nothing stored")),
     }
 }
@@ -93,7 +98,7 @@ pub(super) async fn show(
         Ok((present(&state, &caller, ticket)?, status))
     })
     .await??;
-    Ok(Json(json!({ "ticket": ticket, "status": status })))
+    Ok(Json(TicketView { ticket, status }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,7 +132,7 @@ pub(super) async fn set_topic(
     })
     .await??;
     tracing::info!(ticket = %id, topic = %ticket.topic.slug, token = %token, "topic overridden");
-    Ok(Json(json!({ "ticket": ticket })))
+    Ok(Json(TopicChanged { ticket }))
 }
 
 pub(super) async fn add_event(
@@ -148,10 +153,7 @@ pub(super) async fn add_event(
     })
     .await??;
     tracing::info!(ticket = %id, event = name, token = %token, "event recorded");
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "ticket": ticket, "status": status })),
-    ))
+    Ok((StatusCode::CREATED, Json(TicketView { ticket, status })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,7 +207,47 @@ pub(super) async fn classify(
         })
         .await?
     };
-    Ok(Json(
-        json!({ "routing": analysis.routing, "district": analysis.district }),
-    ))
+    Ok(Json(Suggestion {
+        routing: analysis.routing,
+        district: analysis.district,
+    }))
+}
+
+/// `POST /tickets`: the ticket stored, as routed.
+#[derive(Debug, Serialize)]
+struct Accepted {
+    id: Uuid,
+    topic: TopicAssignment,
+    department: String,
+    routing: Routing,
+    district: Option<String>,
+    repeat_of: Option<Uuid>,
+    status: Status,
+}
+
+/// `POST /tickets` again with a stored external id: nothing new stored.
+#[derive(Debug, Serialize)]
+struct Duplicate {
+    id: Uuid,
+    duplicate: bool,
+}
+
+/// A ticket as the caller may see it, with its status.
+#[derive(Debug, Serialize)]
+struct TicketView {
+    ticket: Ticket,
+    status: Status,
+}
+
+/// `PUT /tickets/{id}/topic`: the ticket after the override.
+#[derive(Debug, Serialize)]
+struct TopicChanged {
+    ticket: Ticket,
+}
+
+/// `POST /classify`: the router's suggestion.
+#[derive(Debug, Serialize)]
+struct Suggestion {
+    routing: Routing,
+    district: Option<DistrictMatch>,
 }
