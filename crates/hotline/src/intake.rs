@@ -1,5 +1,4 @@
-//! Intake: a ticket from its source (an operator's input, an import row,
-//! the demo) to the `NewTicket` the store takes, built in one place.
+//! Intake: a ticket from its source (operator, import, demo) to the `NewTicket` the store takes.
 
 use chrono::NaiveDateTime;
 use hotline_classifier::{Analysis, Analyzer};

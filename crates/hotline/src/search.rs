@@ -1,6 +1,8 @@
-//! The search service: a query segmented as tickets were, the index query
-//! with its paging limits and personal terms, the fallback to any word, and
-//! every page of a search for exports. Used by the API, the CLI and exports.
+//! The search service for the API, the CLI and exports.
+//!
+//! A query segmented as tickets were, the index query with its paging limits
+//! and personal terms, the fallback to any word, and every page of a search
+//! for an export.
 
 use chrono::NaiveDate;
 use hotline_store::{IndexQuery, SearchHit, SearchPage};

@@ -1,6 +1,6 @@
-//! The token service: a token request checked, and a token created or
-//! revoked together with its audit entry, for the API, the command line and
-//! the demo alike.
+//! The token service: a token request checked, a token created or revoked with its audit entry.
+//!
+//! For the API, the command line and the demo alike.
 
 use hotline_store::{
     AuditAction, AuditEntry, AuditLog, Issuer, NewToken, Role, TokenRecord, TokenStore,

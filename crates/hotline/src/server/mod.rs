@@ -1,8 +1,9 @@
-//! The HTTP API under /api/v1: the router, the server loop with its
-//! connection cap, and shutdown. Handlers never block: a typical ticket is
-//! routed on the request's own task (a long one on tokio's blocking pool), a
-//! submission waits for the writer on a channel, and the other store calls
-//! run on the blocking pool. The handlers live in one file per resource.
+//! The HTTP API under /api/v1: the router, the server loop with its connection cap, and shutdown.
+//!
+//! The handlers live in one file per resource. They never block: a typical
+//! ticket is routed on the request's own task (a long one on tokio's blocking
+//! pool), a submission waits for the writer on a channel, and the other store
+//! calls run on the blocking pool.
 
 mod admin;
 mod meta;
