@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use hotline::server::{run_search, SearchParamsView};
+use hotline::search::{run_search, SearchParamsView};
 
 // The binary runs on mimalloc; so do its benchmarks, to measure the same thing.
 #[global_allocator]

@@ -4,7 +4,7 @@
 //! limits, masking and bad parameters.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use hotline::app::{prepare, TicketInput};
+use hotline::intake::{prepare, TicketInput};
 use hotline_store::{
     DeadlineState, EventBody, GroupBy, NewEvent, QueueQuery, Stage, StatsQuery, Submitted, Ticket,
 };

@@ -3,8 +3,8 @@
 //! one address need different callers; the route keeps districts apart.
 
 use chrono::{Duration, NaiveDate};
-use hotline::app::{prepare, TicketInput};
 use hotline::hotspots::{burst_test, detect, poisson_upper_tail, HotspotQuery};
+use hotline::intake::{prepare, TicketInput};
 use hotline_store::{NewTicket, Submitted};
 use hotline_suite::{state_in, TestServer};
 use serde_json::Value;

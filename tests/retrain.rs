@@ -18,10 +18,10 @@ fn hotline(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
 
 /// Submits a ticket as an operator would; its id.
 fn submit(state: &hotline::app::AppState, text: &str) -> uuid::Uuid {
-    let input: hotline::app::TicketInput =
+    let input: hotline::intake::TicketInput =
         serde_json::from_value(serde_json::json!({"text": text, "kind": "投诉"}))
             .unwrap_or_else(|e| panic!("{e}"));
-    let (ticket, _) = hotline::app::prepare(state, input).unwrap_or_else(|e| panic!("{e:?}"));
+    let (ticket, _) = hotline::intake::prepare(state, input).unwrap_or_else(|e| panic!("{e:?}"));
     match state.store.submit(vec![ticket]).map(|mut s| s.pop()) {
         Ok(Some(hotline_store::Submitted::Created(t))) => t.id,
         other => panic!("{other:?}"),

@@ -2,7 +2,7 @@
 //! repeats and Chinese search.
 
 use chrono::NaiveDate;
-use hotline::app::{prepare, TicketInput};
+use hotline::intake::{prepare, TicketInput};
 use hotline_store::{EventBody, GroupBy, NewEvent, Satisfaction, StatsQuery, Submitted, Ticket};
 use hotline_suite::state_in;
 
@@ -308,7 +308,7 @@ fn chinese_search_ranks_and_highlights() {
         None,
     );
     state.store.commit_index().unwrap_or_else(|e| panic!("{e}"));
-    let view = |q: &'static str| hotline::server::SearchParamsView {
+    let view = |q: &'static str| hotline::search::SearchParamsView {
         q,
         topic: None,
         district: None,
@@ -320,7 +320,7 @@ fn chinese_search_ranks_and_highlights() {
         per_page: 10,
         personal: false,
     };
-    let page = hotline::server::run_search(&state, &view("电动车 充电"))
+    let page = hotline::search::run_search(&state, &view("电动车 充电"))
         .unwrap_or_else(|e| panic!("{}", e.message));
     assert_eq!(
         page.total,
@@ -337,14 +337,14 @@ fn chinese_search_ranks_and_highlights() {
         "{}",
         page.hits[0].snippet
     );
-    let page = hotline::server::run_search(&state, &view("物业费上涨"))
+    let page = hotline::search::run_search(&state, &view("物业费上涨"))
         .unwrap_or_else(|e| panic!("{}", e.message));
     assert_eq!(page.total, 1);
     assert!(page.hits[0].ticket.text.contains("1.2元上涨"));
     let mut filtered = view("电动车");
     filtered.topic = Some("parks");
     assert_eq!(
-        hotline::server::run_search(&state, &filtered)
+        hotline::search::run_search(&state, &filtered)
             .unwrap_or_else(|e| panic!("{}", e.message))
             .total,
         0
@@ -365,7 +365,7 @@ fn chinese_search_ranks_and_highlights() {
         state.store.commit_index().unwrap_or_else(|e| panic!("{e}"));
         let mut by_status = view("物业费上涨");
         by_status.status = Some("dispatched");
-        let page = hotline::server::run_search(&state, &by_status)
+        let page = hotline::search::run_search(&state, &by_status)
             .unwrap_or_else(|e| panic!("{}", e.message));
         page.hits.iter().map(|h| h.ticket.id).collect::<Vec<_>>()
     };

@@ -174,10 +174,10 @@ fn an_import_reads_short_districts_and_rejects_unknown_ones() {
 /// Submits a ticket through the operator's path (validated, routed).
 fn submit_input(
     state: &hotline::AppState,
-    input: hotline::app::TicketInput,
+    input: hotline::intake::TicketInput,
 ) -> hotline_store::Ticket {
     let (ticket, _) =
-        hotline::app::prepare(state, input).unwrap_or_else(|e| panic!("{}", e.message));
+        hotline::intake::prepare(state, input).unwrap_or_else(|e| panic!("{}", e.message));
     match state
         .store
         .submit(vec![ticket])
@@ -195,8 +195,8 @@ fn call(
     phone: Option<&str>,
     district: &str,
     address: Option<&str>,
-) -> hotline::app::TicketInput {
-    hotline::app::TicketInput {
+) -> hotline::intake::TicketInput {
+    hotline::intake::TicketInput {
         text: text.into(),
         received_at: Some(received.into()),
         caller_phone: phone.map(Into::into),

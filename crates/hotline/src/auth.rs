@@ -1,14 +1,16 @@
-//! Who may call what: bearer tokens, roles, the district a token is limited
-//! to, and the one table of routes and the roles allowed on them.
+//! Who may call what: bearer tokens, roles and the groups of them the route
+//! list (`server::ROUTES`) grants, the district a token is limited to, and
+//! the middleware that checks each request against the route list.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use hotline_store::{AuditAction, AuditEntry, Issuer, NewToken, Role, Ticket, TokenRecord};
+use hotline_store::{AuditAction, AuditEntry, Issuer, Role, Ticket, TokenRecord};
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::server::ROUTES;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,63 +32,15 @@ impl Access {
     }
 }
 
-/// One route of the API and who may call it.
-#[derive(Debug, Clone, Copy)]
-pub struct Rule {
-    pub method: &'static str,
-    /// The route as declared in the router (`{id}` for parameters).
-    pub path: &'static str,
-    pub access: Access,
-}
-
-const fn rule(method: &'static str, path: &'static str, access: Access) -> Rule {
-    Rule {
-        method,
-        path,
-        access,
-    }
-}
-
 use Role::{Admin, Operator, Supervisor};
 
 /// Takes calls and works tickets.
-const OPERATORS: Access = Access::Roles(&[Operator, Admin]);
+pub const OPERATORS: Access = Access::Roles(&[Operator, Admin]);
 /// Reads tickets and searches them.
-const READERS: Access = Access::Roles(&[Operator, Supervisor, Admin]);
+pub const READERS: Access = Access::Roles(&[Operator, Supervisor, Admin]);
 /// Figures and exports.
-const SUPERVISORS: Access = Access::Roles(&[Supervisor, Admin]);
-const ADMINS: Access = Access::Roles(&[Admin]);
-
-/// The permission table: every route under /api/v1 and who may call it. A
-/// route missing from it answers 403 to every token (fail closed); `HEAD`
-/// follows `GET`.
-pub const PERMISSIONS: &[Rule] = &[
-    rule("GET", "/api/v1/health", Access::Public),
-    rule("GET", "/api/v1/openapi.json", Access::Public),
-    rule("GET", "/api/v1/me", Access::AnyRole),
-    rule("GET", "/api/v1/topics", Access::AnyRole),
-    rule("GET", "/api/v1/model", Access::AnyRole),
-    rule("POST", "/api/v1/model/reload", ADMINS),
-    rule("GET", "/api/v1/model/overrides", SUPERVISORS),
-    rule("POST", "/api/v1/model/train", ADMINS),
-    rule("POST", "/api/v1/model/reroute", ADMINS),
-    rule("GET", "/api/v1/model/reroute", ADMINS),
-    rule("POST", "/api/v1/classify", OPERATORS),
-    rule("POST", "/api/v1/tickets", OPERATORS),
-    rule("PUT", "/api/v1/tickets/{id}/topic", OPERATORS),
-    rule("POST", "/api/v1/tickets/{id}/events", OPERATORS),
-    rule("GET", "/api/v1/tickets/{id}", READERS),
-    rule("GET", "/api/v1/search", READERS),
-    rule("GET", "/api/v1/stats", SUPERVISORS),
-    rule("GET", "/api/v1/queue", READERS),
-    rule("GET", "/api/v1/hotspots", READERS),
-    rule("GET", "/api/v1/export/stats", SUPERVISORS),
-    rule("GET", "/api/v1/export/search", SUPERVISORS),
-    rule("GET", "/api/v1/audit", ADMINS),
-    rule("GET", "/api/v1/tokens", ADMINS),
-    rule("POST", "/api/v1/tokens", ADMINS),
-    rule("DELETE", "/api/v1/tokens/{id}", ADMINS),
-];
+pub const SUPERVISORS: Access = Access::Roles(&[Supervisor, Admin]);
+pub const ADMINS: Access = Access::Roles(&[Admin]);
 
 /// Who may call `method path` (a declared route); None when the table does not list it.
 pub fn access(method: &Method, path: &str) -> Option<Access> {
@@ -95,7 +49,7 @@ pub fn access(method: &Method, path: &str) -> Option<Access> {
     } else {
         method.as_str()
     };
-    PERMISSIONS
+    ROUTES
         .iter()
         .find(|r| r.method == method && r.path == path)
         .map(|r| r.access)
@@ -173,66 +127,6 @@ impl Caller {
     }
 }
 
-/// A token request checked: a known role, a district of the gazetteer (a
-/// short form reads as the district it names), a
-/// name (the role's when none is given). Shared by the command line and the API.
-pub fn new_token(
-    role: &str,
-    pii: bool,
-    district: Option<String>,
-    name: Option<String>,
-    gazetteer: &hotline_classifier::Gazetteer,
-) -> Result<NewToken, ApiError> {
-    let role = Role::parse(role).ok_or_else(|| {
-        ApiError::invalid(
-            "role",
-            format!("'{role}': use operator, supervisor or admin"),
-        )
-    })?;
-    let district = match district.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-        None => None,
-        Some(d) => Some(
-            gazetteer
-                .canonical(d)
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "district",
-                        format!("'{d}' is not a district (e.g. 朝阳区 or 朝阳)"),
-                    )
-                })?
-                .to_owned(),
-        ),
-    };
-    let name = name
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| role.as_str().to_owned());
-    if name.chars().count() > 100 {
-        return Err(ApiError::invalid("name", "at most 100 characters"));
-    }
-    Ok(NewToken {
-        name,
-        role,
-        pii,
-        district,
-    })
-}
-
-/// A token in one line, for the audit log (never its secret).
-pub fn describe_token(t: &TokenRecord) -> String {
-    format!(
-        "token {} name={} role={}{}{}",
-        t.id,
-        t.name,
-        t.role,
-        if t.pii { " pii" } else { "" },
-        t.district
-            .as_deref()
-            .map(|d| format!(" district={d}"))
-            .unwrap_or_default()
-    )
-}
-
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
@@ -242,12 +136,13 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// A declared route missing from [`PERMISSIONS`] (our mistake): warned
-/// about at most once a minute, with a count, since any client can call it.
+/// A route served but missing from [`ROUTES`] (impossible while the router
+/// is built from it; fail closed anyway): warned about at most once a
+/// minute, with a count, since any client can call it.
 static UNLISTED: crate::throttle::Throttle = crate::throttle::Throttle::per_seconds(60);
 
 /// The middleware on every /api/v1 route: looks the route up in
-/// [`PERMISSIONS`], checks the bearer token (401 when missing, unknown or
+/// [`ROUTES`], checks the bearer token (401 when missing, unknown or
 /// revoked) and its role (403), and hands the [`Caller`] to the handler.
 pub async fn require_token(
     State(state): State<AppState>,
@@ -260,7 +155,7 @@ pub async fn require_token(
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
     let Some(access) = access(req.method(), &path) else {
-        if PERMISSIONS.iter().any(|r| r.path == path) {
+        if ROUTES.iter().any(|r| r.path == path) {
             // OPTIONS, TRACE and the like on a listed route: a client's
             // doing, not ours, so no warning a client could repeat.
             tracing::debug!(route = %path, method = %req.method(), "method not in the permission table");
@@ -323,7 +218,7 @@ mod tests {
         assert!(can(Admin, Method::DELETE, "/api/v1/tokens/{id}"));
         assert_eq!(access(&Method::GET, "/api/v1/nowhere"), None);
         // Admin may call every listed route.
-        assert!(PERMISSIONS.iter().all(|r| r.access.allows(Admin)));
+        assert!(ROUTES.iter().all(|r| r.access.allows(Admin)));
     }
 
     #[test]

@@ -511,7 +511,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => {
             let state = open(config)?;
             let district = district.map(|d| known_district(&state, d));
-            let view = crate::server::SearchParamsView {
+            let view = crate::search::SearchParamsView {
                 q: &query,
                 topic: topic.as_deref(),
                 district: district.as_deref(),
@@ -523,7 +523,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 per_page: 20,
                 personal: true,
             };
-            let result = crate::server::run_search(&state, &view)
+            let result = crate::search::run_search(&state, &view)
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&result)?);
@@ -1107,7 +1107,8 @@ fn token_command(config: &Config, data_dir: &std::path::Path, action: TokenComma
 }
 
 fn token_action(config: &Config, store: &hotline_store::Store, action: TokenCommand) -> Result<()> {
-    use hotline_store::{AuditAction, AuditEntry, AuditLog, Issuer, TokenStore};
+    use crate::tokens::Actor;
+    use hotline_store::{AuditLog, Issuer, TokenStore};
     let tokens = TokenStore::open(store)?;
     let audit = AuditLog::open(store)?;
     match action {
@@ -1121,16 +1122,10 @@ fn token_action(config: &Config, store: &hotline_store::Store, action: TokenComm
                 Config::read_or_builtin(&config.gazetteer.path, crate::builtin::GAZETTEER)?;
             let gazetteer =
                 hotline_classifier::Gazetteer::from_toml_str("gazetteer", &gazetteer_text)?;
-            let new = crate::auth::new_token(&role, pii, district, name, &gazetteer)
+            let new = crate::tokens::new_token(&role, pii, district, name, &gazetteer)
                 .map_err(|e| anyhow::anyhow!("--{}: {}", e.field.unwrap_or_default(), e.message))?;
-            let (record, secret) = tokens.create(new, Issuer::Local)?;
-            audit.record(&[AuditEntry::new(
-                None,
-                "command line",
-                AuditAction::TokenCreated,
-                crate::auth::describe_token(&record),
-            )
-            .in_district(record.district.as_deref())])?;
+            let (record, secret) =
+                crate::tokens::create(&tokens, &audit, new, Actor::Local("command line"))?;
             eprintln!(
                 "created {} token {} ({}{}); it is shown only now:",
                 record.role,
@@ -1172,16 +1167,8 @@ fn token_action(config: &Config, store: &hotline_store::Store, action: TokenComm
             }
         }
         TokenCommand::Revoke { id } => {
-            let record = tokens
-                .revoke(id, Issuer::Local)?
+            let record = crate::tokens::revoke(&tokens, &audit, id, Actor::Local("command line"))?
                 .with_context(|| format!("no token {id}"))?;
-            audit.record(&[AuditEntry::new(
-                None,
-                "command line",
-                AuditAction::TokenRevoked,
-                crate::auth::describe_token(&record),
-            )
-            .in_district(record.district.as_deref())])?;
             println!("revoked {} ({})", record.id, record.name);
         }
     }

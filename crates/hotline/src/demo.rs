@@ -21,14 +21,14 @@ use anyhow::{Context, Result};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use hotline_classifier::{Example, OTHER};
 use hotline_store::{
-    AuditAction, AuditEntry, EventBody, Issuer, NewTicket, NewToken, Role, Satisfaction, Submitted,
-    TokenRecord, Urgency,
+    EventBody, Issuer, NewTicket, NewToken, Role, Satisfaction, Submitted, TokenRecord, Urgency,
 };
 use serde::Deserialize;
 
-use crate::app::{prepare, AppState, TicketInput};
+use crate::app::AppState;
 use crate::builtin;
 use crate::config::Config;
+use crate::intake::{prepare, TicketInput};
 
 /// The last day of the demo year.
 pub const END: (i32, u32, u32) = (2024, 12, 31);
@@ -608,39 +608,26 @@ pub const DEMO_TOKENS: [(&str, Role, bool); 3] = [
 /// Revokes the previous demo tokens and creates new ones (secrets are shown
 /// once, so each start hands out new ones). Blocking.
 pub fn tokens(state: &AppState) -> Result<Vec<(TokenRecord, String)>> {
-    let mut audit = Vec::new();
+    let demo = crate::tokens::Actor::Local("demo");
     for old in state.tokens.list(Issuer::Local)? {
         if !old.revoked && DEMO_TOKENS.iter().any(|(name, _, _)| *name == old.name) {
-            if let Some(r) = state.tokens.revoke(old.id, Issuer::Local)? {
-                audit.push(AuditEntry::new(
-                    None,
-                    "demo",
-                    AuditAction::TokenRevoked,
-                    crate::auth::describe_token(&r),
-                ));
-            }
+            crate::tokens::revoke(&state.tokens, &state.audit, old.id, demo)?;
         }
     }
     let mut created = Vec::new();
     for (name, role, pii) in DEMO_TOKENS {
-        let (record, secret) = state.tokens.create(
+        created.push(crate::tokens::create(
+            &state.tokens,
+            &state.audit,
             NewToken {
                 name: name.to_owned(),
                 role,
                 pii,
                 district: None,
             },
-            Issuer::Local,
-        )?;
-        audit.push(AuditEntry::new(
-            None,
-            "demo",
-            AuditAction::TokenCreated,
-            crate::auth::describe_token(&record),
-        ));
-        created.push((record, secret));
+            demo,
+        )?);
     }
-    state.audit.record(&audit)?;
     Ok(created)
 }
 

@@ -8,7 +8,8 @@ use anyhow::Result;
 use chrono::{Duration, NaiveDateTime};
 use hotline_store::{EventBody, NewTicket, Urgency};
 
-use crate::app::{prepare, AppState, TicketInput};
+use crate::app::AppState;
+use crate::intake::{prepare, TicketInput};
 
 /// What each open ticket is: its text, district, urgency, how long ago it
 /// came in (hours) and, when dispatched, how long after receipt (hours).

@@ -14,7 +14,8 @@ use hotline_readers::{FieldMap, Format, ImportRow, Reader, RowError};
 use hotline_store::{Kind, NewTicket, Submitted, TopicAssignment, TopicSource, Urgency};
 use serde::Serialize;
 
-use crate::app::{history_of, AppState};
+use crate::app::AppState;
+use crate::intake::{self, history_of, Intake};
 use crate::progress::Progress;
 
 const BATCH: usize = 512;
@@ -113,42 +114,23 @@ fn prepare_row(state: &AppState, mut row: ImportRow, look_up_stored: bool) -> Pr
     Prepared::New(Box::new(to_ticket(state, row)))
 }
 
-fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
+fn to_ticket(state: &AppState, mut row: ImportRow) -> NewTicket {
     // One analyzer for the whole row (a model may be loaded meanwhile).
     let analyzer = state.analyzer();
-    let analysis = analyzer.analyze(row.title.as_deref(), &row.text);
     // A topic column holds this year's slug or, as exports write it, its name.
-    let taxonomy = analyzer.taxonomy();
-    let known_topic = row.topic.as_deref().map(str::trim).and_then(|t| {
-        taxonomy
+    let topic = row.topic.as_deref().map(str::trim).and_then(|t| {
+        analyzer
+            .taxonomy()
             .topics()
             .iter()
             .find(|topic| topic.slug == t || topic.name == t)
+            .map(|known| TopicAssignment::given(known.slug.clone(), TopicSource::Imported))
     });
-    let topic = match known_topic {
-        Some(known) => TopicAssignment::given(known.slug.clone(), TopicSource::Imported),
-        None => TopicAssignment::routed(
-            analysis.routing.topic.clone(),
-            analysis.routing.confidence,
-            analyzer.router().model().version(),
-        ),
-    };
-    let department = row
-        .department
-        .clone()
-        .or_else(|| state.department(&topic.slug))
-        .unwrap_or_default();
-    let history = history_of(&row, &department);
-    let index_tokens = crate::app::index_words(
-        state,
-        &analysis,
-        row.caller_name.as_deref(),
-        row.caller_phone.as_deref(),
-    );
-    NewTicket {
-        external_id: Some(row.external_id.clone().unwrap_or_else(|| content_id(&row))),
+    let external_id = row.external_id.clone().unwrap_or_else(|| content_id(&row));
+    let intake = Intake {
+        external_id: Some(external_id),
         received_at: row.received_at,
-        channel: row.channel.unwrap_or_else(|| "import".to_owned()),
+        channel: row.channel.take().unwrap_or_else(|| "import".to_owned()),
         kind: row
             .kind
             .as_deref()
@@ -159,20 +141,19 @@ fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
             .as_deref()
             .and_then(Urgency::parse)
             .unwrap_or_default(),
-        title: row.title,
-        text: row.text,
-        caller_name: row.caller_name,
-        caller_phone: row.caller_phone,
-        address: row.address,
-        district: row
-            .district
-            .or_else(|| analysis.district.map(|d| d.district)),
+        title: row.title.take(),
+        text: std::mem::take(&mut row.text),
+        caller_name: row.caller_name.take(),
+        caller_phone: row.caller_phone.take(),
+        address: row.address.take(),
+        district: row.district.take(),
         topic,
-        department,
-        deciding_words: analysis.routing.deciding_words,
-        index_tokens,
-        history,
-    }
+        department: row.department.clone(),
+    };
+    let (mut ticket, _) = intake::build(state, &analyzer, intake);
+    // The row's outcomes, under the department the ticket went to.
+    ticket.history = history_of(&row, &ticket.department);
+    ticket
 }
 
 /// A row's district as the gazetteer names it (朝阳 → 朝阳区); a district
@@ -180,10 +161,12 @@ fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
 /// reach no district's supervisor and add a row of its own to statistics).
 fn canonical_district(state: &AppState, mut row: ImportRow) -> Result<ImportRow, RowError> {
     row.district =
-        crate::app::district_field(state, row.district.as_deref()).map_err(|reason| RowError {
-            line: row.line,
-            field: Some("district".to_owned()),
-            reason,
+        crate::intake::district_field(state, row.district.as_deref()).map_err(|reason| {
+            RowError {
+                line: row.line,
+                field: Some("district".to_owned()),
+                reason,
+            }
         })?;
     Ok(row)
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod export;
 pub mod hotspots;
 pub mod import;
+pub mod intake;
 pub mod limits;
 pub mod models;
 pub mod overrides;
@@ -24,8 +25,10 @@ pub mod pii;
 pub mod progress;
 pub mod reroute;
 pub mod retrain;
+pub mod search;
 pub mod server;
 pub mod throttle;
+pub mod tokens;
 
 pub use app::AppState;
 pub use server::app;

@@ -1,0 +1,253 @@
+//! Tickets: submit, show, override the topic, add an event, and classify a text without storing it.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use hotline_classifier::{DistrictMatch, Routing};
+use hotline_store::{NewEvent, Status, Submitted, Ticket, TopicAssignment};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::params::parse_id;
+use super::present::{check_ticket_district, present};
+use super::ApiResult;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::intake::{prepare, TicketInput};
+
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Json<TicketInput>, JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(mut input) = body?;
+    // A token limited to a district takes calls for its district: a ticket
+    // for another is refused, one without a district is its district's.
+    if let Some(own) = &caller.token.district {
+        let given = crate::intake::district_field(&state, input.district.as_deref())
+            .map_err(|message| ApiError::invalid("district", message))?;
+        if given.as_ref().is_some_and(|d| d != own) {
+            return Err(ApiError::forbidden(format!(
+                "this token is limited to {own}"
+            )));
+        }
+        input.district = Some(own.clone());
+    }
+    let permit = analysis_permit(&state).await?;
+    let prepared = if routes_inline(input.title.as_deref(), &input.text) {
+        prepare(&state, input)
+    } else {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || prepare(&state, input)).await?
+    };
+    // Waiting for the store's group commit takes no CPU: let the next
+    // request route meanwhile.
+    drop(permit);
+    let (ticket, analysis) = prepared?;
+    // The writer answers on a channel: no thread waits for the fsync.
+    let (stored_tx, stored_rx) = tokio::sync::oneshot::channel();
+    state.store.submit_then(vec![ticket], move |outcome| {
+        let _ = stored_tx.send(outcome);
+    })?;
+    let mut submitted = stored_rx
+        .await
+        .map_err(|_| ApiError::from(hotline_store::Error::Closed))??;
+    match submitted.pop() {
+        Some(Submitted::Created(t)) => {
+            tracing::info!(ticket = %t.id, topic = %t.topic.slug, token = %caller.token.id, "ticket accepted");
+            let status = t.status();
+            let accepted = Accepted {
+                id: t.id,
+                topic: t.topic,
+                department: t.department,
+                routing: analysis.routing,
+                district: t.district,
+                repeat_of: t.repeat_of,
+                status,
+            };
+            Ok((StatusCode::CREATED, Json(accepted)).into_response())
+        }
+        Some(Submitted::Duplicate(id)) => Ok((
+            StatusCode::OK,
+            Json(Duplicate {
+                id,
+                duplicate: true,
+            }),
+        )
+            .into_response()),
+        None => Err(ApiError::internal("nothing stored")),
+    }
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let id = parse_id(&id)?;
+    let (ticket, status) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        let ticket = state
+            .store
+            .get(id)?
+            .ok_or_else(|| ApiError::not_found(format!("ticket {id} not found")))?;
+        caller.check_ticket(&ticket)?;
+        let status = ticket.status();
+        Ok((present(&state, &caller, ticket)?, status))
+    })
+    .await??;
+    Ok(Json(TicketView { ticket, status }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TopicChange {
+    topic: String,
+    reason: Option<String>,
+}
+
+pub(super) async fn set_topic(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Result<Json<TopicChange>, JsonRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let id = parse_id(&id)?;
+    let Json(change) = body?;
+    let department = state.department(&change.topic).ok_or_else(|| {
+        ApiError::invalid(
+            "topic",
+            format!("'{}' is not one of this year's topics", change.topic),
+        )
+    })?;
+    let token = caller.token.id;
+    let ticket = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        check_ticket_district(&state, &caller, id)?;
+        let ticket = state
+            .store
+            .set_topic(id, &change.topic, &department, change.reason)?;
+        present(&state, &caller, ticket)
+    })
+    .await??;
+    tracing::info!(ticket = %id, topic = %ticket.topic.slug, token = %token, "topic overridden");
+    Ok(Json(TopicChanged { ticket }))
+}
+
+pub(super) async fn add_event(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Result<Json<NewEvent>, JsonRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let id = parse_id(&id)?;
+    let Json(event) = body?;
+    let name = event.body.name();
+    let token = caller.token.id;
+    let (ticket, status) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        check_ticket_district(&state, &caller, id)?;
+        let ticket = state.store.add_event(id, event)?;
+        let status = ticket.status();
+        Ok((present(&state, &caller, ticket)?, status))
+    })
+    .await??;
+    tracing::info!(ticket = %id, event = name, token = %token, "event recorded");
+    Ok((StatusCode::CREATED, Json(TicketView { ticket, status })))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ClassifyInput {
+    text: String,
+    title: Option<String>,
+}
+
+/// Tickets up to this size (title and text, bytes) are routed on the
+/// request's own task: about 150 µs at most, on the order of what handing
+/// the text to another thread and back costs (a typical ticket of 1,000
+/// bytes takes 50 µs). Longer ones go to the blocking pool, so that no
+/// runtime thread is held for milliseconds.
+pub(super) const INLINE_ANALYSIS_BYTES: usize = 3_000;
+
+pub(super) fn routes_inline(title: Option<&str>, text: &str) -> bool {
+    title.map_or(0, str::len) + text.len() <= INLINE_ANALYSIS_BYTES
+}
+
+/// A turn at routing a text (see `AppState::analysis_permits`).
+pub(super) async fn analysis_permit(
+    state: &AppState,
+) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+    state
+        .analysis_permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::internal("the server is shutting down"))
+}
+
+/// The router's suggestion while the operator types; nothing is stored.
+pub(super) async fn classify(
+    State(state): State<AppState>,
+    body: Result<Json<ClassifyInput>, JsonRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let Json(input) = body?;
+    if input.text.chars().count() > state.config.server.max_text_chars {
+        return Err(ApiError::invalid("text", "text too long"));
+    }
+    let _permit = analysis_permit(&state).await?;
+    let analysis = if routes_inline(input.title.as_deref(), &input.text) {
+        state
+            .analyzer()
+            .analyze(input.title.as_deref(), &input.text)
+    } else {
+        tokio::task::spawn_blocking(move || {
+            state
+                .analyzer()
+                .analyze(input.title.as_deref(), &input.text)
+        })
+        .await?
+    };
+    Ok(Json(Suggestion {
+        routing: analysis.routing,
+        district: analysis.district,
+    }))
+}
+
+/// `POST /tickets`: the ticket stored, as routed.
+#[derive(Debug, Serialize)]
+struct Accepted {
+    id: Uuid,
+    topic: TopicAssignment,
+    department: String,
+    routing: Routing,
+    district: Option<String>,
+    repeat_of: Option<Uuid>,
+    status: Status,
+}
+
+/// `POST /tickets` again with a stored external id: nothing new stored.
+#[derive(Debug, Serialize)]
+struct Duplicate {
+    id: Uuid,
+    duplicate: bool,
+}
+
+/// A ticket as the caller may see it, with its status.
+#[derive(Debug, Serialize)]
+struct TicketView {
+    ticket: Ticket,
+    status: Status,
+}
+
+/// `PUT /tickets/{id}/topic`: the ticket after the override.
+#[derive(Debug, Serialize)]
+struct TopicChanged {
+    ticket: Ticket,
+}
+
+/// `POST /classify`: the router's suggestion.
+#[derive(Debug, Serialize)]
+struct Suggestion {
+    routing: Routing,
+    district: Option<DistrictMatch>,
+}
