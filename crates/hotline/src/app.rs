@@ -145,6 +145,8 @@ pub struct TicketInput {
     pub caller_phone: Option<String>,
     pub address: Option<String>,
     pub district: Option<String>,
+    /// The 街道 / 乡镇, when the operator knows it (checked against the gazetteer).
+    pub street: Option<String>,
     pub received_at: Option<String>,
     pub external_id: Option<String>,
     /// The operator's choice when it differs from the router's suggestion.
@@ -166,6 +168,46 @@ pub fn district_field(state: &AppState, given: Option<&str>) -> Result<Option<St
         Some(d) => Ok(Some(d.to_owned())),
         None => Err(format!(
             "'{given}' is not one of the configured districts (e.g. 朝阳区 or 朝阳)"
+        )),
+    }
+}
+
+/// Where a ticket is: its district and street (canonical names). A street
+/// field (`street`, read by [`hotline_classifier::Gazetteer::street`])
+/// fills the district when none is given; otherwise a district field
+/// decides the district and the street must agree with it; without fields,
+/// what the analysis found in the address and the text (see the rule in the
+/// classifier's `street.rs`). A street field that names no street, or a
+/// street of another district, is an error saying so.
+pub fn place_of(
+    analyzer: &Analyzer,
+    analysis: &Analysis,
+    district: Option<String>,
+    street: Option<&str>,
+    address: Option<&str>,
+) -> Result<(Option<String>, Option<String>), String> {
+    let gazetteer = analyzer.gazetteer();
+    if let Some(given) = street.map(str::trim).filter(|s| !s.is_empty()) {
+        let named = match (&district, &analysis.district) {
+            (Some(d), _) => gazetteer.street(given, Some(d)),
+            // A name two districts share: the one the text points at.
+            (None, Some(found)) => gazetteer.street(given, None).or_else(|e| {
+                gazetteer
+                    .street(given, Some(&found.district))
+                    .map_err(|_| e)
+            }),
+            (None, None) => gazetteer.street(given, None),
+        }?;
+        return Ok((Some(named.district), Some(named.street)));
+    }
+    match district {
+        Some(d) => {
+            let located = gazetteer.locate(Some(&d), address, &analysis.full_text);
+            Ok((Some(d), located.street.map(|s| s.street)))
+        }
+        None => Ok((
+            analysis.district.as_ref().map(|d| d.district.clone()),
+            analysis.street.as_ref().map(|s| s.street.clone()),
         )),
     }
 }
@@ -216,7 +258,16 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
     // One analyzer for the whole ticket: a model loaded meanwhile must not
     // route it and have another version recorded.
     let analyzer = state.analyzer();
-    let analysis = analyzer.analyze(input.title.as_deref(), &input.text);
+    let address = clean(input.address);
+    let analysis = analyzer.analyze_at(input.title.as_deref(), &input.text, address.as_deref());
+    let (district, street) = place_of(
+        &analyzer,
+        &analysis,
+        district,
+        input.street.as_deref(),
+        address.as_deref(),
+    )
+    .map_err(|message| ApiError::invalid("street", message))?;
     let topic = match clean(input.topic) {
         Some(slug) => {
             if analyzer.taxonomy().get(&slug).is_none() {
@@ -234,7 +285,6 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
         ),
     };
     let department = state.department(&topic.slug).unwrap_or_default();
-    let district = district.or_else(|| analysis.district.as_ref().map(|d| d.district.clone()));
     let ticket = NewTicket {
         external_id: clean(input.external_id),
         received_at,
@@ -245,8 +295,9 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
         text: input.text,
         caller_name: clean(input.caller_name),
         caller_phone: clean(input.caller_phone),
-        address: clean(input.address),
+        address,
         district,
+        street,
         topic,
         department,
         deciding_words: analysis.routing.deciding_words.clone(),

@@ -116,7 +116,16 @@ fn prepare_row(state: &AppState, mut row: ImportRow, look_up_stored: bool) -> Pr
 fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
     // One analyzer for the whole row (a model may be loaded meanwhile).
     let analyzer = state.analyzer();
-    let analysis = analyzer.analyze(row.title.as_deref(), &row.text);
+    let analysis = analyzer.analyze_at(row.title.as_deref(), &row.text, row.address.as_deref());
+    // A street column was checked against the district (`canonical_district`).
+    let (district, street) = crate::app::place_of(
+        &analyzer,
+        &analysis,
+        row.district.clone(),
+        row.street.as_deref(),
+        row.address.as_deref(),
+    )
+    .unwrap_or((row.district.clone(), None));
     // A topic column holds this year's slug or, as exports write it, its name.
     let taxonomy = analyzer.taxonomy();
     let known_topic = row.topic.as_deref().map(str::trim).and_then(|t| {
@@ -164,9 +173,8 @@ fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
         caller_name: row.caller_name,
         caller_phone: row.caller_phone,
         address: row.address,
-        district: row
-            .district
-            .or_else(|| analysis.district.map(|d| d.district)),
+        district,
+        street,
         topic,
         department,
         deciding_words: analysis.routing.deciding_words,
@@ -175,9 +183,11 @@ fn to_ticket(state: &AppState, row: ImportRow) -> NewTicket {
     }
 }
 
-/// A row's district as the gazetteer names it (朝阳 → 朝阳区); a district
-/// the gazetteer does not know rejects the row (a free-text district would
-/// reach no district's supervisor and add a row of its own to statistics).
+/// A row's district as the gazetteer names it (朝阳 → 朝阳区), and its
+/// street (any listed form) by its full name; a district or a street the
+/// gazetteer does not know (or a street of another district) rejects the
+/// row (a free-text district would reach no district's supervisor and add
+/// a row of its own to statistics).
 fn canonical_district(state: &AppState, mut row: ImportRow) -> Result<ImportRow, RowError> {
     row.district =
         crate::app::district_field(state, row.district.as_deref()).map_err(|reason| RowError {
@@ -185,6 +195,27 @@ fn canonical_district(state: &AppState, mut row: ImportRow) -> Result<ImportRow,
             field: Some("district".to_owned()),
             reason,
         })?;
+    // A street column names a street of the gazetteer, in the row's
+    // district when it has one (its canonical name from here on).
+    if let Some(given) = row.street.clone() {
+        let analyzer = state.analyzer();
+        let gazetteer = analyzer.gazetteer();
+        match gazetteer.street(&given, row.district.as_deref()) {
+            Ok(m) => row.street = Some(m.street),
+            // A name two districts share, in a row without a district: the
+            // text decides, as for an operator.
+            Err(_)
+                if row.district.is_none()
+                    && gazetteer.streets().any(|(name, _)| name == given.trim()) => {}
+            Err(reason) => {
+                return Err(RowError {
+                    line: row.line,
+                    field: Some("street".to_owned()),
+                    reason,
+                })
+            }
+        }
+    }
     Ok(row)
 }
 
