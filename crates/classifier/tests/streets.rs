@@ -121,6 +121,9 @@ fn near_misses_are_not_streets() {
         "天坛医院挂号太难",
         // 苹果园 is any orchard.
         "村里的苹果园被占了",
+        // 海淀地区 is the district, not 海淀镇; 亦庄地区 the development area.
+        "海淀地区很多小区停车难",
+        "亦庄地区的快递不送上门",
     ] {
         assert_eq!(g.locate(None, None, text).street, None, "{text}");
     }
