@@ -260,3 +260,23 @@ async fn the_api_shows_filters_and_counts_streets() {
     assert_eq!(status, 400);
     server.stop().await;
 }
+
+/// The demo's tickets carry streets, so a ranking by street has many rows
+/// and few tickets without one.
+#[test]
+fn the_demo_ranks_streets() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = hotline_suite::state_with(dir.path(), |c| c.demo.tickets = 300);
+    hotline::demo::populate(&state).unwrap_or_else(|e| panic!("{e}"));
+    let rows = by_street(&state.store);
+    let unknown = rows
+        .iter()
+        .find(|(k, _)| k == "unknown")
+        .map_or(0, |(_, n)| *n);
+    let total: i64 = rows.iter().map(|(_, n)| n).sum();
+    assert!(rows.len() > 50, "{rows:?}");
+    assert!(unknown * 4 < total, "{unknown} of {total} without a street");
+    let report = state.store.verify().unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.is_ok(), "{report:?}");
+    state.store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}
