@@ -35,6 +35,7 @@ fn ticket(i: u64) -> NewTicket {
         caller_phone: None,
         address: None,
         district: Some("朝阳区".into()),
+        street: None,
         topic: TopicAssignment::given("ebike_charging", TopicSource::Imported),
         department: "市城市管理委".into(),
         deciding_words: Vec::new(),

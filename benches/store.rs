@@ -100,6 +100,7 @@ fn ticket(i: u64) -> NewTicket {
         caller_phone: None,
         address: None,
         district: Some(DISTRICTS[next(16) as usize].into()),
+        street: None,
         topic: TopicAssignment::given(TOPICS[next(14) as usize], TopicSource::Imported),
         department: "d".into(),
         deciding_words: Vec::new(),

@@ -128,6 +128,7 @@ fn ticket(i: usize, n: usize, rng: &mut Rng) -> NewTicket {
         caller_phone: None,
         address: None,
         district: Some(district.into()),
+        street: None,
         topic: TopicAssignment::given(topic, TopicSource::Imported),
         department,
         deciding_words: Vec::new(),

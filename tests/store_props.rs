@@ -57,6 +57,7 @@ fn new_ticket(
         caller_phone: phone.map(str::to_owned),
         address: None,
         district: district.map(str::to_owned),
+        street: None,
         topic: TopicAssignment {
             slug: slug.to_owned(),
             source: TopicSource::Router,

@@ -12,4 +12,5 @@ mod limits;
 mod retrain;
 mod store;
 mod store_props;
+mod streets;
 mod trust_data;

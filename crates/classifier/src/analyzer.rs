@@ -6,6 +6,7 @@ use crate::model::{Example, Model, TrainParams};
 use crate::provenance::ModelInfo;
 use crate::router::{Router, RouterConfig, Routing};
 use crate::segment::{Segmented, Segmenter};
+use crate::street::StreetMatch;
 use crate::taxonomy::Taxonomy;
 
 /// Everything the engine learns from a ticket's words, computed once.
@@ -18,6 +19,8 @@ pub struct Analysis {
     pub segmented: Segmented,
     pub routing: Routing,
     pub district: Option<DistrictMatch>,
+    /// The 街道 / 乡镇, in agreement with `district` (see `street.rs`).
+    pub street: Option<StreetMatch>,
 }
 
 /// The configuration texts an analyzer is built from.
@@ -27,6 +30,9 @@ pub struct AnalyzerSources<'a> {
     pub domain_dict: &'a str,
     pub stopwords: &'a str,
     pub gazetteer: &'a str,
+    /// The street gazetteer (街道 / 乡镇); empty for none. Not part of a
+    /// model's fingerprint: streets neither segment nor route.
+    pub streets: &'a str,
     pub hmm: bool,
 }
 
@@ -44,7 +50,10 @@ pub struct Analyzer {
 /// added either: many are phrases (电动车充电) that would swallow real words.
 pub fn prepare(sources: &AnalyzerSources<'_>) -> Result<(Taxonomy, Segmenter, Gazetteer)> {
     let taxonomy = Taxonomy::from_toml_str("taxonomy", sources.taxonomy)?;
-    let gazetteer = Gazetteer::from_toml_str("gazetteer", sources.gazetteer)?;
+    let mut gazetteer = Gazetteer::from_toml_str("gazetteer", sources.gazetteer)?;
+    if !sources.streets.trim().is_empty() {
+        gazetteer = gazetteer.with_streets("street gazetteer", sources.streets)?;
+    }
     let mut segmenter = Segmenter::new(sources.domain_dict, sources.stopwords, sources.hmm)?;
     segmenter.add_words(gazetteer.names().filter(|n| n.chars().count() >= 3));
     Ok((taxonomy, segmenter, gazetteer))
@@ -121,15 +130,22 @@ impl Analyzer {
 
     /// Segments the ticket once and routes it.
     pub fn analyze(&self, title: Option<&str>, text: &str) -> Analysis {
+        self.analyze_at(title, text, None)
+    }
+
+    /// The same, with the ticket's address: its district and street are
+    /// looked for in the address first, then in the text.
+    pub fn analyze_at(&self, title: Option<&str>, text: &str, address: Option<&str>) -> Analysis {
         let full_text = full_text(title, text);
         let segmented = self.segmenter.segment(&full_text);
         let routing = self.router.route(&segmented, &full_text);
-        let district = self.gazetteer.detect(&full_text);
+        let (district, street) = self.gazetteer.detect_place(address, &full_text);
         Analysis {
             full_text,
             segmented,
             routing,
             district,
+            street,
         }
     }
 }

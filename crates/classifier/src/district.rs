@@ -64,6 +64,9 @@ pub struct Gazetteer {
     patterns: Vec<(Option<usize>, MatchKind)>,
     pattern_text: Vec<String>,
     automaton: AhoCorasick,
+    /// The 街道 / 乡镇 level (`street`), empty until
+    /// [`Gazetteer::with_streets`] adds it.
+    pub(crate) streets: crate::street::Streets,
 }
 
 impl Gazetteer {
@@ -118,6 +121,7 @@ impl Gazetteer {
             patterns,
             pattern_text,
             automaton,
+            streets: crate::street::Streets::default(),
         })
     }
 

@@ -15,6 +15,7 @@ mod model;
 mod provenance;
 mod router;
 mod segment;
+mod street;
 mod taxonomy;
 
 /// A set of words (place names to ignore, stopwords): Fx-hashed, as it is
@@ -31,4 +32,5 @@ pub use model::{Example, Model, TrainParams};
 pub use provenance::{fingerprint, version_of, ModelEvaluation, ModelInfo};
 pub use router::{logit, Calibration, Router, RouterConfig, Routing, ScoredTopic};
 pub use segment::{Segmented, Segmenter, Token};
+pub use street::{Located, StreetMatch, STREET_SUFFIXES};
 pub use taxonomy::{Taxonomy, Topic, OTHER};

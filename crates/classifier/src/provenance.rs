@@ -100,6 +100,7 @@ mod tests {
             domain_dict: "电梯 5 n",
             stopwords: "的",
             gazetteer: "",
+            streets: "",
             hmm: false,
         }
     }

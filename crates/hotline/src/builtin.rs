@@ -5,6 +5,7 @@ pub const DEFAULT_CONFIG: &str = include_str!("../../../config/default.toml");
 pub const DOMAIN_DICT: &str = include_str!("../../../config/dict/domain.txt");
 pub const STOPWORDS: &str = include_str!("../../../config/dict/stopwords.txt");
 pub const GAZETTEER: &str = include_str!("../../../config/gazetteer/beijing.toml");
+pub const STREETS: &str = include_str!("../../../config/gazetteer/beijing_streets.toml");
 
 /// The default router model, trained on the built-in corpus with the
 /// default sources (`hotline train --builtin --out training/model/default.json`);

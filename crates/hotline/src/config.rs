@@ -105,6 +105,9 @@ pub struct SegmenterSection {
 #[serde(deny_unknown_fields)]
 pub struct GazetteerSection {
     pub path: PathBuf,
+    /// The 街道 / 乡镇 list; empty for the built-in one.
+    #[serde(default)]
+    pub streets: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]

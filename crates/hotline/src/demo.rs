@@ -206,6 +206,24 @@ fn places(config: &Config) -> Result<HashMap<String, Vec<String>>> {
         .collect())
 }
 
+/// A street of `district` for a demo call, chosen from `key` (not from the
+/// demo's random stream, which stays as it was): skewed towards the streets
+/// listed first, so a ranking by street has a head and a tail.
+pub(crate) fn demo_street(
+    gazetteer: &hotline_classifier::Gazetteer,
+    district: &str,
+    key: u64,
+) -> Option<String> {
+    let streets: Vec<&str> = gazetteer
+        .streets()
+        .filter(|(_, d)| *d == district)
+        .map(|(s, _)| s)
+        .collect();
+    let u = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11) as f64 / (1u64 << 53) as f64;
+    let i = ((u * u) * streets.len() as f64) as usize;
+    streets.get(i).map(|s| (*s).to_owned())
+}
+
 fn at(day: NaiveDate, hour: u32, minute: u32, second: u32) -> NaiveDateTime {
     day.and_hms_opt(hour, minute, second)
         .unwrap_or_else(|| day.and_time(chrono::NaiveTime::MIN))
@@ -315,6 +333,13 @@ fn calls(state: &AppState, examples: &[Example], n: usize, seed: u64) -> Result<
         if !named && rng.chance(0.75) {
             text = format!("{district}{place}：{text}");
         }
+        // The caller's street, as an operator writes it in the address or
+        // the street field; a text that names its place keeps its own.
+        let street = if named {
+            None
+        } else {
+            demo_street(gazetteer, &district, received.and_utc().timestamp() as u64)
+        };
         let caller_name = rng.chance(0.55).then(|| fake_name(&mut rng));
         let caller_phone = if rng.chance(0.7) {
             Some(if rng.chance(0.85) {
@@ -327,7 +352,8 @@ fn calls(state: &AppState, examples: &[Example], n: usize, seed: u64) -> Result<
         };
         let address = rng.chance(0.35).then(|| {
             format!(
-                "{district}{place}{}号楼{}单元{}{:02}室",
+                "{district}{}{place}{}号楼{}单元{}{:02}室",
+                street.as_deref().unwrap_or_default(),
                 rng.range(1, 30),
                 rng.range(1, 6),
                 rng.range(1, 24),
@@ -361,6 +387,7 @@ fn calls(state: &AppState, examples: &[Example], n: usize, seed: u64) -> Result<
                 caller_phone,
                 address,
                 district: (!named).then(|| district.clone()),
+                street,
                 received_at: Some(received.format("%Y-%m-%d %H:%M:%S").to_string()),
                 ..TicketInput::default()
             },

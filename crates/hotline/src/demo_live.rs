@@ -98,11 +98,13 @@ fn at(now: NaiveDateTime, hours_ago: f64) -> NaiveDateTime {
 pub fn generate(state: &AppState, now: NaiveDateTime) -> Result<Vec<NewTicket>> {
     let mut tickets = Vec::new();
     let mut n = 0;
+    let analyzer = state.analyzer();
     let mut input = |text: &str, district: &str, urgency: &str, received: NaiveDateTime| {
         n += 1;
         TicketInput {
             text: text.into(),
             district: Some(district.into()),
+            street: crate::demo::demo_street(analyzer.gazetteer(), district, n as u64),
             urgency: Some(urgency.into()),
             kind: Some("投诉".into()),
             caller_name: Some(format!(
@@ -141,6 +143,8 @@ pub fn generate(state: &AppState, now: NaiveDateTime) -> Result<Vec<NewTicket>> 
             "望京西园三区312号楼".into()
         });
         one.topic = Some("kitchen_fumes".into());
+        // The address names the street (望京街道).
+        one.street = None;
         let (ticket, _) =
             prepare(state, one).map_err(|e| anyhow::anyhow!("demo ticket: {}", e.message))?;
         tickets.push(ticket);

@@ -64,6 +64,23 @@ pub fn parse_state(s: &str) -> Result<DeadlineState, String> {
         .ok_or_else(|| format!("'{}': use on_time, due_soon or overdue", s.trim()))
 }
 
+/// A street filter as the gazetteer spells it (望京 → 望京街道); a name two
+/// districts share (八里庄街道) is kept as it is, and matches both unless a
+/// district is asked for. 400 naming `street` for a name the gazetteer does
+/// not know, or one outside the district asked for.
+fn street_filter(state: &AppState, s: &str, district: Option<&str>) -> Result<String, ApiError> {
+    let analyzer = state.analyzer();
+    match analyzer.gazetteer().street(s, district) {
+        Ok(m) => Ok(m.street),
+        Err(_)
+            if district.is_none() && analyzer.gazetteer().streets().any(|(n, _)| n == s.trim()) =>
+        {
+            Ok(s.trim().to_owned())
+        }
+        Err(m) => Err(ApiError::bad_param("street", m)),
+    }
+}
+
 impl QueueParams {
     /// The store's query, with the caller's district applied (a token
     /// limited to a district sees only it; asking for another is 403).
@@ -102,11 +119,15 @@ impl QueueParams {
         };
         let per_page = parse_count("per_page", self.per_page.as_deref(), 50, MAX_PER_PAGE)?;
         let page = parse_count("page", self.page.as_deref(), 1, MAX_DEPTH / per_page)?;
+        let street = match filter(self.street) {
+            None => None,
+            Some(s) => Some(street_filter(state, &s, district.as_deref())?),
+        };
         Ok(QueueQuery {
             department: filter(self.department),
             topic,
             district: caller.district_filter(district)?,
-            street: filter(self.street),
+            street,
             state: state_filter,
             due_within,
             page,

@@ -29,11 +29,13 @@ pub fn with_sources<T>(
     let domain_dict = Config::read_or_builtin(&config.segmenter.domain_dict, builtin::DOMAIN_DICT)?;
     let stopwords = Config::read_or_builtin(&config.segmenter.stopwords, builtin::STOPWORDS)?;
     let gazetteer = Config::read_or_builtin(&config.gazetteer.path, builtin::GAZETTEER)?;
+    let streets = Config::read_or_builtin(&config.gazetteer.streets, builtin::STREETS)?;
     f(&AnalyzerSources {
         taxonomy: &taxonomy,
         domain_dict: &domain_dict,
         stopwords: &stopwords,
         gazetteer: &gazetteer,
+        streets: &streets,
         hmm: config.segmenter.hmm,
     })
 }

@@ -176,6 +176,7 @@ fn group_header(by: GroupBy) -> &'static str {
         GroupBy::AssessmentMonth => "考核月",
         GroupBy::Total => "合计",
         GroupBy::Department => "承办单位",
+        GroupBy::Street => "街乡镇",
     }
 }
 

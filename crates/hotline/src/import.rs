@@ -147,6 +147,7 @@ fn to_ticket(state: &AppState, mut row: ImportRow) -> NewTicket {
         caller_phone: row.caller_phone.take(),
         address: row.address.take(),
         district: row.district.take(),
+        street: row.street.take(),
         topic,
         department: row.department.clone(),
     };
@@ -156,9 +157,11 @@ fn to_ticket(state: &AppState, mut row: ImportRow) -> NewTicket {
     ticket
 }
 
-/// A row's district as the gazetteer names it (朝阳 → 朝阳区); a district
-/// the gazetteer does not know rejects the row (a free-text district would
-/// reach no district's supervisor and add a row of its own to statistics).
+/// A row's district as the gazetteer names it (朝阳 → 朝阳区), and its
+/// street (any listed form) by its full name; a district or a street the
+/// gazetteer does not know (or a street of another district) rejects the
+/// row (a free-text district would reach no district's supervisor and add
+/// a row of its own to statistics).
 fn canonical_district(state: &AppState, mut row: ImportRow) -> Result<ImportRow, RowError> {
     row.district =
         crate::intake::district_field(state, row.district.as_deref()).map_err(|reason| {
@@ -168,6 +171,27 @@ fn canonical_district(state: &AppState, mut row: ImportRow) -> Result<ImportRow,
                 reason,
             }
         })?;
+    // A street column names a street of the gazetteer, in the row's
+    // district when it has one (its canonical name from here on).
+    if let Some(given) = row.street.clone() {
+        let analyzer = state.analyzer();
+        let gazetteer = analyzer.gazetteer();
+        match gazetteer.street(&given, row.district.as_deref()) {
+            Ok(m) => row.street = Some(m.street),
+            // A name two districts share, in a row without a district: the
+            // text decides, as for an operator.
+            Err(_)
+                if row.district.is_none()
+                    && gazetteer.streets().any(|(name, _)| name == given.trim()) => {}
+            Err(reason) => {
+                return Err(RowError {
+                    line: row.line,
+                    field: Some("street".to_owned()),
+                    reason,
+                })
+            }
+        }
+    }
     Ok(row)
 }
 

@@ -21,6 +21,8 @@ pub struct TicketInput {
     pub caller_phone: Option<String>,
     pub address: Option<String>,
     pub district: Option<String>,
+    /// The 街道 / 乡镇, when the operator knows it (checked against the gazetteer).
+    pub street: Option<String>,
     pub received_at: Option<String>,
     pub external_id: Option<String>,
     /// The operator's choice when it differs from the router's suggestion.
@@ -102,25 +104,36 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
         Some(slug) => Some(TopicAssignment::given(slug, TopicSource::Operator)),
         None => None,
     };
-    Ok(build(
-        state,
-        &analyzer,
-        Intake {
-            external_id: clean(input.external_id),
-            received_at,
-            channel: clean(input.channel).unwrap_or_else(|| "phone".to_owned()),
-            kind,
-            urgency,
-            title: clean(input.title),
-            text: input.text,
-            caller_name: clean(input.caller_name),
-            caller_phone: clean(input.caller_phone),
-            address: clean(input.address),
+    let street = clean(input.street);
+    let given = Intake {
+        external_id: clean(input.external_id),
+        received_at,
+        channel: clean(input.channel).unwrap_or_else(|| "phone".to_owned()),
+        kind,
+        urgency,
+        title: clean(input.title),
+        text: input.text,
+        caller_name: clean(input.caller_name),
+        caller_phone: clean(input.caller_phone),
+        address: clean(input.address),
+        district: district.clone(),
+        street: street.clone(),
+        topic,
+        department: None,
+    };
+    let (ticket, analysis) = build(state, &analyzer, given);
+    // `build` drops a street it cannot place; an operator is told instead.
+    if street.is_some() {
+        place_of(
+            &analyzer,
+            &analysis,
             district,
-            topic,
-            department: None,
-        },
-    ))
+            street.as_deref(),
+            ticket.address.as_deref(),
+        )
+        .map_err(|message| ApiError::invalid("street", message))?;
+    }
+    Ok((ticket, analysis))
 }
 
 /// A ticket's fields as read from its source (an operator's input checked
@@ -137,12 +150,54 @@ pub struct Intake {
     pub caller_name: Option<String>,
     pub caller_phone: Option<String>,
     pub address: Option<String>,
-    /// As given; None: the gazetteer's reading of the text.
+    /// As given; None: the gazetteer's reading of the address and the text.
     pub district: Option<String>,
+    /// As given (any listed form); None: the gazetteer's reading. See [`place_of`].
+    pub street: Option<String>,
     /// A topic given with the ticket (one of `analyzer`'s); None: the router's.
     pub topic: Option<TopicAssignment>,
     /// As given; None: the topic's lead department.
     pub department: Option<String>,
+}
+
+/// Where a ticket is: its district and street (canonical names). A street
+/// field (`street`, read by [`hotline_classifier::Gazetteer::street`])
+/// fills the district when none is given; otherwise a district field
+/// decides the district and the street must agree with it; without fields,
+/// what the analysis found in the address and the text (see the rule in the
+/// classifier's `street.rs`). A street field that names no street, or a
+/// street of another district, is an error saying so.
+pub fn place_of(
+    analyzer: &Analyzer,
+    analysis: &Analysis,
+    district: Option<String>,
+    street: Option<&str>,
+    address: Option<&str>,
+) -> Result<(Option<String>, Option<String>), String> {
+    let gazetteer = analyzer.gazetteer();
+    if let Some(given) = street.map(str::trim).filter(|s| !s.is_empty()) {
+        let named = match (&district, &analysis.district) {
+            (Some(d), _) => gazetteer.street(given, Some(d)),
+            // A name two districts share: the one the text points at.
+            (None, Some(found)) => gazetteer.street(given, None).or_else(|e| {
+                gazetteer
+                    .street(given, Some(&found.district))
+                    .map_err(|_| e)
+            }),
+            (None, None) => gazetteer.street(given, None),
+        }?;
+        return Ok((Some(named.district), Some(named.street)));
+    }
+    match district {
+        Some(d) => {
+            let located = gazetteer.locate(Some(&d), address, &analysis.full_text);
+            Ok((Some(d), located.street.map(|s| s.street)))
+        }
+        None => Ok((
+            analysis.district.as_ref().map(|d| d.district.clone()),
+            analysis.street.as_ref().map(|s| s.street.clone()),
+        )),
+    }
 }
 
 /// The one way a ticket is built for the store (the API, the import and the
@@ -151,7 +206,11 @@ pub struct Intake {
 /// the index words with personal identifiers hashed. No history: the caller
 /// adds it.
 pub fn build(state: &AppState, analyzer: &Analyzer, intake: Intake) -> (NewTicket, Analysis) {
-    let analysis = analyzer.analyze(intake.title.as_deref(), &intake.text);
+    let analysis = analyzer.analyze_at(
+        intake.title.as_deref(),
+        &intake.text,
+        intake.address.as_deref(),
+    );
     let topic = intake.topic.unwrap_or_else(|| {
         TopicAssignment::routed(
             analysis.routing.topic.clone(),
@@ -163,9 +222,16 @@ pub fn build(state: &AppState, analyzer: &Analyzer, intake: Intake) -> (NewTicke
         .department
         .or_else(|| state.department(&topic.slug))
         .unwrap_or_default();
-    let district = intake
-        .district
-        .or_else(|| analysis.district.as_ref().map(|d| d.district.clone()));
+    // A street that cannot be placed (a name two districts share, with
+    // nothing to choose between them) is left out; `prepare` refuses it.
+    let (district, street) = place_of(
+        analyzer,
+        &analysis,
+        intake.district.clone(),
+        intake.street.as_deref(),
+        intake.address.as_deref(),
+    )
+    .unwrap_or((intake.district, None));
     let index_tokens = index_words(
         state,
         &analysis,
@@ -184,6 +250,7 @@ pub fn build(state: &AppState, analyzer: &Analyzer, intake: Intake) -> (NewTicke
         caller_phone: intake.caller_phone,
         address: intake.address,
         district,
+        street,
         topic,
         department,
         deciding_words: analysis.routing.deciding_words.clone(),

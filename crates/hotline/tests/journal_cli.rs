@@ -40,6 +40,7 @@ fn ticket(i: usize) -> NewTicket {
         caller_phone: None,
         address: None,
         district: None,
+        street: None,
         topic: TopicAssignment {
             slug: "other".into(),
             source: TopicSource::Router,

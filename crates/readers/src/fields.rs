@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use crate::Error;
 
 /// Number of target fields in an [`ImportRow`](crate::ImportRow).
-pub(crate) const N: usize = 21;
+pub(crate) const N: usize = 22;
 
 pub(crate) const EXTERNAL_ID: usize = 0;
 pub(crate) const RECEIVED_AT: usize = 1;
@@ -29,6 +29,7 @@ pub(crate) const CALLBACK_AT: usize = 17;
 pub(crate) const CALLBACK_VALID: usize = 18;
 pub(crate) const SATISFACTION: usize = 19;
 pub(crate) const CLOSED_AT: usize = 20;
+pub(crate) const STREET: usize = 21;
 
 /// The target field names, in [`ImportRow`](crate::ImportRow) order. These are
 /// the valid `TARGET`s of `--map TARGET=SOURCE`, and the order of
@@ -55,6 +56,7 @@ pub const TARGET_FIELDS: [&str; N] = [
     "callback_valid",
     "satisfaction",
     "closed_at",
+    "street",
 ];
 
 /// Column names used by real 12345 exports, per target, in priority order.
@@ -80,6 +82,7 @@ const ALIASES: [&[&str]; N] = [
     &["是否有效回访", "有效回访"],
     &["满意度", "是否满意"],
     &["结案时间", "关闭时间"],
+    &["街乡镇", "街道", "所属街道", "街道乡镇", "乡镇街道"],
 ];
 
 /// User overrides from `--map TARGET=SOURCE`: which source column (or JSON

@@ -175,6 +175,8 @@ pub struct ImportRow {
     /// One of 满意 基本满意 不满意.
     pub satisfaction: Option<String>,
     pub closed_at: Option<NaiveDateTime>,
+    /// The 街道 / 乡镇, as given (trimmed); the engine checks it against its gazetteer.
+    pub street: Option<String>,
 }
 
 /// A record that could not be imported. Reading goes on after it.

@@ -230,5 +230,6 @@ pub(crate) fn build_row(line: u64, mut v: Values, is_1904: bool) -> Result<Impor
             "满意, 基本满意 or 不满意",
         )?,
         closed_at: c.date(&mut v, CLOSED_AT)?,
+        street: c.string(&mut v, STREET)?,
     })
 }

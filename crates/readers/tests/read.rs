@@ -186,6 +186,7 @@ fn csv_with_english_headers_reads_every_field() {
         "有效",
         "比较满意",
         "2020年8月30日",
+        "东华门街道",
     ];
     let body = format!(
         "\u{feff}{header}\n{}\n,,,,\nBJ-002,,,only text\n",
@@ -220,6 +221,7 @@ fn csv_with_english_headers_reads_every_field() {
     assert_eq!(r.callback_valid, Some(true));
     assert_eq!(r.satisfaction.as_deref(), Some("基本满意"));
     assert_eq!(r.closed_at, Some(dt("2020-08-30 00:00:00")));
+    assert_eq!(r.street.as_deref(), Some("东华门街道"));
     // The quoted text spans lines 2-3, the blank record is line 4.
     let second = rows[1].as_ref().unwrap();
     assert_eq!((second.line, second.text.as_str()), (5, "only text"));

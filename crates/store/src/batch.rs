@@ -199,7 +199,7 @@ pub(crate) fn apply(
     }
     // Every derived row's delta is summed first: two tickets of one month (or
     // one topic) must not both read-modify-write the same row within a batch.
-    let mut row_deltas: HashMap<Vec<u8>, Counts> = HashMap::with_capacity(deltas.len() * 6);
+    let mut row_deltas: HashMap<Vec<u8>, Counts> = HashMap::with_capacity(deltas.len() * 8);
     for (ck, delta) in &deltas {
         for (space, view, row) in counter_rows(ck) {
             row_deltas

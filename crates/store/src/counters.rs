@@ -196,6 +196,9 @@ pub struct CounterKey {
     pub topic: String,
     pub district: String,
     pub kind: Kind,
+    /// The 街道 / 乡镇: kept only in the street view's rows, empty in the
+    /// others (whose keys are then laid out as before streets were counted).
+    pub street: String,
 }
 
 impl CounterKey {
@@ -207,15 +210,18 @@ impl CounterKey {
         }
     }
 
-    /// day (big-endian, so keys sort by day) · topic · 0 · district · 0 · kind.
+    /// day (big-endian, so keys sort by day) · topic · 0 · district · 0 ·
+    /// kind, then the street when there is one.
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut key = Vec::with_capacity(8 + self.topic.len() + self.district.len());
+        let mut key =
+            Vec::with_capacity(8 + self.topic.len() + self.district.len() + self.street.len());
         key.extend_from_slice(&self.day.to_be_bytes());
         key.extend_from_slice(self.topic.as_bytes());
         key.push(0);
         key.extend_from_slice(self.district.as_bytes());
         key.push(0);
         key.push(self.kind.code());
+        key.extend_from_slice(self.street.as_bytes());
         key
     }
 
@@ -225,12 +231,15 @@ impl CounterKey {
         let mut parts = rest.splitn(3, |b| *b == 0);
         let topic = String::from_utf8(parts.next()?.to_vec()).ok()?;
         let district = String::from_utf8(parts.next()?.to_vec()).ok()?;
-        let kind = Kind::from_code(*parts.next()?.first()?)?;
+        let rest = parts.next()?;
+        let kind = Kind::from_code(*rest.first()?)?;
+        let street = String::from_utf8(rest[1..].to_vec()).ok()?;
         Some(CounterKey {
             day,
             topic,
             district,
             kind,
+            street,
         })
     }
 }
@@ -246,6 +255,7 @@ pub fn contribution(ticket: &Ticket, deadlines: &Deadlines) -> (CounterKey, Coun
         topic: ticket.topic.slug.clone(),
         district: ticket.district.clone().unwrap_or_default(),
         kind: ticket.kind,
+        street: ticket.street.clone().unwrap_or_default(),
     };
     let mut c = Counts::default();
     let repeat = ticket.repeat_of.is_some();
@@ -334,8 +344,22 @@ mod tests {
             topic: "noise".into(),
             district: "朝阳区".into(),
             kind: Kind::Complaint,
+            street: String::new(),
         };
         assert_eq!(CounterKey::decode(&key.encode()), Some(key.clone()));
+        // A street view's key: the street follows the kind.
+        let with_street = CounterKey {
+            street: "望京街道".into(),
+            ..key.clone()
+        };
+        assert_eq!(
+            CounterKey::decode(&with_street.encode()),
+            Some(with_street.clone())
+        );
+        assert_eq!(
+            with_street.encode(),
+            [key.encode(), "望京街道".as_bytes().to_vec()].concat()
+        );
         assert_eq!(day_date(key.day), Some(date(2024, 3, 19)));
         assert_eq!(day_date(key.month().day), Some(date(2024, 3, 1)));
         assert_eq!(day_date(UNDATED_DAY), None);

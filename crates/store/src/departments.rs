@@ -31,6 +31,7 @@ pub fn department_of(ticket: &Ticket) -> &str {
 pub(crate) fn rows(ticket: &Ticket, deadlines: &Deadlines) -> [(Vec<u8>, CounterKey, Counts); 2] {
     let (mut ck, counts) = contribution(ticket, deadlines);
     ck.topic = department_of(ticket).to_owned();
+    ck.street.clear();
     let month = ck.month();
     [
         (counter_key(DEPT_DAY, View::Full, &ck), ck, counts),

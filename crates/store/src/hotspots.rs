@@ -147,6 +147,7 @@ impl Store {
             topic: String::new(),
             district: String::new(),
             kind: crate::model::Kind::Consultation,
+            street: String::new(),
         };
         let start = counter_key(COUNTER, View::Full, &first);
         let end = [

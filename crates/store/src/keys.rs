@@ -29,6 +29,8 @@ pub(crate) const DEPT_DAY: u8 = b'e';
 pub(crate) const DEPT_MONTH: u8 = b'f';
 /// Set once the decisions of the tickets already stored have been counted.
 pub(crate) const META_DECISIONS: &[u8] = b"mdecisions_counted";
+/// Set once the street view of the tickets already stored has been counted.
+pub(crate) const META_STREETS: &[u8] = b"mstreets_counted";
 pub(crate) const META_JOURNAL: &[u8] = b"mjournal_offset";
 pub(crate) const META_SEQ: &[u8] = b"mlast_seq";
 /// Which journal file is live: 0 (`journal.log`) until the first compaction.

@@ -297,6 +297,10 @@ pub struct NewTicket {
     pub caller_phone: Option<String>,
     pub address: Option<String>,
     pub district: Option<String>,
+    /// The 街道 / 乡镇 (canonical full name, in `district`), when known.
+    /// Absent from records written before streets were kept: None.
+    #[serde(default)]
+    pub street: Option<String>,
     pub topic: TopicAssignment,
     pub department: String,
     pub deciding_words: Vec<String>,
@@ -377,6 +381,10 @@ pub struct Ticket {
     pub caller_phone: Option<String>,
     pub address: Option<String>,
     pub district: Option<String>,
+    /// The 街道 / 乡镇 (canonical full name, in `district`), when known.
+    /// Absent from records written before streets were kept: None.
+    #[serde(default)]
+    pub street: Option<String>,
     pub topic: TopicAssignment,
     pub department: String,
     pub deciding_words: Vec<String>,

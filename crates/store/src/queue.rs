@@ -175,7 +175,7 @@ pub(crate) fn entry(ticket: &Ticket, deadlines: &Deadlines) -> Option<Entry> {
         kind: ticket.kind,
         topic: ticket.topic.slug.clone(),
         district: ticket.district.clone().unwrap_or_default(),
-        street: String::new(),
+        street: ticket.street.clone().unwrap_or_default(),
         department: department.unwrap_or_else(|| ticket.department.clone()),
     })
 }

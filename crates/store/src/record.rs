@@ -186,6 +186,33 @@ mod tests {
         Ok(())
     }
 
+    /// Records written before tickets kept a street have no `street` in
+    /// their JSON (the layout around it is unchanged): they read as None,
+    /// and a street written now reads back.
+    #[test]
+    fn a_record_written_before_streets_reads_without_one() -> Result<()> {
+        let mut t = ticket("楼道里飞线充电很危险");
+        t.street = Some("望京街道".into());
+        let mut json: serde_json::Value = serde_json::to_value(&t).map_err(|e| Error::Corrupt {
+            key: String::new(),
+            message: e.to_string(),
+        })?;
+        assert_eq!(json["street"], "望京街道");
+        let with = encode_record(3, 0, None, json.to_string().as_bytes());
+        assert_eq!(
+            ticket_of_record(&with, 0)?.street.as_deref(),
+            Some("望京街道")
+        );
+        if let Some(fields) = json.as_object_mut() {
+            fields.remove("street");
+        }
+        let older = encode_record(3, 0, Some(b"w"), json.to_string().as_bytes());
+        let back = decode_entry(&older, 0)?;
+        assert_eq!(back.ticket.street, None);
+        assert_eq!(back.ticket.text, t.text);
+        Ok(())
+    }
+
     #[test]
     fn a_short_or_unknown_record_is_corrupt_naming_its_offset() {
         let payload = encode_record(1, 0, Some(b"abc"), b"{}");

@@ -73,6 +73,10 @@ pub enum GroupBy {
     /// The department that holds each ticket (its latest dispatch or 改派,
     /// or its lead department before any): no topic filter.
     Department,
+    /// The 街道 / 乡镇, named with its district (朝阳区望京街道), since two
+    /// districts may have a street of the same name; "unknown" for tickets
+    /// without one.
+    Street,
 }
 
 impl GroupBy {
@@ -87,6 +91,7 @@ impl GroupBy {
             "assessment_month" => GroupBy::AssessmentMonth,
             "total" => GroupBy::Total,
             "department" => GroupBy::Department,
+            "street" => GroupBy::Street,
             _ => return None,
         })
     }
@@ -200,6 +205,13 @@ pub(crate) fn group_key(key: &CounterKey, by: GroupBy, cfg: &RateConfig) -> Stri
                 key.district.clone()
             }
         }
+        (GroupBy::Street, _) => {
+            if key.street.is_empty() {
+                "unknown".into()
+            } else {
+                format!("{}{}", key.district, key.street)
+            }
+        }
         (GroupBy::Kind, _) => key.kind.as_str().to_owned(),
         (GroupBy::Total, _) => "total".into(),
         (_, None) => "undated".into(),
@@ -278,7 +290,9 @@ pub(crate) fn plan(q: &StatsQuery) -> RowPlan {
     } else {
         (COUNTER, MONTH_COUNTER)
     };
-    let view = if matches!(q.group_by, GroupBy::Department | GroupBy::Kind)
+    let view = if q.group_by == GroupBy::Street {
+        View::ByStreet
+    } else if matches!(q.group_by, GroupBy::Department | GroupBy::Kind)
         || (needs_topic && needs_district)
     {
         View::Full
@@ -421,6 +435,11 @@ mod tests {
         assert_eq!(view(GroupBy::Month, None, Some("朝阳区")), View::ByDistrict);
         assert_eq!(view(GroupBy::Kind, None, None), View::Full);
         assert_eq!(view(GroupBy::District, Some("noise"), None), View::Full);
+        assert_eq!(view(GroupBy::Street, None, None), View::ByStreet);
+        assert_eq!(
+            view(GroupBy::Street, Some("noise"), Some("朝阳区")),
+            View::ByStreet
+        );
     }
 
     #[test]
@@ -443,6 +462,7 @@ mod tests {
                 topic: "noise".into(),
                 district: String::new(),
                 kind: Kind::Complaint,
+                street: String::new(),
             };
             group_key(&key, GroupBy::AssessmentMonth, &cfg)
         };
@@ -463,6 +483,7 @@ mod tests {
                 topic: topic.into(),
                 district: "朝阳区".into(),
                 kind,
+                street: String::new(),
             };
             (key, counts)
         };

@@ -21,6 +21,7 @@ pub(crate) fn new_ticket(text: &str, words: &str) -> NewTicket {
         caller_phone: None,
         address: None,
         district: Some("朝阳区".into()),
+        street: None,
         topic: TopicAssignment {
             slug: "other".into(),
             source: TopicSource::Router,

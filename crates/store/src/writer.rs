@@ -332,6 +332,7 @@ pub(crate) fn accepted(
         caller_phone: new.caller_phone,
         address: new.address,
         district: new.district,
+        street: new.street,
         topic: new.topic,
         department: new.department,
         deciding_words: new.deciding_words,

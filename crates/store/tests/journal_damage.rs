@@ -32,6 +32,7 @@ fn new_ticket(i: usize) -> NewTicket {
         caller_phone: None,
         address: None,
         district: Some("朝阳区".into()),
+        street: None,
         topic: TopicAssignment {
             slug: "water".into(),
             source: TopicSource::Router,
