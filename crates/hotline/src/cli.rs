@@ -15,6 +15,10 @@ use crate::app::AppState;
 use crate::config::Config;
 use crate::engine;
 
+mod guard;
+
+pub use guard::{shut_down_after, with_state, with_store};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "hotline",
@@ -310,31 +314,24 @@ pub fn run(cli: Cli) -> Result<()> {
         .data_dir
         .clone()
         .unwrap_or_else(|| config.data.dir.clone());
-    let open = |config: Config| AppState::open(config, &data_dir);
-    let open_store = |config: &Config| {
-        hotline_store::Store::open(&data_dir, config.store.clone())
-            .with_context(|| format!("opening the store in {}", data_dir.display()))
-    };
     match cli.command {
         Command::Serve { listen, demo } => {
             let listen = listen.unwrap_or_else(|| config.server.listen.clone());
-            let state = open(config)?;
-            if demo {
-                load_demo(&state)?;
-                let tokens = crate::demo::tokens(&state)?;
-                print_demo_tokens(&tokens, &listen);
-            }
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(crate::server::serve(state, &listen))?;
+            // The server stops the store itself; the guard covers the paths
+            // that never reach it, such as an address that cannot be bound.
+            with_state(config, &data_dir, |state| {
+                if demo {
+                    load_demo(state)?;
+                    let tokens = crate::demo::tokens(state)?;
+                    print_demo_tokens(&tokens, &listen);
+                }
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(crate::server::serve(state.clone(), &listen))
+            })?;
         }
-        Command::Demo => {
-            let state = open(config)?;
-            let result = load_demo(&state);
-            state.store.shutdown()?;
-            result?;
-        }
+        Command::Demo => with_state(config, &data_dir, load_demo)?,
         Command::Token { action } => token_command(&config, &data_dir, action)?,
         Command::Import {
             files,
@@ -354,19 +351,18 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             let mut config = config;
             crate::import::bulk_config(&mut config);
-            let state = open(config)?;
-            let options = crate::import::ImportOptions {
-                limits: state.config.import.limits(),
-                files,
-                format,
-                map: field_map,
-                report,
-                quiet: json,
-                progress_every,
-            };
-            let summary = crate::import::run(&state, &options);
-            state.store.shutdown()?;
-            let summary = summary?;
+            let summary = with_state(config, &data_dir, |state| {
+                let options = crate::import::ImportOptions {
+                    limits: state.config.import.limits(),
+                    files,
+                    format,
+                    map: field_map,
+                    report,
+                    quiet: json,
+                    progress_every,
+                };
+                crate::import::run(state, &options)
+            })?;
             if json {
                 println!("{}", serde_json::to_string(&summary)?);
             } else {
@@ -408,21 +404,20 @@ pub fn run(cli: Cli) -> Result<()> {
                 bail!("--by department is not split by topic: drop --topic");
             }
             // Counting routes nothing: the store alone, no analyzer to load.
-            let store = open_store(&config)?;
-            let district = match district {
-                Some(d) => Some(known_district_in(&config, d)?),
-                None => None,
-            };
-            let rows = store.stats(&hotline_store::StatsQuery {
-                from,
-                to,
-                group_by,
-                topic,
-                district,
-                include_undated: undated,
-            });
-            store.shutdown()?;
-            let rows = rows?;
+            let rows = with_store(&config, &data_dir, |store| {
+                let district = match district {
+                    Some(d) => Some(known_district_in(&config, d)?),
+                    None => None,
+                };
+                Ok(store.stats(&hotline_store::StatsQuery {
+                    from,
+                    to,
+                    group_by,
+                    topic,
+                    district,
+                    include_undated: undated,
+                })?)
+            })?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
@@ -459,10 +454,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 page: page.max(1),
                 per_page: per_page.clamp(1, 10_000),
             };
-            let store = open_store(&config)?;
-            let page = store.queue(&query, hotline_store::beijing_now());
-            store.shutdown()?;
-            let page = page?;
+            let page = with_store(&config, &data_dir, |store| {
+                Ok(store.queue(&query, hotline_store::beijing_now())?)
+            })?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&page)?);
             } else {
@@ -488,10 +482,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 },
                 topic,
             };
-            let store = open_store(&config)?;
-            let found = crate::hotspots::detect(&store, &query);
-            store.shutdown()?;
-            let found = found?;
+            let found = with_store(&config, &data_dir, |store| {
+                Ok(crate::hotspots::detect(store, &query)?)
+            })?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&found)?);
             } else {
@@ -509,52 +502,51 @@ pub fn run(cli: Cli) -> Result<()> {
             page,
             json,
         } => {
-            let state = open(config)?;
-            let district = district.map(|d| known_district(&state, d));
-            let view = crate::server::SearchParamsView {
-                q: &query,
-                topic: topic.as_deref(),
-                district: district.as_deref(),
-                kind: kind.as_deref(),
-                status: status.as_deref(),
-                from,
-                to,
-                page: page.max(1),
-                per_page: 20,
-                personal: true,
-            };
-            let result = crate::server::run_search(&state, &view)
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&result)?);
-            } else {
-                println!("{} tickets match", result.total);
-                for hit in &result.hits {
-                    let t = &hit.ticket;
-                    let day = t
-                        .received_at
-                        .map_or("undated".to_owned(), |d| d.format("%Y-%m-%d").to_string());
-                    println!(
-                        "\n{}  {}  {}  {}  score {:.2}",
-                        t.id,
-                        day,
-                        t.topic.slug,
-                        t.district.as_deref().unwrap_or("—"),
-                        hit.score
-                    );
-                    println!(
-                        "  {}",
-                        hit.snippet.replace("<mark>", "【").replace("</mark>", "】")
-                    );
+            with_state(config, &data_dir, |state| {
+                let district = district.map(|d| known_district(state, d));
+                let view = crate::server::SearchParamsView {
+                    q: &query,
+                    topic: topic.as_deref(),
+                    district: district.as_deref(),
+                    kind: kind.as_deref(),
+                    status: status.as_deref(),
+                    from,
+                    to,
+                    page: page.max(1),
+                    per_page: 20,
+                    personal: true,
+                };
+                let result = crate::server::run_search(state, &view)
+                    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&result)?);
+                } else {
+                    println!("{} tickets match", result.total);
+                    for hit in &result.hits {
+                        let t = &hit.ticket;
+                        let day = t
+                            .received_at
+                            .map_or("undated".to_owned(), |d| d.format("%Y-%m-%d").to_string());
+                        println!(
+                            "\n{}  {}  {}  {}  score {:.2}",
+                            t.id,
+                            day,
+                            t.topic.slug,
+                            t.district.as_deref().unwrap_or("—"),
+                            hit.score
+                        );
+                        println!(
+                            "  {}",
+                            hit.snippet.replace("<mark>", "【").replace("</mark>", "】")
+                        );
+                    }
                 }
-            }
-            state.store.shutdown()?;
+                Ok(())
+            })?;
         }
         Command::Show { id } => {
-            let store = open_store(&config)?;
-            let ticket = store.get(id);
-            store.shutdown()?;
-            let ticket = ticket?.with_context(|| format!("ticket {id} not found"))?;
+            let ticket = with_store(&config, &data_dir, |store| Ok(store.get(id)?))?
+                .with_context(|| format!("ticket {id} not found"))?;
             println!("{}", serde_json::to_string_pretty(&ticket)?);
         }
         Command::Verify { json } => {
@@ -585,11 +577,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     check.path
                 );
             }
-            let store = hotline_store::Store::open(&data_dir, config.store.clone())
-                .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-            let report = store.verify();
-            store.shutdown()?;
-            let report = report?;
+            let report = with_store(&config, &data_dir, |store| Ok(store.verify()?))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -659,17 +647,17 @@ pub fn run(cli: Cli) -> Result<()> {
             topic,
             json,
         } => {
-            let state = open(config)?;
-            let progress = crate::progress::Progress::new(
-                json,
-                std::time::Duration::from_secs(5),
-                "tickets checked",
-            );
-            let filter = crate::reroute::RerouteFilter { from, to, topic };
-            let summary = crate::reroute::run(&state, &filter, |n| progress.set(n));
-            progress.finish();
-            state.store.shutdown()?;
-            let summary = summary?;
+            let summary = with_state(config, &data_dir, |state| {
+                let progress = crate::progress::Progress::new(
+                    json,
+                    std::time::Duration::from_secs(5),
+                    "tickets checked",
+                );
+                let filter = crate::reroute::RerouteFilter { from, to, topic };
+                let summary = crate::reroute::run(state, &filter, |n| progress.set(n));
+                progress.finish();
+                summary
+            })?;
             if json {
                 println!("{}", serde_json::to_string(&summary)?);
             } else {
@@ -683,9 +671,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Reindex => {
-            let state = open(config)?;
-            let n = state.store.reindex()?;
-            state.store.shutdown()?;
+            let n = with_state(config, &data_dir, |state| Ok(state.store.reindex()?))?;
             println!("reindexed {n} tickets");
         }
         Command::Classify {
@@ -816,10 +802,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval {
             data: None, json, ..
         } => {
-            let store = open_store(&config)?;
-            let rows = store.router_decisions();
-            store.shutdown()?;
-            let report = crate::overrides::OverrideReport::from_rows(&rows?, |_| true);
+            let rows = with_store(&config, &data_dir, |store| Ok(store.router_decisions()?))?;
+            let report = crate::overrides::OverrideReport::from_rows(&rows, |_| true);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -906,9 +890,7 @@ fn train_from_store(
             data_dir.display()
         )
     })?;
-    let labels = crate::retrain::store_labels(&store);
-    store.shutdown()?;
-    let labels = labels?;
+    let labels = shut_down_after(&store, crate::retrain::store_labels)?;
     println!(
         "labelled tickets in the store: {} imported with a topic, {} overridden by operators; {} to train on, {} held out",
         labels.imported,
@@ -1101,9 +1083,7 @@ fn token_command(config: &Config, data_dir: &std::path::Path, action: TokenComma
             data_dir.display()
         )
     })?;
-    let result = token_action(config, &store, action);
-    store.shutdown()?;
-    result
+    shut_down_after(&store, |store| token_action(config, store, action))
 }
 
 fn token_action(config: &Config, store: &hotline_store::Store, action: TokenCommand) -> Result<()> {
