@@ -3,8 +3,8 @@
 //! checked when an operator or an import names one.
 
 use chrono::NaiveDate;
-use hotline::intake::{prepare, TicketInput};
 use hotline::import::{run, ImportOptions};
+use hotline::intake::{prepare, TicketInput};
 use hotline_readers::FieldMap;
 use hotline_store::{GroupBy, QueueQuery, StatsQuery, Store, Submitted, Ticket};
 use hotline_suite::{state_in, TestServer};

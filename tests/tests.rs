@@ -8,6 +8,7 @@ mod dispatch_scale;
 mod hotspots;
 mod http;
 mod import;
+mod layout;
 mod limits;
 mod retrain;
 mod store;

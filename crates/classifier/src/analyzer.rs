@@ -1,3 +1,5 @@
+//! `Analyzer`: the segmenter, the router and the gazetteer together, one segmentation per ticket (`Analysis`).
+
 use serde::Serialize;
 
 use crate::district::{DistrictMatch, Gazetteer};

@@ -1,3 +1,5 @@
+//! The classifier's errors: malformed configuration texts, unusable training or evaluation lines, bad models.
+
 use thiserror::Error;
 
 /// Everything that can go wrong while building or running the router.

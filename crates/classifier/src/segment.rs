@@ -1,3 +1,5 @@
+//! `Segmenter`: jieba with the domain dictionary and stopwords, the words for routing and for the index.
+
 use std::io::BufReader;
 
 use jieba_rs::Jieba;

@@ -1,3 +1,5 @@
+//! `Taxonomy`: one year's governance topics from TOML, and the catch-all `other`.
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};

@@ -1,3 +1,5 @@
+//! The `hotline` binary: the allocator, logging, and `cli::run` on the parsed arguments.
+
 use clap::Parser;
 
 // Segmenting and indexing allocate many small strings; mimalloc spends far

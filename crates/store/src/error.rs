@@ -1,3 +1,5 @@
+//! The store's errors: the caller's (`NotFound`, `Invalid`, `Conflict`, `Forbidden`) and ours.
+
 use thiserror::Error;
 
 /// Errors of the ticket store. `NotFound`, `Invalid`, `Conflict` and

@@ -1,0 +1,243 @@
+//! Masking callers' personal data for tokens without the `pii` permission.
+//!
+//! Pure functions. Every mask replaces characters one for one (a digit or a
+//! letter becomes `*`), so the masked text has as many characters as the
+//! original: that is what lets [`mask_markup`] mask text interleaved with
+//! `<mark>` tags position by position, whatever the tags split.
+//!
+//! What is masked: the caller's name (first character kept), the caller's
+//! phone, and in every free text (title, text, notes, address, snippets)
+//! mobile numbers (`138****5678`, `+86` too), landlines (area code and the
+//! last two digits kept), identity numbers (18 or 15 digits; first 6 and
+//! last 4 kept), e-mail addresses (first character of the mailbox and the
+//! domain kept), WeChat and QQ ids, passport and permit numbers, licence
+//! plates (`京A****5`), and the caller's own name (also spaced, `王 小 明`, and
+//! the given name alone, `小明`) and phone wherever they are written.
+//! Numbers are read however written: ASCII, full-width or Chinese numerals
+//! (`一三八`, `幺` for 1), mixed, in groups cut by spaces, hyphens, dots,
+//! slashes, brackets or full-width punctuation. Dates, amounts, house
+//! numbers and ids are not numbers of a person and stay. Addresses are
+//! otherwise kept (the house number may stay).
+//!
+//! The index reads the same finder ([`Known::spans`]): each identifier is
+//! hashed in one spelling (ASCII digits, no separators), so every spelling
+//! of it gives one `pii:` term.
+
+mod ids;
+mod known;
+mod numbers;
+#[cfg(test)]
+mod tests;
+
+use hotline_store::{AuditEntry, EventBody, SearchHit, Ticket};
+
+pub use known::Known;
+use numbers::is_digit;
+
+/// Masks phone and identity numbers, and the other identifiers the masks
+/// know (e-mail, WeChat and QQ ids, passports and permits, plates), in free text.
+pub fn mask_numbers(text: &str) -> String {
+    Known::default().mask(text)
+}
+
+/// 张三丰 → 张**; a one-character name becomes `*`.
+pub fn mask_name(name: &str) -> String {
+    let name = name.trim();
+    let mut chars = name.chars();
+    match (chars.next(), chars.clone().count()) {
+        (None, _) => String::new(),
+        (Some(_), 0) => "*".to_owned(),
+        (Some(first), rest) => std::iter::once(first)
+            .chain(std::iter::repeat_n('*', rest))
+            .collect(),
+    }
+}
+
+/// A phone field: the number masks when it matches one, otherwise every
+/// digit but the last two (an 8-digit local number, an extension …).
+pub fn mask_phone(phone: &str) -> String {
+    let masked = mask_numbers(phone);
+    if masked != phone {
+        return masked;
+    }
+    let total = phone.chars().filter(|c| is_digit(*c)).count();
+    let mut seen = 0;
+    phone
+        .chars()
+        .map(|c| {
+            if !is_digit(c) {
+                return c;
+            }
+            seen += 1;
+            if seen + 2 > total {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+/// Free text whose origin is unknown (a search query, an audit entry): the
+/// numbers the masks recognise, then every other run of five digits or more
+/// but its last two (a local number, part of a number).
+pub fn mask_free_text(text: &str) -> String {
+    let masked: Vec<char> = mask_numbers(text).chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < masked.len() {
+        let run = masked[i..]
+            .iter()
+            .take_while(|c| is_digit(**c) || **c == '*')
+            .count();
+        if run == 0 {
+            out.push(masked[i]);
+            i += 1;
+            continue;
+        }
+        // A run with a `*` is a number masked already.
+        let plain = masked[i..i + run].iter().all(|c| is_digit(*c));
+        for (k, c) in masked[i..i + run].iter().enumerate() {
+            if plain && run >= 5 && k + 2 < run {
+                out.push('*');
+            } else {
+                out.push(*c);
+            }
+        }
+        i += run;
+    }
+    out
+}
+
+/// An audit entry as an admin without `pii` reads it: the query searched
+/// for and the target (which may describe one) masked as free text.
+pub fn mask_audit(entry: &mut AuditEntry) {
+    entry.target = mask_free_text(&entry.target);
+    if let Some(q) = &mut entry.query {
+        *q = mask_free_text(q);
+    }
+}
+
+/// A run of five digits or more cut by an excerpt's edge (`…3812345678`) is
+/// a number whose pattern can no longer be seen: masked whole.
+fn mask_cut_numbers(plain: &[char]) -> Vec<char> {
+    let mut out = plain.to_vec();
+    if plain.first() == Some(&'…') {
+        let n = plain[1..].iter().take_while(|c| is_digit(**c)).count();
+        if n >= 5 {
+            out[1..=n].iter_mut().for_each(|c| *c = '*');
+        }
+    }
+    if plain.len() > 1 && plain.last() == Some(&'…') {
+        let end = plain.len() - 1;
+        let n = plain[..end]
+            .iter()
+            .rev()
+            .take_while(|c| is_digit(**c))
+            .count();
+        if n >= 5 {
+            out[end - n..end].iter_mut().for_each(|c| *c = '*');
+        }
+    }
+    out
+}
+
+/// Masks HTML-like text (a search snippet: escaped text with `<mark>` tags)
+/// as if the tags were not there, so a number or a name split by a tag is
+/// still recognised; the tags are kept where they were.
+pub fn mask_markup(markup: &str, known: &Known) -> String {
+    // The text outside tags, and for each of its characters nothing else: the
+    // masks keep the character count, so the masked text is put back in order.
+    let mut plain = String::with_capacity(markup.len());
+    let mut in_tag = false;
+    for c in markup.chars() {
+        match (in_tag, c) {
+            (false, '<') => in_tag = true,
+            (true, '>') => in_tag = false,
+            (false, c) => plain.push(c),
+            (true, _) => {}
+        }
+    }
+    let masked: Vec<char> = known.mask(&plain).chars().collect();
+    let plain_chars: Vec<char> = plain.chars().collect();
+    let masked = if masked.len() == plain_chars.len() {
+        mask_cut_numbers(&masked)
+    } else {
+        // Cannot happen (every mask keeps the count); never show the original.
+        return "…".to_owned();
+    };
+    let mut next = masked.into_iter();
+    let mut out = String::with_capacity(markup.len());
+    let mut in_tag = false;
+    for c in markup.chars() {
+        match (in_tag, c) {
+            (false, '<') => {
+                in_tag = true;
+                out.push(c);
+            }
+            (true, '>') => {
+                in_tag = false;
+                out.push(c);
+            }
+            (true, c) => out.push(c),
+            (false, _) => out.push(next.next().unwrap_or('*')),
+        }
+    }
+    out
+}
+
+fn mask_opt(value: &mut Option<String>, known: &Known) {
+    if let Some(v) = value {
+        *v = known.mask(v);
+    }
+}
+
+/// The ticket as a token without `pii` sees it.
+pub fn mask_ticket(ticket: &mut Ticket) {
+    let known = Known::of(ticket);
+    mask_opt(&mut ticket.title, &known);
+    ticket.text = known.mask(&ticket.text);
+    mask_opt(&mut ticket.address, &known);
+    if let Some(name) = &mut ticket.caller_name {
+        *name = mask_name(name);
+    }
+    if let Some(phone) = &mut ticket.caller_phone {
+        *phone = mask_phone(phone);
+    }
+    for word in &mut ticket.deciding_words {
+        *word = known.mask(word);
+    }
+    for event in &mut ticket.events {
+        match &mut event.body {
+            EventBody::Returned { reason, .. } => *reason = known.mask(reason),
+            EventBody::Reassigned { reason, .. } | EventBody::TopicChanged { reason, .. } => {
+                mask_opt(reason, &known)
+            }
+            EventBody::Contacted { note }
+            | EventBody::Feedback { note, .. }
+            | EventBody::Closed { note } => mask_opt(note, &known),
+            EventBody::Dispatched { .. } | EventBody::Callback { .. } => {}
+        }
+    }
+}
+
+/// True when the ticket holds personal data: a caller's name, phone or
+/// address, or a number the masks hide.
+pub fn has_personal_data(ticket: &Ticket) -> bool {
+    if ticket.caller_name.is_some() || ticket.caller_phone.is_some() || ticket.address.is_some() {
+        return true;
+    }
+    let mut masked = ticket.clone();
+    mask_ticket(&mut masked);
+    masked != *ticket
+}
+
+/// A search hit as a token without `pii` sees it: the ticket masked, and the
+/// snippet cut again from the masked text (so a number at the excerpt's edge
+/// cannot show half of itself), then masked as markup.
+pub fn mask_hit(hit: &mut SearchHit, words: &[String], width: usize) {
+    let known = Known::of(&hit.ticket);
+    mask_ticket(&mut hit.ticket);
+    let snippet = hotline_store::snippet(&hit.ticket.text, words, width);
+    hit.snippet = mask_markup(&snippet, &known);
+}

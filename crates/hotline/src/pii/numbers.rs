@@ -1,0 +1,224 @@
+//! Finding numbers however written: identity numbers, mobiles and landlines (and the caller's phone) in ASCII, full-width or Chinese digits, cut by separators.
+
+use super::known::Found;
+
+/// A digit however it is written: ASCII, full-width, a Chinese numeral
+/// (〇 零 一 … 九, 幺 for 1 as read out on the phone, and the financial
+/// 壹 贰 …), as its ASCII byte.
+pub(super) fn digit_of(c: char) -> Option<u8> {
+    let d = match c {
+        '0'..='9' => c as u32 - '0' as u32,
+        '０'..='９' => c as u32 - '０' as u32,
+        '〇' | '零' => 0,
+        '一' | '幺' | '壹' => 1,
+        '二' | '贰' => 2,
+        '三' | '叁' => 3,
+        '四' | '肆' => 4,
+        '五' | '伍' => 5,
+        '六' | '陆' => 6,
+        '七' | '柒' => 7,
+        '八' | '捌' => 8,
+        '九' | '玖' => 9,
+        _ => return None,
+    };
+    Some(b'0' + d as u8)
+}
+
+pub(super) fn is_digit(c: char) -> bool {
+    c.is_ascii_digit() || ('０'..='９').contains(&c)
+}
+
+/// What may stand between the digit groups of one number: spaces, hyphens,
+/// dots, slashes, brackets, full-width punctuation (at most four in a row:
+/// `(010) - 6234`).
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\u{3000}'
+            | '\t'
+            | '-'
+            | '－'
+            | '—'
+            | '–'
+            | '‐'
+            | '_'
+            | '.'
+            | '．'
+            | '·'
+            | '•'
+            | '・'
+            | '/'
+            | '／'
+            | '('
+            | ')'
+            | '（'
+            | '）'
+            | '['
+            | ']'
+            | '【'
+            | '】'
+            | '、'
+    )
+}
+
+/// Which digits of a number (by their index among its digits) are hidden,
+/// and the number's value, when the digits are a number the masks know.
+/// `phone`: the caller's phone digits, hidden wherever written.
+fn classify(d: &[u8], phone: Option<&str>) -> Option<(std::ops::Range<usize>, String)> {
+    let n = d.len();
+    let text = String::from_utf8_lossy(d).into_owned();
+    let is_mobile = |d: &[u8]| d.len() == 11 && d[0] == b'1' && (b'3'..=b'9').contains(&d[1]);
+    let all_digits = |d: &[u8]| d.iter().all(u8::is_ascii_digit);
+    // An identity number: 18 characters (the last may be X), or 15 digits.
+    if n == 18 && d[0] != b'0' && all_digits(&d[..17]) && (d[17].is_ascii_digit() || d[17] == b'X')
+    {
+        return Some((6..14, text));
+    }
+    if !all_digits(d) {
+        return None;
+    }
+    if n == 15 && d[0] != b'0' {
+        return Some((6..12, text));
+    }
+    if is_mobile(d) {
+        return Some((3..7, text));
+    }
+    // +86 / 0086 and a mobile: the value is the national number.
+    for prefix in [&b"86"[..], &b"0086"[..]] {
+        if n == prefix.len() + 11 && d.starts_with(prefix) && is_mobile(&d[prefix.len()..]) {
+            let p = prefix.len();
+            return Some((p + 3..p + 7, text[p..].to_owned()));
+        }
+    }
+    // A landline with its area code: 010 and 02x are three digits, others four.
+    if (10..=12).contains(&n) && d[0] == b'0' && d[1] != b'0' {
+        let area = if matches!(d[1], b'1' | b'2') { 3 } else { 4 };
+        return Some((area..n - 2, text));
+    }
+    if phone.is_some_and(|p| p == text) {
+        return Some((0..n.saturating_sub(2), text));
+    }
+    None
+}
+
+/// Identity numbers, mobiles and landlines however written: digit groups
+/// (ASCII, full-width, Chinese numerals, mixed) cut by up to three
+/// separators, `+86` before a mobile; and the caller's phone. Ordinary
+/// numbers (dates, amounts, house numbers, ids) are none of these.
+pub(super) fn find_numbers(text: &str, phone: Option<&str>, found: &mut Vec<Found>) {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    // Runs of digits: (first char, end char, digits); an X may end one.
+    let mut runs: Vec<(usize, usize, Vec<u8>)> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if digit_of(chars[i].1).is_none() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut digits = Vec::new();
+        while let Some(d) = chars.get(i).and_then(|c| digit_of(c.1)) {
+            digits.push(d);
+            i += 1;
+        }
+        if matches!(chars.get(i).map(|c| c.1), Some('X' | 'x' | 'Ｘ' | 'ｘ')) {
+            digits.push(b'X');
+            i += 1;
+        }
+        // Digits run into ASCII letters (a hex id, a model number): not a
+        // number of a person.
+        if chars.get(i).is_some_and(|c| c.1.is_ascii_alphabetic()) {
+            while chars.get(i).is_some_and(|c| c.1.is_ascii_alphanumeric()) {
+                i += 1;
+            }
+            continue;
+        }
+        runs.push((start, i, digits));
+    }
+    let byte = |char_index: usize| chars.get(char_index).map_or(text.len(), |c| c.0);
+    let taken = |found: &[Found], range: &std::ops::Range<usize>| {
+        found
+            .iter()
+            .any(|f| f.range.start < range.end && range.start < f.range.end)
+    };
+    let mut r = 0;
+    while r < runs.len() {
+        // The longest number starting at this run, over the runs that
+        // follow it across separators only.
+        let mut last = r;
+        while last + 1 < runs.len() && last - r < 8 {
+            let gap = &chars[runs[last].1..runs[last + 1].0];
+            if gap.len() > 4 || !gap.iter().all(|c| is_separator(c.1)) {
+                break;
+            }
+            last += 1;
+        }
+        let mut matched = None;
+        for end in (r..=last).rev() {
+            let digits: Vec<u8> = runs[r..=end].iter().flat_map(|x| x.2.clone()).collect();
+            if digits.len() > 20 {
+                continue;
+            }
+            if let Some((hidden, value)) = classify(&digits, phone) {
+                matched = Some((end, hidden, value));
+                break;
+            }
+        }
+        let candidates: Vec<(usize, usize, std::ops::Range<usize>, String)> = match matched {
+            Some((end, hidden, value)) => {
+                let span = (runs[r].0, runs[end].1, hidden, value);
+                r = end + 1;
+                vec![span]
+            }
+            None => {
+                // Inside one long run: a mobile or an identity number
+                // written without a break before or after it.
+                let (start, _, digits) = &runs[r];
+                r += 1;
+                let mut inner = Vec::new();
+                let mut k = 0;
+                while k < digits.len() {
+                    let hit = [18, 11].into_iter().find_map(|len| {
+                        let part = digits.get(k..k + len)?;
+                        let (hidden, value) = classify(part, None)?;
+                        Some((len, hidden, value))
+                    });
+                    match hit {
+                        Some((len, hidden, value)) => {
+                            inner.push((start + k, start + k + len, hidden, value));
+                            k += len;
+                        }
+                        None => k += 1,
+                    }
+                }
+                inner
+            }
+        };
+        for (from, to, hidden, value) in candidates {
+            let range = byte(from)..byte(to);
+            if taken(found, &range) {
+                continue;
+            }
+            let mut seen = 0;
+            let masked = chars[from..to]
+                .iter()
+                .map(|&(_, c)| {
+                    if digit_of(c).is_none() && !matches!(c, 'X' | 'x' | 'Ｘ' | 'ｘ') {
+                        return c;
+                    }
+                    seen += 1;
+                    if hidden.contains(&(seen - 1)) {
+                        '*'
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            found.push(Found {
+                range,
+                value,
+                masked,
+            });
+        }
+    }
+}

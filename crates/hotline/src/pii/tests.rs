@@ -1,0 +1,408 @@
+//! The masks' tests: every spelling of a number in a generated corpus, names, identifiers, markup and whole tickets.
+
+use super::numbers::digit_of;
+use super::*;
+
+fn none() -> Known {
+    Known::default()
+}
+
+/// A digit written as a Chinese numeral (幺 for 1 as read out on the phone).
+fn chinese(d: char, alt: bool) -> char {
+    let i = d.to_digit(10).unwrap_or(0) as usize;
+    if alt && d == '1' {
+        return '幺';
+    }
+    ['〇', '一', '二', '三', '四', '五', '六', '七', '八', '九'][i]
+}
+
+/// The digits of a text, however written, in order: what a reader could
+/// read off it.
+fn digits_of(text: &str) -> String {
+    text.chars().filter_map(digit_of).map(char::from).collect()
+}
+
+/// Deterministic pseudo-random numbers (xorshift).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn digits(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(b'0' + self.below(10) as u8))
+            .collect()
+    }
+}
+
+/// A number written one of the many ways people write numbers: groups
+/// cut by spaces, hyphens, dots, slashes, brackets, full-width
+/// punctuation; full-width digits; Chinese numerals, whole or mixed.
+fn spell(number: &str, groups: &[usize], rng: &mut Rng) -> String {
+    const SEPARATORS: [&str; 12] = [
+        "", " ", "-", ".", "/", "　", "－", "·", "—", " - ", "．", "、",
+    ];
+    let sep = SEPARATORS[rng.below(SEPARATORS.len())];
+    let digits = rng.below(5); // 0 ASCII, 1 full-width, 2 Chinese, 3 mixed, 4 幺
+    let mut out = String::new();
+    let mut at = 0;
+    for (g, len) in groups.iter().enumerate() {
+        let part = &number[at..(at + len).min(number.len())];
+        at += len;
+        if g > 0 {
+            out.push_str(sep);
+        }
+        let bracket = g == 0 && groups.len() > 1 && rng.below(4) == 0;
+        if bracket {
+            out.push(if rng.below(2) == 0 { '(' } else { '（' });
+        }
+        for (k, d) in part.chars().enumerate() {
+            out.push(match digits {
+                1 => char::from_u32(d as u32 - '0' as u32 + '０' as u32).unwrap_or(d),
+                2 => chinese(d, false),
+                3 if k % 2 == 0 => chinese(d, false),
+                4 => chinese(d, true),
+                _ => d,
+            });
+        }
+        if bracket {
+            out.push(if rng.below(2) == 0 { ')' } else { '）' });
+        }
+    }
+    out
+}
+
+const SENTENCES: [(&str, &str); 6] = [
+    ("来电人反映小区充电桩坏了，联系电话", "，请尽快处理。"),
+    ("我的号码是", "，晚上八点后打"),
+    ("回电", "或者发短信"),
+    ("身份证号", "，我叫王小明"),
+    ("投诉人（", "）说楼下饭店油烟太大"),
+    ("他留了", "这个，说3号楼2单元502室在2024年3月2日交了3000元"),
+];
+
+#[test]
+fn a_generated_corpus_of_spellings_leaves_no_number_readable() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut cases = 0;
+    for _ in 0..3000 {
+        let kind = rng.below(4);
+        // `hidden`: which of the number's digits the mask hides.
+        let (number, groups, hidden): (String, Vec<usize>, (usize, usize)) = match kind {
+            0 => {
+                let n = format!("1{}{}", 3 + rng.below(7), rng.digits(9));
+                let hidden = (3, 7);
+                let groups = [vec![11], vec![3, 4, 4], vec![3, 8], vec![7, 4]];
+                (n, groups[rng.below(4)].clone(), hidden)
+            }
+            1 => {
+                let n = format!(
+                    "0{}{}",
+                    ["10", "21", "755", "512"][rng.below(4)],
+                    rng.digits(8)
+                );
+                let area = if n.len() == 11 { 3 } else { 4 };
+                let hidden = (area, n.len() - 2);
+                let groups = [vec![n.len()], vec![area, 8], vec![area, 4, 4]];
+                (n, groups[rng.below(3)].clone(), hidden)
+            }
+            2 => {
+                let n = format!(
+                    "11010{}19{}{:02}{:02}{}",
+                    rng.below(10),
+                    50 + rng.below(50),
+                    1 + rng.below(12),
+                    1 + rng.below(28),
+                    rng.digits(4)
+                );
+                let hidden = (6, 14);
+                let groups = [
+                    vec![18],
+                    vec![6, 8, 4],
+                    vec![6, 4, 4, 4],
+                    vec![3, 3, 4, 4, 4],
+                ];
+                (n, groups[rng.below(4)].clone(), hidden)
+            }
+            _ => {
+                // +86 and a mobile.
+                let n = format!("86138{}", rng.digits(8));
+                (n, vec![2, 3, 4, 4], (5, 9))
+            }
+        };
+        let written = spell(&number, &groups, &mut rng);
+        let written = if kind == 3 {
+            format!("+{written}")
+        } else {
+            written
+        };
+        let (before, after) = SENTENCES[rng.below(SENTENCES.len())];
+        let text = format!("{before}{written}{after}");
+        let masked = none().mask(&text);
+        assert_eq!(masked.chars().count(), text.chars().count(), "{text}");
+        // What a reader can read: the sentence's own digits and the
+        // number's kept ones, nothing else.
+        let kept = format!("{}{}", &number[..hidden.0], &number[hidden.1..]);
+        let expected = format!("{}{kept}{}", digits_of(before), digits_of(after));
+        assert_eq!(digits_of(&masked), expected, "{text} → {masked}");
+        // The index holds the same identifier, whatever the spelling.
+        let values: Vec<String> = none()
+            .spans(&text)
+            .into_iter()
+            .map(|(_, v)| v.to_string())
+            .collect();
+        let national = number.strip_prefix("86").unwrap_or(&number);
+        assert!(values.iter().any(|v| v == national), "{text}: {values:?}");
+        cases += 1;
+    }
+    assert_eq!(cases, 3000);
+}
+
+#[test]
+fn other_identifiers_are_masked_and_indexed_as_themselves() {
+    let cases = [
+        (
+            "邮箱zhang.san88@qq.com，谢谢",
+            "zhang.san88@qq.com",
+            "hang.san88",
+        ),
+        ("发邮件到 Wang_Li@163.COM 就行", "wang_li@163.com", "ang_Li"),
+        (
+            "加我微信号：wxid_abc12345，",
+            "wxid_abc12345",
+            "xid_abc1234",
+        ),
+        ("微信 zhangsan_1988 联系", "zhangsan_1988", "hangsan_198"),
+        ("QQ号：123456789，", "123456789", "2345678"),
+        ("qq 87654321 也行", "87654321", "765432"),
+        ("护照号码E12345678，", "E12345678", "1234567"),
+        ("港澳通行证C87654321已过期", "C87654321", "8765432"),
+        ("车牌京A12345停在消防通道", "京A12345", "1234"),
+        ("京N·D6789X的车主", "京ND6789X", "D6789"),
+        ("一辆沪B 3C5D7长期占道", "沪B3C5D7", "3C5D"),
+    ];
+    for (text, value, hidden) in cases {
+        let masked = none().mask(text);
+        assert_eq!(masked.chars().count(), text.chars().count(), "{text}");
+        assert!(!masked.contains(hidden), "{text} → {masked}");
+        let values: Vec<String> = none()
+            .spans(text)
+            .into_iter()
+            .map(|(_, v)| v.to_string())
+            .collect();
+        assert!(
+            values.iter().any(|v| v.eq_ignore_ascii_case(value)),
+            "{text}: {values:?}"
+        );
+    }
+}
+
+#[test]
+fn names_spaced_or_given_alone_are_masked() {
+    let known = Known::new(Some("王小明"), None);
+    for text in ["王 小 明来电", "王　小明说", "找小明就行", "王·小·明"] {
+        let masked = known.mask(text);
+        assert!(
+            !masked.contains('小') && !masked.contains('明'),
+            "{text} → {masked}"
+        );
+        assert_eq!(masked.chars().count(), text.chars().count());
+    }
+    assert_eq!(known.mask("王 小 明来电"), "王 * *来电");
+    let values: Vec<String> = known
+        .spans("找小明就行")
+        .into_iter()
+        .map(|(_, v)| v.to_string())
+        .collect();
+    assert!(values.contains(&"小明".to_owned()), "{values:?}");
+    // A compound surname: the given name is what follows it.
+    let known = Known::new(Some("欧阳娜娜"), None);
+    assert_eq!(known.mask("娜娜反映"), "**反映");
+}
+
+#[test]
+fn ordinary_numbers_in_many_spellings_stay() {
+    for s in [
+        "2024-03-02 09:00",
+        "2024年3月2日",
+        "二〇二四年三月二日",
+        "欠薪300000元",
+        "交了3000元，又交了5,000元",
+        "3号楼2单元502室",
+        "8号楼3单元502室",
+        "12345热线",
+        "第20240302期",
+        "工单ZH20240401001已办结",
+        "工单号0190f7b4-0000-7000-8000-000000000000",
+        "一二三四五六七八九十",
+        "面积120.5平方米，单价65000元",
+        "京津冀协同发展",
+        "Vue3和A4纸",
+    ] {
+        assert_eq!(none().mask(s), s);
+    }
+}
+
+#[test]
+fn names_keep_their_first_character() {
+    assert_eq!(mask_name("张三丰"), "张**");
+    assert_eq!(mask_name("王小明"), "王**");
+    assert_eq!(mask_name("王明"), "王*");
+    assert_eq!(mask_name("李"), "*");
+    assert_eq!(mask_name(" 欧阳娜娜 "), "欧***");
+    assert_eq!(mask_name(""), "");
+}
+
+#[test]
+fn mobiles_keep_three_and_four() {
+    assert_eq!(mask_numbers("电话13812345678。"), "电话138****5678。");
+    assert_eq!(mask_numbers("138-1234-5678"), "138-****-5678");
+    assert_eq!(mask_numbers("138 1234 5678"), "138 **** 5678");
+    assert_eq!(mask_numbers("+8613812345678"), "+86138****5678");
+    assert_eq!(mask_numbers("１３８１２３４５６７８"), "１３８****５６７８");
+    assert_eq!(mask_phone("13812345678"), "138****5678");
+}
+
+#[test]
+fn landlines_keep_area_code_and_last_two() {
+    assert_eq!(mask_numbers("010-62345678"), "010-******78");
+    assert_eq!(mask_numbers("01062345678"), "010******78");
+    assert_eq!(mask_numbers("0755-1234567"), "0755-*****67");
+    assert_eq!(mask_numbers("075512345678"), "0755******78");
+    // A local number alone is not recognised in free text, but is in the phone field.
+    assert_eq!(mask_phone("62345678"), "******78");
+}
+
+#[test]
+fn identity_numbers_keep_six_and_four() {
+    assert_eq!(
+        mask_numbers("身份证110105199003071234号"),
+        "身份证110105********1234号"
+    );
+    assert_eq!(mask_numbers("11010519900307123X"), "110105********123X");
+}
+
+#[test]
+fn ordinary_numbers_stay() {
+    for s in [
+        "2024-03-02 09:00",
+        "欠薪300000元",
+        "8号楼3单元502室",
+        "12345热线",
+        "第20240302期",
+    ] {
+        assert_eq!(mask_numbers(s), s);
+    }
+}
+
+#[test]
+fn spans_find_numbers_and_the_callers_name() {
+    let known = Known::new(Some("王小明"), Some("62345678"));
+    let text = "王小明反映，回电62345678或138-1234-5678，身份证110105199003071234";
+    let found: Vec<String> = known.spans(text).into_iter().map(|(_, s)| s).collect();
+    for s in ["王小明", "62345678", "13812345678", "110105199003071234"] {
+        assert!(found.iter().any(|f| f == s), "{s}: {found:?}");
+    }
+}
+
+#[test]
+fn free_text_hides_every_long_digit_run() {
+    assert_eq!(mask_free_text("q=13812345678"), "q=138****5678");
+    assert_eq!(mask_free_text("q=1381234"), "q=*****34");
+    assert_eq!(mask_free_text("q=62345678 topic=x"), "q=******78 topic=x");
+    assert_eq!(mask_free_text("q=充电桩 2024"), "q=充电桩 2024");
+    assert_eq!(
+        mask_free_text("q=110105199003071234"),
+        "q=110105********1234"
+    );
+}
+
+#[test]
+fn the_callers_name_and_phone_are_masked_in_text() {
+    let known = Known::new(Some("王小明"), Some("62345678"));
+    assert_eq!(
+        known.mask("王小明反映，回电62345678或13812345678"),
+        "王**反映，回电******78或138****5678"
+    );
+}
+
+#[test]
+fn a_phone_split_by_a_mark_tag_does_not_leak() {
+    let s = "电话138<mark>1234</mark>5678，请回电";
+    let masked = mask_markup(s, &none());
+    assert_eq!(masked, "电话138<mark>****</mark>5678，请回电");
+    let s = "<mark>1381234</mark>5678";
+    assert_eq!(mask_markup(s, &none()), "<mark>138****</mark>5678");
+    let s = "身份证<mark>110105</mark>199003071234";
+    assert_eq!(
+        mask_markup(s, &none()),
+        "身份证<mark>110105</mark>********1234"
+    );
+}
+
+#[test]
+fn a_name_split_by_a_mark_tag_does_not_leak() {
+    let known = Known::new(Some("王小明"), None);
+    assert_eq!(
+        mask_markup("<mark>王</mark>小明反映&lt;噪音&gt;", &known),
+        "<mark>王</mark>**反映&lt;噪音&gt;"
+    );
+}
+
+#[test]
+fn numbers_cut_by_the_excerpts_edge_are_masked() {
+    assert_eq!(
+        mask_markup("…3812345678，<mark>充电桩</mark>坏了", &none()),
+        "…**********，<mark>充电桩</mark>坏了"
+    );
+    assert_eq!(
+        mask_markup("<mark>充电桩</mark>坏了，电话1381234…", &none()),
+        "<mark>充电桩</mark>坏了，电话*******…"
+    );
+    assert_eq!(mask_markup("…2024年", &none()), "…2024年");
+}
+
+#[test]
+fn a_ticket_is_masked_everywhere() {
+    let mut t: Ticket = serde_json::from_value(serde_json::json!({
+        "id": "0190f7b4-0000-7000-8000-000000000000",
+        "external_id": null,
+        "received_at": "2024-03-02T09:00:00",
+        "accepted_at": "2024-03-02T09:00:00Z",
+        "channel": "phone",
+        "kind": "complaint",
+        "urgency": "general",
+        "title": "王小明来电",
+        "text": "本人王小明，电话13812345678，身份证110105199003071234",
+        "caller_name": "王小明",
+        "caller_phone": "13812345678",
+        "address": "朝阳区望京西园8号楼",
+        "district": "朝阳区",
+        "topic": {"slug": "other", "source": "router", "confidence": 0.9},
+        "department": "",
+        "deciding_words": [],
+        "repeat_of": null,
+        "events": [
+            {"id": "0190f7b4-0000-7000-8000-000000000001", "at": "2024-03-02T10:00:00",
+             "recorded_at": "2024-03-02T10:00:00Z", "type": "feedback", "resolved": true,
+             "note": "已联系王小明 13812345678"}
+        ],
+        "seq": 1
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(has_personal_data(&t));
+    mask_ticket(&mut t);
+    let json = serde_json::to_string(&t).unwrap_or_default();
+    assert!(!json.contains("13812345678"), "{json}");
+    assert!(!json.contains("王小明"), "{json}");
+    assert!(!json.contains("199003071234"), "{json}");
+    assert_eq!(t.caller_name.as_deref(), Some("王**"));
+    assert_eq!(t.caller_phone.as_deref(), Some("138****5678"));
+    assert_eq!(t.address.as_deref(), Some("朝阳区望京西园8号楼"));
+}
