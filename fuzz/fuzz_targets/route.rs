@@ -14,6 +14,7 @@ fn analyzer() -> &'static Analyzer {
             domain_dict: include_str!("../../config/dict/domain.txt"),
             stopwords: include_str!("../../config/dict/stopwords.txt"),
             gazetteer: include_str!("../../config/gazetteer/beijing.toml"),
+            streets: include_str!("../../config/gazetteer/beijing_streets.toml"),
             hmm: true,
         };
         // A small slice of the corpus is enough to exercise every path.
