@@ -80,6 +80,10 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
+    /// Every name [`GroupBy::parse`] reads, for the messages that list them.
+    pub const NAMES: &'static str =
+        "topic, district, street, kind, day, week, month, assessment_month, total or department";
+
     pub fn parse(s: &str) -> Option<GroupBy> {
         Some(match s {
             "topic" => GroupBy::Topic,
@@ -367,6 +371,22 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+    }
+
+    #[test]
+    fn every_listed_grouping_parses_and_nothing_else_does() {
+        let names: Vec<&str> = GroupBy::NAMES
+            .split([',', ' '])
+            .filter(|w| !w.is_empty() && *w != "or")
+            .collect();
+        assert_eq!(names.len(), 10, "{names:?}");
+        for name in &names {
+            assert!(
+                GroupBy::parse(name).is_some(),
+                "{name} is listed but not read"
+            );
+        }
+        assert!(GroupBy::parse("street_name").is_none());
     }
 
     fn day(y: i32, m: u32, d: u32) -> u32 {

@@ -16,8 +16,8 @@ pub struct StatsArgs {
     /// Last day (YYYY-MM-DD).
     #[arg(long)]
     to: Option<chrono::NaiveDate>,
-    /// topic, district, kind, day, week, month, assessment_month, total or
-    /// department (the department holding each ticket).
+    /// topic, district, street, kind, day, week, month, assessment_month,
+    /// total or department (the department holding each ticket).
     #[arg(long, default_value = "topic")]
     by: String,
     #[arg(long)]
@@ -63,9 +63,8 @@ pub fn stats(config: &Config, data_dir: &Path, args: StatsArgs) -> Result<()> {
         undated,
         json,
     } = args;
-    let group_by = hotline_store::GroupBy::parse(&by).with_context(|| {
-        format!("--by {by}: use topic, district, kind, day, week, month, assessment_month, total or department")
-    })?;
+    let group_by = hotline_store::GroupBy::parse(&by)
+        .with_context(|| format!("--by {by}: use {}", hotline_store::GroupBy::NAMES))?;
     if group_by == hotline_store::GroupBy::Department && topic.is_some() {
         bail!("--by department is not split by topic: drop --topic");
     }

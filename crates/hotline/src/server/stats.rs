@@ -32,14 +32,8 @@ impl StatsParams {
     fn query(self, caller: &Caller, state: &AppState) -> ApiResult<StatsQuery> {
         let group_by = match self.by.as_deref() {
             None => GroupBy::Topic,
-            Some(b) => GroupBy::parse(b).ok_or_else(|| {
-                ApiError::invalid(
-                    "by",
-                    format!(
-                        "'{b}': use topic, district, kind, day, week, month, assessment_month, total or department"
-                    ),
-                )
-            })?,
+            Some(b) => GroupBy::parse(b)
+                .ok_or_else(|| ApiError::invalid("by", format!("'{b}': use {}", GroupBy::NAMES)))?,
         };
         if group_by == GroupBy::Department && filter(self.topic.clone()).is_some() {
             return Err(ApiError::bad_param(
