@@ -280,3 +280,39 @@ fn the_demo_ranks_streets() {
     assert!(report.is_ok(), "{report:?}");
     state.store.shutdown().unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// A supervisor limited to one district asks for every street, and for a
+/// street of another district by name: neither answer shows the other
+/// district's street.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_district_limited_supervisor_sees_only_its_own_streets() {
+    let server = TestServer::start().await;
+    let admin = TestServer::client(&server.token("admin", true, None).await);
+    let base = &server.base;
+    for (district, street) in [("朝阳区", "望京"), ("海淀区", "中关村街道")] {
+        let r = admin
+            .post(format!("{base}/tickets"))
+            .json(&json!({"text": "小区路灯坏了", "district": district, "street": street}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status().as_u16(), 201);
+    }
+    let limited = TestServer::client(&server.token("supervisor", false, Some("海淀区")).await);
+    let (status, stats) = get(&limited, format!("{base}/stats?by=street")).await;
+    assert_eq!(status, 200, "{stats}");
+    let keys: Vec<String> = stats["rows"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r["key"].as_str().map(str::to_owned))
+        .collect();
+    assert!(keys.iter().any(|k| k == "海淀区中关村街道"), "{stats}");
+    assert!(!keys.iter().any(|k| k.starts_with("朝阳区")), "{stats}");
+    let (status, queue) = get(&limited, format!("{base}/queue?street=望京")).await;
+    assert!(
+        status == 403 || queue["items"].as_array().is_some_and(|i| i.is_empty()),
+        "{status} {queue}"
+    );
+}
