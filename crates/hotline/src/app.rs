@@ -55,7 +55,14 @@ impl AppState {
         let analyzer = engine::build_analyzer_in(&config, data_dir)?;
         let store = Store::open(data_dir, config.store.clone())
             .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-        AppState::new(Arc::new(analyzer), store, Arc::new(config))
+        // The store is shut down on this path too: a token or audit tree
+        // that cannot be opened must not leave the writer and the index
+        // without their final flush (as the CLI's `with_state` guard does).
+        AppState::new(Arc::new(analyzer), store.clone(), Arc::new(config)).inspect_err(|_| {
+            if let Err(closing) = store.shutdown() {
+                tracing::warn!(error = %closing, "store shutdown after a failed open");
+            }
+        })
     }
 
     /// The engine over an open store (opens the token and audit trees).
