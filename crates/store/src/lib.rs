@@ -41,7 +41,7 @@ mod writer;
 pub use audit::{AuditAction, AuditEntry, AuditLog};
 pub use compaction::CompactReport;
 pub use config::StoreConfig;
-pub use counters::{contribution, Column, CounterKey, Counts, Deadlines};
+pub use counters::{contribution, Column, CounterKey, Counts, Deadlines, KindDeadlines};
 pub use decisions::DecisionRow;
 pub use error::{Error, Result};
 pub use hotspots::{normalise_address, AddressGroup, PlaceDay};

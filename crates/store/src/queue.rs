@@ -160,9 +160,13 @@ pub(crate) fn entry(ticket: &Ticket, deadlines: &Deadlines) -> Option<Entry> {
         None => (
             Stage::Dispatch,
             received,
-            deadlines.dispatch(ticket.urgency),
+            deadlines.dispatch(ticket.urgency, ticket.kind),
         ),
-        Some(at) => (Stage::Feedback, at, deadlines.feedback(ticket.urgency)),
+        Some(at) => (
+            Stage::Feedback,
+            at,
+            deadlines.feedback(ticket.urgency, ticket.kind),
+        ),
     };
     let allowance_secs = (hours * 3600.0).round() as i64;
     Some(Entry {
@@ -609,4 +613,91 @@ pub(crate) fn check(
         mismatches.push(format!("{what} key of ticket {} is missing", name(&k)));
     }
     Ok((found, mismatches))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Deadlines by kind in the queue, under a fixed clock.
+
+    use super::*;
+    use crate::counters::tests::consultations_within_a_day;
+    use crate::testing::new_ticket;
+    use crate::{NewEvent, Store, StoreConfig, Submitted};
+    use chrono::NaiveDate;
+
+    fn at(day: u32, hour: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2024, 5, day)
+            .and_then(|d| d.and_hms_opt(hour, 0, 0))
+            .unwrap_or_default()
+    }
+
+    /// A consultation and a complaint, both general, received 05-06 09:00
+    /// and dispatched at 10:00: (their deadlines, their states) at `now`.
+    fn both(deadlines: Deadlines, now: NaiveDateTime) -> Vec<(Kind, NaiveDateTime, DeadlineState)> {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let config = StoreConfig {
+            deadlines,
+            ..StoreConfig::default()
+        };
+        let store = Store::open(dir.path(), config).unwrap_or_else(|e| panic!("{e}"));
+        for kind in [Kind::Consultation, Kind::Complaint] {
+            let mut new = new_ticket(kind.as_str(), "");
+            new.kind = kind;
+            let Some(Submitted::Created(t)) = store
+                .submit(vec![new])
+                .unwrap_or_else(|e| panic!("{e}"))
+                .pop()
+            else {
+                panic!("not created");
+            };
+            let dispatched = NewEvent {
+                id: None,
+                at: Some(at(6, 10)),
+                body: EventBody::Dispatched {
+                    department: "街道".into(),
+                },
+            };
+            store
+                .add_event(t.id, dispatched)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let q = QueueQuery {
+            page: 1,
+            per_page: 10,
+            ..QueueQuery::default()
+        };
+        let page = store.queue(&q, now).unwrap_or_else(|e| panic!("{e}"));
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        page.items
+            .into_iter()
+            .map(|i| (i.kind, i.deadline, i.state))
+            .collect()
+    }
+
+    #[test]
+    fn a_consultation_and_a_complaint_of_one_urgency_get_their_kinds_deadlines() {
+        use DeadlineState::*;
+        let week = at(13, 10);
+        // 20 hours after the dispatch: 4 of the consultation's 24 hours left.
+        assert_eq!(
+            both(consultations_within_a_day(), at(7, 6)),
+            vec![
+                (Kind::Consultation, at(7, 10), DueSoon),
+                (Kind::Complaint, week, OnTime),
+            ]
+        );
+        assert_eq!(
+            both(consultations_within_a_day(), at(7, 11)),
+            vec![
+                (Kind::Consultation, at(7, 10), Overdue),
+                (Kind::Complaint, week, OnTime),
+            ]
+        );
+        // Without overrides both have the week of a general feedback.
+        let same = both(Deadlines::default(), at(7, 11));
+        assert_eq!(
+            same.iter().map(|(_, d, s)| (*d, *s)).collect::<Vec<_>>(),
+            vec![(week, OnTime), (week, OnTime)]
+        );
+    }
 }
