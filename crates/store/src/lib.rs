@@ -26,6 +26,7 @@ pub mod model;
 mod personal;
 mod queue;
 mod record;
+mod recount;
 mod recovery;
 mod repeats;
 mod salvage;

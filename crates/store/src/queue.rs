@@ -365,10 +365,11 @@ pub(crate) fn config_stamp(deadlines: &Deadlines) -> Vec<u8> {
     stamp
 }
 
-/// Rebuilds every queue key (and the address keys and department
-/// counters) from the tickets (a store written before the
-/// queue existed, or whose deadlines changed): one pass over the tickets,
-/// before the writer starts.
+/// Rebuilds every queue key (and the address keys) from the tickets (a
+/// store written before the queue existed, or whose deadlines changed): one
+/// pass over the tickets, after the journal's replay, before the writer
+/// starts. The department counters, which follow the deadlines too, are
+/// counted again with the other counters (`views::count_at_open`).
 pub(crate) fn rebuild(
     tree: &sled::Tree,
     tickets: impl Iterator<Item = crate::Result<Ticket>>,
@@ -376,9 +377,7 @@ pub(crate) fn rebuild(
 ) -> crate::Result<u64> {
     let mut batch = sled::Batch::default();
     let mut n = 0u64;
-    let mut department_rows: BTreeMap<Vec<u8>, crate::counters::Counts> = BTreeMap::new();
-    use crate::departments::{self, DEPT_DAY, DEPT_MONTH};
-    for space in [QUEUE, crate::hotspots::ADDRESS, DEPT_DAY, DEPT_MONTH] {
+    for space in [QUEUE, crate::hotspots::ADDRESS] {
         for item in tree.scan_prefix([space]) {
             let (k, _) = item?;
             batch.remove(k);
@@ -397,14 +396,6 @@ pub(crate) fn rebuild(
         }
         if let Some((k, v)) = crate::hotspots::address_entry(&t) {
             batch.insert(k, v);
-        }
-        for (k, _, c) in departments::rows(&t, deadlines) {
-            department_rows.entry(k).or_default().add(&c);
-        }
-    }
-    for (k, c) in department_rows {
-        if !c.is_zero() {
-            batch.insert(k, c.encode());
         }
     }
     batch.insert(META_QUEUE_CONFIG, config_stamp(deadlines));
