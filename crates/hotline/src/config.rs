@@ -313,7 +313,7 @@ mod tests {
 
     #[test]
     fn deadlines_by_kind_are_read_and_checked_naming_the_key() {
-        let config = load("[store.deadlines.kinds.咨询]\nfeedback_general_hours = 24\n")
+        let config = load("[store.deadlines.kinds.\"咨询\"]\nfeedback_general_hours = 24\n")
             .unwrap_or_else(|e| panic!("{e:#}"));
         let d = &config.store.deadlines;
         assert_eq!(d.feedback(Urgency::General, Kind::Consultation), 24.0);
@@ -326,15 +326,15 @@ mod tests {
             .is_empty());
         for (text, says) in [
             (
-                "[store.deadlines.kinds.咨讯]\nfeedback_general_hours = 24\n",
+                "[store.deadlines.kinds.\"咨讯\"]\nfeedback_general_hours = 24\n",
                 "store: deadlines.kinds.咨讯: not a kind",
             ),
             (
-                "[store.deadlines.kinds.投诉]\nfeedback_general_hours = 0\n",
+                "[store.deadlines.kinds.\"投诉\"]\nfeedback_general_hours = 0\n",
                 "store: deadlines.kinds.投诉.feedback_general_hours must be a positive number of hours",
             ),
             (
-                "[store.deadlines.kinds.投诉]\nfeedback_general_hour = 24\n",
+                "[store.deadlines.kinds.\"投诉\"]\nfeedback_general_hour = 24\n",
                 "unknown field `feedback_general_hour`",
             ),
         ] {

@@ -85,7 +85,7 @@ impl Counts {
 }
 
 /// Deadlines (hours) by urgency, from the configuration, with optional
-/// overrides by kind (`[store.deadlines.kinds.咨询]`).
+/// overrides by kind (`[store.deadlines.kinds."咨询"]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Deadlines {
