@@ -25,6 +25,7 @@ mod maintenance;
 pub mod model;
 mod personal;
 mod queue;
+mod queue_counts;
 mod record;
 mod recount;
 mod recovery;

@@ -11,14 +11,16 @@
 //! one in the same atomic batch as the ticket (`store::apply`), and
 //! `hotline verify` compares the keys with a recount.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::batch::CountRow;
 use crate::counters::Deadlines;
 use crate::model::{EventBody, Kind, Ticket, Urgency};
+use crate::queue_counts::{OpenCount, QUEUE_BUCKET};
 
 // The deadline settings the keys were computed with (JSON) are kept under
 // META_QUEUE_CONFIG: when the configuration changes, the keys are rebuilt
@@ -123,11 +125,11 @@ fn urgency_of(code: u8) -> Option<Urgency> {
     .copied()
 }
 
-fn secs(t: NaiveDateTime) -> i64 {
+pub(crate) fn secs(t: NaiveDateTime) -> i64 {
     t.and_utc().timestamp()
 }
 
-fn time_of(secs: i64) -> Option<NaiveDateTime> {
+pub(crate) fn time_of(secs: i64) -> Option<NaiveDateTime> {
     chrono::DateTime::from_timestamp(secs, 0).map(|t| t.naive_utc())
 }
 
@@ -195,7 +197,7 @@ fn key_of(deadline: NaiveDateTime, id: Uuid) -> Vec<u8> {
 }
 
 /// The first key at or after `t`.
-fn bound(t: NaiveDateTime) -> Vec<u8> {
+pub(crate) fn bound(t: NaiveDateTime) -> Vec<u8> {
     let mut k = Vec::with_capacity(9);
     k.push(QUEUE);
     k.extend_from_slice(&((secs(t) as u64) ^ (1 << 63)).to_be_bytes());
@@ -230,16 +232,16 @@ fn take_str_ref<'a>(v: &mut &'a [u8]) -> Option<&'a str> {
 
 /// What the query filters and counts on, read in place (no allocation):
 /// a query touches every open key, so this is its inner loop.
-struct Peek<'a> {
-    deadline: i64,
-    allowance_secs: i64,
+pub(crate) struct Peek<'a> {
+    pub(crate) deadline: i64,
+    pub(crate) allowance_secs: i64,
     topic: &'a str,
     district: &'a str,
     street: &'a str,
-    department: &'a str,
+    pub(crate) department: &'a str,
 }
 
-fn peek<'a>(k: &[u8], v: &'a [u8]) -> Option<Peek<'a>> {
+pub(crate) fn peek<'a>(k: &[u8], v: &'a [u8]) -> Option<Peek<'a>> {
     if k.len() != 25 {
         return None;
     }
@@ -260,7 +262,7 @@ fn peek<'a>(k: &[u8], v: &'a [u8]) -> Option<Peek<'a>> {
     })
 }
 
-fn state_of(left: i64, allowance_secs: i64, due_soon_fraction: f64) -> DeadlineState {
+pub(crate) fn state_of(left: i64, allowance_secs: i64, due_soon_fraction: f64) -> DeadlineState {
     if left < 0 {
         DeadlineState::Overdue
     } else if (left as f64) <= allowance_secs as f64 * due_soon_fraction {
@@ -337,9 +339,11 @@ impl Entry {
 }
 
 /// The sled changes that move a ticket's queue key from its old version to
-/// its new one (either may be absent). Called by the writer's batch.
+/// its new one (either may be absent), and its deadline bucket's deltas
+/// (`queue_counts`). Called by the writer's batch.
 pub(crate) fn update(
     batch: &mut sled::Batch,
+    buckets: &mut HashMap<Vec<u8>, OpenCount>,
     old: Option<&Ticket>,
     new: &Ticket,
     deadlines: &Deadlines,
@@ -349,6 +353,7 @@ pub(crate) fn update(
     if before == after {
         return;
     }
+    crate::queue_counts::deltas(before.as_ref(), after.as_ref(), buckets);
     if let Some(b) = &before {
         batch.remove(b.key());
     }
@@ -360,7 +365,8 @@ pub(crate) fn update(
 /// What the derived keys (queue, addresses) follow: their layout's version
 /// and the deadlines, as stored under [`META_QUEUE_CONFIG`].
 pub(crate) fn config_stamp(deadlines: &Deadlines) -> Vec<u8> {
-    let mut stamp = b"v1 ".to_vec();
+    // v2: with the deadline buckets (`queue_counts`).
+    let mut stamp = b"v2 ".to_vec();
     stamp.extend(serde_json::to_vec(deadlines).unwrap_or_default());
     stamp
 }
@@ -377,7 +383,8 @@ pub(crate) fn rebuild(
 ) -> crate::Result<u64> {
     let mut batch = sled::Batch::default();
     let mut n = 0u64;
-    for space in [QUEUE, crate::hotspots::ADDRESS] {
+    let mut entries = Vec::new();
+    for space in [QUEUE, crate::hotspots::ADDRESS, QUEUE_BUCKET] {
         for item in tree.scan_prefix([space]) {
             let (k, _) = item?;
             batch.remove(k);
@@ -392,10 +399,16 @@ pub(crate) fn rebuild(
         };
         if let Some(e) = entry(&t, deadlines) {
             batch.insert(e.key(), e.value());
+            entries.push(e);
             n += 1;
         }
         if let Some((k, v)) = crate::hotspots::address_entry(&t) {
             batch.insert(k, v);
+        }
+    }
+    for (k, c) in crate::queue_counts::rows(entries.iter()) {
+        if !c.is_zero() {
+            batch.insert(k, c.encode());
         }
     }
     batch.insert(META_QUEUE_CONFIG, config_stamp(deadlines));
@@ -500,9 +513,20 @@ pub(crate) fn query(
     let mut items = Vec::with_capacity(q.per_page.min(1000));
     let matches = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
     let now_secs = secs(now);
-    let mut departments: std::collections::HashMap<String, StateCounts> =
-        std::collections::HashMap::new();
+    let mut departments: HashMap<String, StateCounts> = HashMap::new();
+    // Unless a filter only the keys hold narrows the query (topic, district,
+    // street, a bound on the deadline), the counts come from the deadline
+    // buckets (`queue_counts`) and the walk stops once the page is full.
+    let counted =
+        q.topic.is_none() && q.district.is_none() && q.street.is_none() && q.due_within.is_none();
+    if counted {
+        (counts, departments) =
+            crate::queue_counts::counts(tree, q.department.as_deref(), now, due_soon_fraction)?;
+    }
     for item in tree.range(vec![QUEUE]..end) {
+        if counted && items.len() >= q.per_page {
+            break;
+        }
         let (k, v) = item?;
         let Some(p) = peek(&k, &v) else {
             tracing::warn!("a deadline queue key cannot be decoded; `hotline verify` names it");
@@ -516,13 +540,15 @@ pub(crate) fn query(
             continue;
         }
         let state = state_of(p.deadline - now_secs, p.allowance_secs, due_soon_fraction);
-        counts.add(state);
-        match departments.get_mut(p.department) {
-            Some(c) => c.add(state),
-            None => {
-                let mut c = StateCounts::default();
-                c.add(state);
-                departments.insert(p.department.to_owned(), c);
+        if !counted {
+            counts.add(state);
+            match departments.get_mut(p.department) {
+                Some(c) => c.add(state),
+                None => {
+                    let mut c = StateCounts::default();
+                    c.add(state);
+                    departments.insert(p.department.to_owned(), c);
+                }
             }
         }
         if q.state.is_some_and(|s| s != state) {
@@ -549,6 +575,14 @@ pub(crate) fn query(
                 department: e.department,
             });
         }
+    }
+    if counted {
+        total = match q.state {
+            None => counts.total(),
+            Some(DeadlineState::OnTime) => counts.on_time,
+            Some(DeadlineState::DueSoon) => counts.due_soon,
+            Some(DeadlineState::Overdue) => counts.overdue,
+        };
     }
     let mut by_department: Vec<DepartmentBacklog> = departments
         .into_iter()
