@@ -446,6 +446,30 @@ async fn classify_suggests_a_topic_for_short_and_long_texts_and_stores_nothing()
         assert_eq!(status, 200);
         assert_eq!(body["routing"]["topic"], "ebike_charging", "{body}");
         assert_eq!(body["district"]["district"], "朝阳区", "{body}");
+        assert_eq!(body["street"], Value::Null, "{body}");
+    }
+    // The street, with its district, from the text, or from the address
+    // first, as a submission would file it.
+    for (payload, street, district) in [
+        (
+            json!({ "text": "望京街道某小区楼道里有人飞线充电，很危险" }),
+            "望京街道",
+            "朝阳区",
+        ),
+        (
+            json!({
+                "text": "楼道里有人飞线充电，很危险",
+                "address": "北京市海淀区中关村街道某小区3号楼",
+            }),
+            "中关村街道",
+            "海淀区",
+        ),
+    ] {
+        let (status, body) = post_json(&http, &url, payload).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["street"]["street"], street, "{body}");
+        assert_eq!(body["street"]["district"], district, "{body}");
+        assert_eq!(body["district"]["district"], district, "{body}");
     }
     assert_eq!(server.inner.state.store.ticket_count(), 0);
     stop(server).await;

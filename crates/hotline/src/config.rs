@@ -295,3 +295,51 @@ impl Config {
             .into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Deadlines by kind as a configuration file writes them, and the
+    //! errors that name the key.
+
+    use super::*;
+    use hotline_store::{Kind, Urgency};
+
+    fn load(text: &str) -> Result<Config> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("hotline.toml");
+        std::fs::write(&path, text)?;
+        Config::load(Some(&path))
+    }
+
+    #[test]
+    fn deadlines_by_kind_are_read_and_checked_naming_the_key() {
+        let config = load("[store.deadlines.kinds.\"咨询\"]\nfeedback_general_hours = 24\n")
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let d = &config.store.deadlines;
+        assert_eq!(d.feedback(Urgency::General, Kind::Consultation), 24.0);
+        assert_eq!(d.feedback(Urgency::General, Kind::Complaint), 168.0);
+        assert!(Config::load(None)
+            .unwrap_or_else(|e| panic!("{e:#}"))
+            .store
+            .deadlines
+            .kinds
+            .is_empty());
+        for (text, says) in [
+            (
+                "[store.deadlines.kinds.\"咨讯\"]\nfeedback_general_hours = 24\n",
+                "store: deadlines.kinds.咨讯: not a kind",
+            ),
+            (
+                "[store.deadlines.kinds.\"投诉\"]\nfeedback_general_hours = 0\n",
+                "store: deadlines.kinds.投诉.feedback_general_hours must be a positive number of hours",
+            ),
+            (
+                "[store.deadlines.kinds.\"投诉\"]\nfeedback_general_hour = 24\n",
+                "unknown field `feedback_general_hour`",
+            ),
+        ] {
+            let error = format!("{:#}", load(text).err().unwrap_or_else(|| panic!("{text}")));
+            assert!(error.contains(says), "{text}: {error}");
+        }
+    }
+}

@@ -21,7 +21,7 @@ use anyhow::{Context, Result};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use hotline_classifier::{Example, OTHER};
 use hotline_store::{
-    EventBody, Issuer, NewTicket, NewToken, Role, Satisfaction, Submitted, TokenRecord, Urgency,
+    EventBody, Issuer, NewTicket, NewToken, Role, Satisfaction, Submitted, TokenRecord,
 };
 use serde::Deserialize;
 
@@ -465,12 +465,10 @@ fn history(
     let q_outcome = 1.0 + (q - 1.0) * 0.4;
     let (resolve, slow) = topic_profile(&ticket.topic.slug);
     let d = &state.config.store.deadlines;
-    let (dispatch_hours, feedback_hours) = match ticket.urgency {
-        Urgency::Emergency => (d.dispatch_emergency_hours, d.feedback_emergency_hours),
-        Urgency::Utilities => (d.dispatch_utilities_hours, d.feedback_utilities_hours),
-        Urgency::General => (d.dispatch_general_hours, d.feedback_general_hours),
-        Urgency::Complex => (d.dispatch_complex_hours, d.feedback_complex_hours),
-    };
+    let (dispatch_hours, feedback_hours) = (
+        d.dispatch(ticket.urgency, ticket.kind),
+        d.feedback(ticket.urgency, ticket.kind),
+    );
     let dispatch_mean = dispatch_hours / 4.0 / q.powi(4);
     let dispatched = received + hours(rng.exp(dispatch_mean).max(0.05));
     let department = if ticket.department.is_empty() {

@@ -14,6 +14,7 @@ use crate::keys::{
 };
 use crate::location::{read_ticket, ticket_at, TicketAt};
 use crate::model::Ticket;
+use crate::queue_counts::OpenCount;
 use crate::record::JournalEntry;
 use crate::repeats::caller_key;
 use crate::views::{counter_key, counter_rows};
@@ -27,6 +28,8 @@ pub(crate) struct CounterCache {
     pub(crate) rows: HashMap<Vec<u8>, Counts>,
     /// The same for the router-decision rows (a few hundred at most).
     pub(crate) decisions: HashMap<Vec<u8>, DecisionCounts>,
+    /// The same for the deadline buckets (`queue_counts`).
+    pub(crate) buckets: HashMap<Vec<u8>, OpenCount>,
 }
 
 pub(crate) const COUNTER_CACHE_ROWS: usize = 100_000;
@@ -125,6 +128,7 @@ pub(crate) fn apply(
     let mut deltas: HashMap<CounterKey, Counts> = HashMap::with_capacity(entries.len());
     let mut decision_deltas: HashMap<Vec<u8>, DecisionCounts> = HashMap::new();
     let mut department_deltas: HashMap<Vec<u8>, Counts> = HashMap::new();
+    let mut bucket_deltas: HashMap<Vec<u8>, OpenCount> = HashMap::new();
     let mut last_seq = read_u64(tree, META_SEQ)?;
     for applied in entries {
         let entry = applied.entry;
@@ -181,7 +185,7 @@ pub(crate) fn apply(
             department_deltas.entry(k).or_default().add(&c);
         }
         let before = old.as_ref().map(|(o, _)| o.as_ref());
-        crate::queue::update(&mut batch, before, t, deadlines);
+        crate::queue::update(&mut batch, &mut bucket_deltas, before, t, deadlines);
         crate::hotspots::update(&mut batch, before, t);
         let created = match &old {
             _ if entry.tokens.is_some() => Some(applied.record_start),
@@ -213,12 +217,14 @@ pub(crate) fn apply(
     }
     let written = add_rows(tree, &mut batch, &counters.rows, row_deltas)?;
     let decisions_written = add_rows(tree, &mut batch, &counters.decisions, decision_deltas)?;
+    let buckets_written = add_rows(tree, &mut batch, &counters.buckets, bucket_deltas)?;
     batch.insert(META_JOURNAL, journal_end.to_be_bytes().to_vec());
     batch.insert(META_SEQ, last_seq.to_be_bytes().to_vec());
     if let Err(e) = tree.apply_batch(batch) {
         // Whether any of it reached sled is unknown: trust sled again.
         counters.rows.clear();
         counters.decisions.clear();
+        counters.buckets.clear();
         return Err(e.into());
     }
     if counters.rows.len() + written.len() > COUNTER_CACHE_ROWS {
@@ -229,5 +235,9 @@ pub(crate) fn apply(
         counters.decisions.clear();
     }
     counters.decisions.extend(decisions_written);
+    if counters.buckets.len() + buckets_written.len() > COUNTER_CACHE_ROWS {
+        counters.buckets.clear();
+    }
+    counters.buckets.extend(buckets_written);
     Ok(())
 }

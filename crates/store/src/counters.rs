@@ -6,6 +6,8 @@
 //! event, re-importing a ticket or overriding a topic can never count twice,
 //! and a recount from the tickets must always give the same numbers.
 
+use std::collections::BTreeMap;
+
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
@@ -82,7 +84,8 @@ impl Counts {
     }
 }
 
-/// Deadlines (hours) by urgency, from the configuration.
+/// Deadlines (hours) by urgency, from the configuration, with optional
+/// overrides by kind (`[store.deadlines.kinds."咨询"]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Deadlines {
@@ -99,6 +102,69 @@ pub struct Deadlines {
     /// of a seven-day feedback).
     #[serde(default = "default_due_soon_fraction")]
     pub due_soon_fraction: f64,
+    /// Overrides by kind, keyed by its name (咨询 求助 投诉 举报 建议, or
+    /// consultation, help, complaint, report, suggestion): a deadline set
+    /// there replaces the urgency's for tickets of that kind; the others
+    /// keep the urgency's. Left out of the serialised form when empty, so
+    /// the stamps of a configuration without overrides read as before.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kinds: BTreeMap<String, KindDeadlines>,
+}
+
+/// One kind's overrides: any of the eight deadlines, in hours.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindDeadlines {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch_emergency_hours: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch_utilities_hours: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch_general_hours: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch_complex_hours: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_emergency_hours: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_utilities_hours: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_general_hours: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_complex_hours: Option<f64>,
+}
+
+impl KindDeadlines {
+    fn dispatch(&self, u: Urgency) -> Option<f64> {
+        match u {
+            Urgency::Emergency => self.dispatch_emergency_hours,
+            Urgency::Utilities => self.dispatch_utilities_hours,
+            Urgency::General => self.dispatch_general_hours,
+            Urgency::Complex => self.dispatch_complex_hours,
+        }
+    }
+
+    fn feedback(&self, u: Urgency) -> Option<f64> {
+        match u {
+            Urgency::Emergency => self.feedback_emergency_hours,
+            Urgency::Utilities => self.feedback_utilities_hours,
+            Urgency::General => self.feedback_general_hours,
+            Urgency::Complex => self.feedback_complex_hours,
+        }
+    }
+
+    /// Each set deadline with its key.
+    fn named(&self) -> [(&'static str, Option<f64>); 8] {
+        [
+            ("dispatch_emergency_hours", self.dispatch_emergency_hours),
+            ("dispatch_utilities_hours", self.dispatch_utilities_hours),
+            ("dispatch_general_hours", self.dispatch_general_hours),
+            ("dispatch_complex_hours", self.dispatch_complex_hours),
+            ("feedback_emergency_hours", self.feedback_emergency_hours),
+            ("feedback_utilities_hours", self.feedback_utilities_hours),
+            ("feedback_general_hours", self.feedback_general_hours),
+            ("feedback_complex_hours", self.feedback_complex_hours),
+        ]
+    }
 }
 
 fn default_due_soon_fraction() -> f64 {
@@ -117,13 +183,29 @@ impl Default for Deadlines {
             feedback_general_hours: 7.0 * 24.0,
             feedback_complex_hours: 15.0 * 24.0,
             due_soon_fraction: default_due_soon_fraction(),
+            kinds: BTreeMap::new(),
         }
     }
 }
 
 impl Deadlines {
-    /// Hours from receipt to dispatch.
-    pub fn dispatch(&self, u: Urgency) -> f64 {
+    /// The overrides for `kind`, if configured (validation has checked that
+    /// every key names a kind, and no kind twice).
+    fn for_kind(&self, kind: Kind) -> Option<&KindDeadlines> {
+        if self.kinds.is_empty() {
+            return None;
+        }
+        self.kinds
+            .iter()
+            .find(|(name, _)| Kind::parse(name) == Some(kind))
+            .map(|(_, k)| k)
+    }
+
+    /// Hours from receipt to dispatch for a ticket of this urgency and kind.
+    pub fn dispatch(&self, u: Urgency, kind: Kind) -> f64 {
+        if let Some(h) = self.for_kind(kind).and_then(|k| k.dispatch(u)) {
+            return h;
+        }
         match u {
             Urgency::Emergency => self.dispatch_emergency_hours,
             Urgency::Utilities => self.dispatch_utilities_hours,
@@ -132,8 +214,12 @@ impl Deadlines {
         }
     }
 
-    /// Hours from the first dispatch (or receipt) to the department's feedback.
-    pub fn feedback(&self, u: Urgency) -> f64 {
+    /// Hours from the first dispatch (or receipt) to the department's
+    /// feedback, for a ticket of this urgency and kind.
+    pub fn feedback(&self, u: Urgency, kind: Kind) -> f64 {
+        if let Some(h) = self.for_kind(kind).and_then(|k| k.feedback(u)) {
+            return h;
+        }
         match u {
             Urgency::Emergency => self.feedback_emergency_hours,
             Urgency::Utilities => self.feedback_utilities_hours,
@@ -142,22 +228,53 @@ impl Deadlines {
         }
     }
 
+    /// Checks every deadline; an error names the key (under `deadlines.`).
     pub fn validate(&self) -> Result<(), String> {
+        let positive = |h: f64| h.is_finite() && h > 0.0;
         let all = [
-            self.dispatch_emergency_hours,
-            self.dispatch_utilities_hours,
-            self.dispatch_general_hours,
-            self.dispatch_complex_hours,
-            self.feedback_emergency_hours,
-            self.feedback_utilities_hours,
-            self.feedback_general_hours,
-            self.feedback_complex_hours,
+            ("dispatch_emergency_hours", self.dispatch_emergency_hours),
+            ("dispatch_utilities_hours", self.dispatch_utilities_hours),
+            ("dispatch_general_hours", self.dispatch_general_hours),
+            ("dispatch_complex_hours", self.dispatch_complex_hours),
+            ("feedback_emergency_hours", self.feedback_emergency_hours),
+            ("feedback_utilities_hours", self.feedback_utilities_hours),
+            ("feedback_general_hours", self.feedback_general_hours),
+            ("feedback_complex_hours", self.feedback_complex_hours),
         ];
-        if !all.iter().all(|h| h.is_finite() && *h > 0.0) {
-            return Err("every deadline must be a positive number of hours".to_owned());
+        if let Some((name, h)) = all.iter().find(|(_, h)| !positive(*h)) {
+            return Err(format!(
+                "deadlines.{name} must be a positive number of hours, got {h}"
+            ));
         }
         if !(self.due_soon_fraction > 0.0 && self.due_soon_fraction < 1.0) {
-            return Err("due_soon_fraction must be between 0 and 1".to_owned());
+            return Err("deadlines.due_soon_fraction must be between 0 and 1".to_owned());
+        }
+        let mut seen: BTreeMap<Kind, &str> = BTreeMap::new();
+        for (name, k) in &self.kinds {
+            let Some(kind) = Kind::parse(name) else {
+                let names: Vec<&str> = Kind::ALL.iter().map(|k| k.zh()).collect();
+                return Err(format!(
+                    "deadlines.kinds.{name}: not a kind (one of {}, or their English names)",
+                    names.join(" ")
+                ));
+            };
+            if let Some(other) = seen.insert(kind, name) {
+                return Err(format!(
+                    "deadlines.kinds.{name} and deadlines.kinds.{other} name the same kind"
+                ));
+            }
+            let set = k.named();
+            if set.iter().all(|(_, h)| h.is_none()) {
+                return Err(format!(
+                    "deadlines.kinds.{name} sets no deadline (e.g. feedback_general_hours = 24)"
+                ));
+            }
+            if let Some((key, Some(h))) = set.iter().find(|(_, h)| h.is_some_and(|h| !positive(h)))
+            {
+                return Err(format!(
+                    "deadlines.kinds.{name}.{key} must be a positive number of hours, got {h}"
+                ));
+            }
         }
         Ok(())
     }
@@ -274,7 +391,8 @@ pub fn contribution(ticket: &Ticket, deadlines: &Deadlines) -> (CounterKey, Coun
     if let Some(dispatched) = first_dispatch {
         c.set(Column::Dispatched, true);
         if let Some(received) = ticket.received_at {
-            let on_time = hours_between(received, dispatched) <= deadlines.dispatch(ticket.urgency);
+            let on_time = hours_between(received, dispatched)
+                <= deadlines.dispatch(ticket.urgency, ticket.kind);
             c.set(Column::DispatchTimed, true);
             c.set(Column::DispatchOnTime, on_time);
             overdue |= !on_time;
@@ -283,7 +401,8 @@ pub fn contribution(ticket: &Ticket, deadlines: &Deadlines) -> (CounterKey, Coun
     if let Some(answered) = first_feedback {
         c.set(Column::Feedback, true);
         if let Some(start) = first_dispatch.or(ticket.received_at) {
-            let on_time = hours_between(start, answered) <= deadlines.feedback(ticket.urgency);
+            let on_time =
+                hours_between(start, answered) <= deadlines.feedback(ticket.urgency, ticket.kind);
             c.set(Column::FeedbackTimed, true);
             c.set(Column::FeedbackOnTime, on_time);
             overdue |= !on_time;
@@ -322,7 +441,7 @@ pub fn contribution(ticket: &Ticket, deadlines: &Deadlines) -> (CounterKey, Coun
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Counter keys and rows read back as written, and what one ticket
     //! contributes to the counters.
 
@@ -413,5 +532,125 @@ mod tests {
             assert_eq!(c.get(Column::DispatchOnTime), on_time, "{hours} h");
             assert_eq!(c.get(Column::Overdue), 1 - on_time, "{hours} h");
         }
+    }
+
+    /// 咨询 answered within a day; every other kind keeps its urgency's.
+    pub(crate) fn consultations_within_a_day() -> Deadlines {
+        let mut d = Deadlines::default();
+        d.kinds.insert(
+            "咨询".into(),
+            KindDeadlines {
+                feedback_general_hours: Some(24.0),
+                ..KindDeadlines::default()
+            },
+        );
+        d
+    }
+
+    #[test]
+    fn a_kind_override_changes_that_kinds_deadlines_and_no_other() {
+        let d = consultations_within_a_day();
+        assert_eq!(d.validate(), Ok(()));
+        assert_eq!(d.feedback(Urgency::General, Kind::Consultation), 24.0);
+        assert_eq!(d.feedback(Urgency::General, Kind::Complaint), 168.0);
+        // Deadlines it does not set stay the urgency's, for that kind too.
+        assert_eq!(d.dispatch(Urgency::General, Kind::Consultation), 24.0);
+        assert_eq!(d.feedback(Urgency::Emergency, Kind::Consultation), 2.0);
+        // Without overrides, every kind has its urgency's deadline.
+        for kind in Kind::ALL {
+            assert_eq!(Deadlines::default().feedback(Urgency::General, kind), 168.0);
+        }
+
+        // Same urgency, same times: fed back 30 hours after dispatch.
+        let mut t = ticket("想咨询一下公积金提取需要什么材料");
+        let received = t.received_at.unwrap_or_default();
+        t.events = [
+            (
+                1,
+                EventBody::Dispatched {
+                    department: "住房公积金管理中心".into(),
+                },
+            ),
+            (
+                31,
+                EventBody::Feedback {
+                    resolved: true,
+                    note: None,
+                },
+            ),
+        ]
+        .into_iter()
+        .map(|(h, body)| Event {
+            id: Uuid::now_v7(),
+            at: received + Duration::hours(h),
+            recorded_at: Utc::now(),
+            body,
+        })
+        .collect();
+        let on_time = |t: &Ticket, d: &Deadlines| {
+            let (_, c) = contribution(t, d);
+            (c.get(Column::FeedbackOnTime), c.get(Column::Overdue))
+        };
+        t.kind = Kind::Complaint;
+        assert_eq!(on_time(&t, &d), (1, 0));
+        t.kind = Kind::Consultation;
+        assert_eq!(on_time(&t, &d), (0, 1), "a consultation is late after 24 h");
+        assert_eq!(
+            on_time(&t, &Deadlines::default()),
+            (1, 0),
+            "unchanged without overrides"
+        );
+        // The department rows count it the same way.
+        let [(_, _, day), _] = crate::departments::rows(&t, &d);
+        assert_eq!(day.get(Column::FeedbackOnTime), 0);
+    }
+
+    #[test]
+    fn kind_overrides_are_validated_naming_the_key() {
+        let with = |name: &str, k: KindDeadlines| {
+            let mut d = Deadlines::default();
+            d.kinds.insert(name.into(), k);
+            d.validate().err().unwrap_or_default()
+        };
+        let day = KindDeadlines {
+            feedback_general_hours: Some(24.0),
+            ..KindDeadlines::default()
+        };
+        assert_eq!(with("consultation", day.clone()), "");
+        assert!(with("咨讯", day.clone()).starts_with("deadlines.kinds.咨讯: not a kind"));
+        assert_eq!(
+            with("咨询", KindDeadlines::default()),
+            "deadlines.kinds.咨询 sets no deadline (e.g. feedback_general_hours = 24)"
+        );
+        assert_eq!(
+            with(
+                "投诉",
+                KindDeadlines {
+                    dispatch_emergency_hours: Some(0.0),
+                    ..KindDeadlines::default()
+                }
+            ),
+            "deadlines.kinds.投诉.dispatch_emergency_hours must be a positive number of hours, got 0"
+        );
+        let mut twice = consultations_within_a_day();
+        twice.kinds.insert("consultation".into(), day);
+        assert_eq!(
+            twice.validate(),
+            Err("deadlines.kinds.咨询 and deadlines.kinds.consultation name the same kind".into())
+        );
+        let zero = Deadlines {
+            feedback_utilities_hours: -1.0,
+            ..Deadlines::default()
+        };
+        assert_eq!(
+            zero.validate(),
+            Err(
+                "deadlines.feedback_utilities_hours must be a positive number of hours, got -1"
+                    .into()
+            )
+        );
+        // No overrides: the serialised form (the stamps stored in sled) is as before.
+        let json = serde_json::to_string(&Deadlines::default()).unwrap_or_default();
+        assert!(!json.contains("kinds"), "{json}");
     }
 }

@@ -5,15 +5,13 @@
 //! and puts the new one in, so `verify` can recount them and a supervisor
 //! reads override rates without a scan of the tickets.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::journal::JournalReader;
-use crate::keys::{key, DECISION, META_DECISIONS, TICKET};
-use crate::location::read_ticket;
+use crate::keys::{key, DECISION, META_DECISIONS};
 use crate::model::{EventBody, Ticket, TopicSource};
+use crate::recount::Recount;
 
 /// The router's decisions of one model, for one topic, in one district
 /// (`None`: no district recognised), and how many an operator changed.
@@ -129,49 +127,15 @@ pub(crate) fn read_rows(tree: &sled::Tree) -> Result<Vec<Result<DecisionRow, Str
     Ok(rows)
 }
 
-/// The counts recounted from every ticket in sled, by key. Unreadable
-/// tickets are skipped here; `verify` reports them.
-pub(crate) fn recount(
-    tree: &sled::Tree,
-    journal: &JournalReader,
-) -> Result<HashMap<Vec<u8>, DecisionCounts>> {
-    let mut counts: HashMap<Vec<u8>, DecisionCounts> = HashMap::new();
-    for item in tree.scan_prefix([TICKET]) {
-        let (k, v) = item?;
-        if let Some((dk, c)) = read_ticket(journal, &k, &v)
-            .ok()
-            .as_ref()
-            .and_then(decision)
-        {
-            counts.entry(dk).or_default().add(c);
-        }
+/// Counts the decisions of a store written before they were counted, once
+/// (see `recount`).
+pub(crate) fn count_once(tree: &sled::Tree, journal: &JournalReader) -> Result<bool> {
+    Recount {
+        what: "router decisions",
+        prefixes: &[&[DECISION][..]],
+        marks: &[(META_DECISIONS, &[1u8][..])],
     }
-    Ok(counts)
-}
-
-/// Counts the decisions of a store written before they were counted, once:
-/// every row rebuilt from the tickets, with the mark that they are counted,
-/// in one batch. Runs at open, before the journal is replayed (the replay
-/// takes each replayed ticket's old part out, so it must be in).
-pub(crate) fn count_once(tree: &sled::Tree, journal: &JournalReader) -> Result<()> {
-    if tree.get(META_DECISIONS)?.is_some() {
-        return Ok(());
-    }
-    let mut batch = sled::Batch::default();
-    for item in tree.scan_prefix([DECISION]) {
-        batch.remove(item?.0);
-    }
-    let counts = recount(tree, journal)?;
-    let rows = counts.len();
-    for (k, c) in counts {
-        if !c.is_zero() {
-            batch.insert(k, c.encode());
-        }
-    }
-    batch.insert(META_DECISIONS, vec![1]);
-    tree.apply_batch(batch)?;
-    tracing::info!(rows, "router decisions counted from the stored tickets");
-    Ok(())
+    .run(tree, journal, decision)
 }
 
 #[cfg(test)]

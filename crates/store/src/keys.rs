@@ -20,7 +20,9 @@ pub(crate) const TEXT_HASH: u8 = b'h';
 pub(crate) const DECISION: u8 = b'o';
 /// The deadline queue: deadline · id → an open ticket's stage and holder (`queue`).
 pub(crate) const QUEUE: u8 = b'q';
-/// The layout version and deadlines the `q`, `w`, `e`, `f` keys were computed with.
+/// Open tickets per allowance · deadline hour · department (`queue_counts`).
+pub(crate) const QUEUE_BUCKET: u8 = b'b';
+/// The layout version and deadlines the `q`, `b` and `w` keys were computed with.
 pub(crate) const META_QUEUE_CONFIG: &[u8] = b"mqueue_config";
 /// Day · normalised address · id → a hash of the caller (`hotspots`).
 pub(crate) const ADDRESS: u8 = b'w';
@@ -31,6 +33,10 @@ pub(crate) const DEPT_MONTH: u8 = b'f';
 pub(crate) const META_DECISIONS: &[u8] = b"mdecisions_counted";
 /// Set once the street view of the tickets already stored has been counted.
 pub(crate) const META_STREETS: &[u8] = b"mstreets_counted";
+/// The deadlines the counter rows (`c`, `n`, `e`, `f`) were counted with
+/// (`views::deadlines_stamp`): when the configuration's differ, they are
+/// counted again at the next opening.
+pub(crate) const META_COUNTER_DEADLINES: &[u8] = b"mcounter_deadlines";
 pub(crate) const META_JOURNAL: &[u8] = b"mjournal_offset";
 pub(crate) const META_SEQ: &[u8] = b"mlast_seq";
 /// Which journal file is live: 0 (`journal.log`) until the first compaction.

@@ -116,8 +116,16 @@ impl Store {
                     .push(format!("{ck:?}: missing, recount {:?}", c.0));
             }
         }
+        let entries: Vec<crate::queue::Entry> = queue
+            .iter()
+            .filter_map(|(k, v)| crate::queue::Entry::decode(k, v))
+            .collect();
+        let buckets = crate::queue_counts::rows(entries.iter());
         (report.queue_entries, report.queue_mismatches) =
             crate::queue::check(&self.inner.tree, crate::queue::QUEUE, queue)?;
+        report
+            .queue_mismatches
+            .extend(crate::queue_counts::check(&self.inner.tree, buckets)?);
         let (_, address_mismatches) =
             crate::queue::check(&self.inner.tree, crate::hotspots::ADDRESS, addresses)?;
         report.queue_mismatches.extend(address_mismatches);

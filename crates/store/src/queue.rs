@@ -11,14 +11,16 @@
 //! one in the same atomic batch as the ticket (`store::apply`), and
 //! `hotline verify` compares the keys with a recount.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::batch::CountRow;
 use crate::counters::Deadlines;
 use crate::model::{EventBody, Kind, Ticket, Urgency};
+use crate::queue_counts::{OpenCount, QUEUE_BUCKET};
 
 // The deadline settings the keys were computed with (JSON) are kept under
 // META_QUEUE_CONFIG: when the configuration changes, the keys are rebuilt
@@ -123,11 +125,11 @@ fn urgency_of(code: u8) -> Option<Urgency> {
     .copied()
 }
 
-fn secs(t: NaiveDateTime) -> i64 {
+pub(crate) fn secs(t: NaiveDateTime) -> i64 {
     t.and_utc().timestamp()
 }
 
-fn time_of(secs: i64) -> Option<NaiveDateTime> {
+pub(crate) fn time_of(secs: i64) -> Option<NaiveDateTime> {
     chrono::DateTime::from_timestamp(secs, 0).map(|t| t.naive_utc())
 }
 
@@ -160,9 +162,13 @@ pub(crate) fn entry(ticket: &Ticket, deadlines: &Deadlines) -> Option<Entry> {
         None => (
             Stage::Dispatch,
             received,
-            deadlines.dispatch(ticket.urgency),
+            deadlines.dispatch(ticket.urgency, ticket.kind),
         ),
-        Some(at) => (Stage::Feedback, at, deadlines.feedback(ticket.urgency)),
+        Some(at) => (
+            Stage::Feedback,
+            at,
+            deadlines.feedback(ticket.urgency, ticket.kind),
+        ),
     };
     let allowance_secs = (hours * 3600.0).round() as i64;
     Some(Entry {
@@ -191,7 +197,7 @@ fn key_of(deadline: NaiveDateTime, id: Uuid) -> Vec<u8> {
 }
 
 /// The first key at or after `t`.
-fn bound(t: NaiveDateTime) -> Vec<u8> {
+pub(crate) fn bound(t: NaiveDateTime) -> Vec<u8> {
     let mut k = Vec::with_capacity(9);
     k.push(QUEUE);
     k.extend_from_slice(&((secs(t) as u64) ^ (1 << 63)).to_be_bytes());
@@ -226,16 +232,16 @@ fn take_str_ref<'a>(v: &mut &'a [u8]) -> Option<&'a str> {
 
 /// What the query filters and counts on, read in place (no allocation):
 /// a query touches every open key, so this is its inner loop.
-struct Peek<'a> {
-    deadline: i64,
-    allowance_secs: i64,
+pub(crate) struct Peek<'a> {
+    pub(crate) deadline: i64,
+    pub(crate) allowance_secs: i64,
     topic: &'a str,
     district: &'a str,
     street: &'a str,
-    department: &'a str,
+    pub(crate) department: &'a str,
 }
 
-fn peek<'a>(k: &[u8], v: &'a [u8]) -> Option<Peek<'a>> {
+pub(crate) fn peek<'a>(k: &[u8], v: &'a [u8]) -> Option<Peek<'a>> {
     if k.len() != 25 {
         return None;
     }
@@ -256,7 +262,7 @@ fn peek<'a>(k: &[u8], v: &'a [u8]) -> Option<Peek<'a>> {
     })
 }
 
-fn state_of(left: i64, allowance_secs: i64, due_soon_fraction: f64) -> DeadlineState {
+pub(crate) fn state_of(left: i64, allowance_secs: i64, due_soon_fraction: f64) -> DeadlineState {
     if left < 0 {
         DeadlineState::Overdue
     } else if (left as f64) <= allowance_secs as f64 * due_soon_fraction {
@@ -333,9 +339,11 @@ impl Entry {
 }
 
 /// The sled changes that move a ticket's queue key from its old version to
-/// its new one (either may be absent). Called by the writer's batch.
+/// its new one (either may be absent), and its deadline bucket's deltas
+/// (`queue_counts`). Called by the writer's batch.
 pub(crate) fn update(
     batch: &mut sled::Batch,
+    buckets: &mut HashMap<Vec<u8>, OpenCount>,
     old: Option<&Ticket>,
     new: &Ticket,
     deadlines: &Deadlines,
@@ -345,6 +353,7 @@ pub(crate) fn update(
     if before == after {
         return;
     }
+    crate::queue_counts::deltas(before.as_ref(), after.as_ref(), buckets);
     if let Some(b) = &before {
         batch.remove(b.key());
     }
@@ -356,15 +365,17 @@ pub(crate) fn update(
 /// What the derived keys (queue, addresses) follow: their layout's version
 /// and the deadlines, as stored under [`META_QUEUE_CONFIG`].
 pub(crate) fn config_stamp(deadlines: &Deadlines) -> Vec<u8> {
-    let mut stamp = b"v1 ".to_vec();
+    // v2: with the deadline buckets (`queue_counts`).
+    let mut stamp = b"v2 ".to_vec();
     stamp.extend(serde_json::to_vec(deadlines).unwrap_or_default());
     stamp
 }
 
-/// Rebuilds every queue key (and the address keys and department
-/// counters) from the tickets (a store written before the
-/// queue existed, or whose deadlines changed): one pass over the tickets,
-/// before the writer starts.
+/// Rebuilds every queue key (and the address keys) from the tickets (a
+/// store written before the queue existed, or whose deadlines changed): one
+/// pass over the tickets, after the journal's replay, before the writer
+/// starts. The department counters, which follow the deadlines too, are
+/// counted again with the other counters (`views::count_at_open`).
 pub(crate) fn rebuild(
     tree: &sled::Tree,
     tickets: impl Iterator<Item = crate::Result<Ticket>>,
@@ -372,9 +383,8 @@ pub(crate) fn rebuild(
 ) -> crate::Result<u64> {
     let mut batch = sled::Batch::default();
     let mut n = 0u64;
-    let mut department_rows: BTreeMap<Vec<u8>, crate::counters::Counts> = BTreeMap::new();
-    use crate::departments::{self, DEPT_DAY, DEPT_MONTH};
-    for space in [QUEUE, crate::hotspots::ADDRESS, DEPT_DAY, DEPT_MONTH] {
+    let mut entries = Vec::new();
+    for space in [QUEUE, crate::hotspots::ADDRESS, QUEUE_BUCKET] {
         for item in tree.scan_prefix([space]) {
             let (k, _) = item?;
             batch.remove(k);
@@ -389,16 +399,14 @@ pub(crate) fn rebuild(
         };
         if let Some(e) = entry(&t, deadlines) {
             batch.insert(e.key(), e.value());
+            entries.push(e);
             n += 1;
         }
         if let Some((k, v)) = crate::hotspots::address_entry(&t) {
             batch.insert(k, v);
         }
-        for (k, _, c) in departments::rows(&t, deadlines) {
-            department_rows.entry(k).or_default().add(&c);
-        }
     }
-    for (k, c) in department_rows {
+    for (k, c) in crate::queue_counts::rows(entries.iter()) {
         if !c.is_zero() {
             batch.insert(k, c.encode());
         }
@@ -505,9 +513,20 @@ pub(crate) fn query(
     let mut items = Vec::with_capacity(q.per_page.min(1000));
     let matches = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
     let now_secs = secs(now);
-    let mut departments: std::collections::HashMap<String, StateCounts> =
-        std::collections::HashMap::new();
+    let mut departments: HashMap<String, StateCounts> = HashMap::new();
+    // Unless a filter only the keys hold narrows the query (topic, district,
+    // street, a bound on the deadline), the counts come from the deadline
+    // buckets (`queue_counts`) and the walk stops once the page is full.
+    let counted =
+        q.topic.is_none() && q.district.is_none() && q.street.is_none() && q.due_within.is_none();
+    if counted {
+        (counts, departments) =
+            crate::queue_counts::counts(tree, q.department.as_deref(), now, due_soon_fraction)?;
+    }
     for item in tree.range(vec![QUEUE]..end) {
+        if counted && items.len() >= q.per_page {
+            break;
+        }
         let (k, v) = item?;
         let Some(p) = peek(&k, &v) else {
             tracing::warn!("a deadline queue key cannot be decoded; `hotline verify` names it");
@@ -521,13 +540,15 @@ pub(crate) fn query(
             continue;
         }
         let state = state_of(p.deadline - now_secs, p.allowance_secs, due_soon_fraction);
-        counts.add(state);
-        match departments.get_mut(p.department) {
-            Some(c) => c.add(state),
-            None => {
-                let mut c = StateCounts::default();
-                c.add(state);
-                departments.insert(p.department.to_owned(), c);
+        if !counted {
+            counts.add(state);
+            match departments.get_mut(p.department) {
+                Some(c) => c.add(state),
+                None => {
+                    let mut c = StateCounts::default();
+                    c.add(state);
+                    departments.insert(p.department.to_owned(), c);
+                }
             }
         }
         if q.state.is_some_and(|s| s != state) {
@@ -554,6 +575,14 @@ pub(crate) fn query(
                 department: e.department,
             });
         }
+    }
+    if counted {
+        total = match q.state {
+            None => counts.total(),
+            Some(DeadlineState::OnTime) => counts.on_time,
+            Some(DeadlineState::DueSoon) => counts.due_soon,
+            Some(DeadlineState::Overdue) => counts.overdue,
+        };
     }
     let mut by_department: Vec<DepartmentBacklog> = departments
         .into_iter()
@@ -609,4 +638,91 @@ pub(crate) fn check(
         mismatches.push(format!("{what} key of ticket {} is missing", name(&k)));
     }
     Ok((found, mismatches))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Deadlines by kind in the queue, under a fixed clock.
+
+    use super::*;
+    use crate::counters::tests::consultations_within_a_day;
+    use crate::testing::new_ticket;
+    use crate::{NewEvent, Store, StoreConfig, Submitted};
+    use chrono::NaiveDate;
+
+    fn at(day: u32, hour: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2024, 5, day)
+            .and_then(|d| d.and_hms_opt(hour, 0, 0))
+            .unwrap_or_default()
+    }
+
+    /// A consultation and a complaint, both general, received 05-06 09:00
+    /// and dispatched at 10:00: (their deadlines, their states) at `now`.
+    fn both(deadlines: Deadlines, now: NaiveDateTime) -> Vec<(Kind, NaiveDateTime, DeadlineState)> {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let config = StoreConfig {
+            deadlines,
+            ..StoreConfig::default()
+        };
+        let store = Store::open(dir.path(), config).unwrap_or_else(|e| panic!("{e}"));
+        for kind in [Kind::Consultation, Kind::Complaint] {
+            let mut new = new_ticket(kind.as_str(), "");
+            new.kind = kind;
+            let Some(Submitted::Created(t)) = store
+                .submit(vec![new])
+                .unwrap_or_else(|e| panic!("{e}"))
+                .pop()
+            else {
+                panic!("not created");
+            };
+            let dispatched = NewEvent {
+                id: None,
+                at: Some(at(6, 10)),
+                body: EventBody::Dispatched {
+                    department: "街道".into(),
+                },
+            };
+            store
+                .add_event(t.id, dispatched)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let q = QueueQuery {
+            page: 1,
+            per_page: 10,
+            ..QueueQuery::default()
+        };
+        let page = store.queue(&q, now).unwrap_or_else(|e| panic!("{e}"));
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        page.items
+            .into_iter()
+            .map(|i| (i.kind, i.deadline, i.state))
+            .collect()
+    }
+
+    #[test]
+    fn a_consultation_and_a_complaint_of_one_urgency_get_their_kinds_deadlines() {
+        use DeadlineState::*;
+        let week = at(13, 10);
+        // 20 hours after the dispatch: 4 of the consultation's 24 hours left.
+        assert_eq!(
+            both(consultations_within_a_day(), at(7, 6)),
+            vec![
+                (Kind::Consultation, at(7, 10), DueSoon),
+                (Kind::Complaint, week, OnTime),
+            ]
+        );
+        assert_eq!(
+            both(consultations_within_a_day(), at(7, 11)),
+            vec![
+                (Kind::Consultation, at(7, 10), Overdue),
+                (Kind::Complaint, week, OnTime),
+            ]
+        );
+        // Without overrides both have the week of a general feedback.
+        let same = both(Deadlines::default(), at(7, 11));
+        assert_eq!(
+            same.iter().map(|(_, d, s)| (*d, *s)).collect::<Vec<_>>(),
+            vec![(week, OnTime), (week, OnTime)]
+        );
+    }
 }

@@ -46,7 +46,7 @@ impl Store {
         let (journal, pending) = Journal::open(&journal_path, applied)?;
         let journal_reader = JournalReader::open(&journal_path)?;
         crate::decisions::count_once(&tree, &journal_reader)?;
-        crate::views::count_streets_once(&tree, &journal_reader, &config.deadlines)?;
+        crate::views::count_at_open(&tree, &journal_reader, &config.deadlines)?;
         if !pending.is_empty() {
             tracing::info!(entries = pending.len(), "replaying journal into sled");
             let mut entries = Vec::with_capacity(pending.len());

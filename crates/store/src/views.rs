@@ -1,11 +1,13 @@
-//! Counter views: the sled rows (four views, day and month grain) a ticket's counts go to.
+//! Counter views: the sled rows (four views, day and month grain) a ticket's counts go to, and their recount at open.
 
-use crate::counters::CounterKey;
+use crate::counters::{contribution, CounterKey, Counts, Deadlines};
 use crate::error::Result;
 use crate::journal::JournalReader;
-use crate::keys::{COUNTER, META_STREETS, MONTH_COUNTER, TICKET};
-use crate::location::read_ticket;
+use crate::keys::{
+    COUNTER, DEPT_DAY, DEPT_MONTH, META_COUNTER_DEADLINES, META_STREETS, MONTH_COUNTER,
+};
 use crate::model::Kind;
+use crate::recount::Recount;
 
 /// The counters are kept four times, each at day and month grain: in full
 /// (topic × district × kind), rolled up by topic and by district (kind
@@ -73,53 +75,51 @@ pub(crate) fn counter_rows(ck: &CounterKey) -> impl Iterator<Item = (u8, View, C
     })
 }
 
-/// Counts the street view of a store written before streets were counted,
-/// once: its rows rebuilt from the tickets, with the mark that they are
-/// counted, in one batch. Runs at open, before the journal is replayed (the
-/// replay takes each replayed ticket's old counts out, street view included,
-/// so they must be in). Tickets stored before have no street: they count
-/// under none.
-pub(crate) fn count_streets_once(
+/// What the counter rows (the four views and the department rows) follow:
+/// the deadlines, which decide on-time and late, as stored under
+/// `META_COUNTER_DEADLINES`. `due_soon_fraction` only moves the queue's
+/// states, so it is left out: changing it recounts nothing.
+pub(crate) fn deadlines_stamp(deadlines: &Deadlines) -> Vec<u8> {
+    let counted = Deadlines {
+        due_soon_fraction: 0.25,
+        ..deadlines.clone()
+    };
+    let mut stamp = b"v1 ".to_vec();
+    stamp.extend(serde_json::to_vec(&counted).unwrap_or_default());
+    stamp
+}
+
+/// Counts every counter row again from the tickets, at open, when they were
+/// counted with other deadlines than the configuration's (or before the
+/// deadlines were recorded), or lack the street view (a store written
+/// before streets were counted: its tickets count under no street). Returns
+/// whether it did.
+pub(crate) fn count_at_open(
     tree: &sled::Tree,
     journal: &JournalReader,
-    deadlines: &crate::counters::Deadlines,
-) -> Result<()> {
-    if tree.get(META_STREETS)?.is_some() {
-        return Ok(());
-    }
-    let mut batch = sled::Batch::default();
-    for space in [COUNTER, MONTH_COUNTER] {
-        for item in tree.scan_prefix([space, View::ByStreet as u8]) {
-            batch.remove(item?.0);
-        }
-    }
-    let mut rows: std::collections::HashMap<Vec<u8>, crate::counters::Counts> =
-        std::collections::HashMap::new();
-    for item in tree.scan_prefix([TICKET]) {
-        let (k, v) = item?;
-        // `verify` names unreadable records; the counts do without them.
-        let Ok(t) = read_ticket(journal, &k, &v) else {
-            continue;
-        };
-        let (ck, c) = crate::counters::contribution(&t, deadlines);
-        let row = view_of(View::ByStreet, &ck);
-        let month = row.month();
-        for (space, row) in [(COUNTER, row), (MONTH_COUNTER, month)] {
-            rows.entry(counter_key(space, View::ByStreet, &row))
-                .or_default()
-                .add(&c);
-        }
-    }
-    let n = rows.len();
-    for (k, c) in rows {
-        if !c.is_zero() {
-            batch.insert(k, c.encode());
-        }
-    }
-    batch.insert(META_STREETS, vec![1]);
-    tree.apply_batch(batch)?;
-    tracing::info!(rows = n, "street counters counted from the stored tickets");
-    Ok(())
+    deadlines: &Deadlines,
+) -> Result<bool> {
+    let stamp = deadlines_stamp(deadlines);
+    let recount = Recount {
+        what: "counters",
+        prefixes: &[&[COUNTER][..], &[MONTH_COUNTER], &[DEPT_DAY], &[DEPT_MONTH]],
+        marks: &[
+            (META_STREETS, &[1u8][..]),
+            (META_COUNTER_DEADLINES, stamp.as_slice()),
+        ],
+    };
+    recount.run(tree, journal, |t| {
+        let (ck, c) = contribution(t, deadlines);
+        let mut rows: Vec<(Vec<u8>, Counts)> = counter_rows(&ck)
+            .map(|(space, view, row)| (counter_key(space, view, &row), c))
+            .collect();
+        rows.extend(
+            crate::departments::rows(t, deadlines)
+                .into_iter()
+                .map(|(k, _, c)| (k, c)),
+        );
+        rows
+    })
 }
 
 #[cfg(test)]
@@ -199,6 +199,128 @@ mod tests {
             assert_eq!(by_street(&store), want, "counted once, not again");
             let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
             assert!(report.is_ok(), "{report:?}");
+            store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    fn at(day: u32, hour: u32) -> chrono::NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2024, 5, day)
+            .and_then(|d| d.and_hms_opt(hour, 0, 0))
+            .unwrap_or_default()
+    }
+
+    fn total_and_department(store: &Store) -> Vec<(String, i64, Option<f64>)> {
+        [GroupBy::Total, GroupBy::Department]
+            .into_iter()
+            .flat_map(|group_by| {
+                let q = StatsQuery {
+                    group_by,
+                    ..StatsQuery::default()
+                };
+                store.stats(&q).unwrap_or_else(|e| panic!("{e}"))
+            })
+            .map(|r| (r.key, r.overdue, r.feedback_on_time_rate))
+            .collect()
+    }
+
+    #[test]
+    fn on_time_figures_are_counted_again_when_the_deadlines_change_and_only_then() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        // Received 05-06 09:00, dispatched at 10:00, fed back 3 and 30 hours later.
+        for (text, answered) in [("a", at(6, 13)), ("b", at(7, 16))] {
+            let t = crate::testing::create(&store, text, "");
+            for (when, body) in [
+                (
+                    at(6, 10),
+                    crate::EventBody::Dispatched {
+                        department: "街道".into(),
+                    },
+                ),
+                (
+                    answered,
+                    crate::EventBody::Feedback {
+                        resolved: true,
+                        note: None,
+                    },
+                ),
+            ] {
+                let event = crate::NewEvent {
+                    id: None,
+                    at: Some(when),
+                    body,
+                };
+                store
+                    .add_event(t.id, event)
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+        let loose = vec![
+            ("total".to_owned(), 0, Some(1.0)),
+            ("街道".to_owned(), 0, Some(1.0)),
+        ];
+        let tight = vec![
+            ("total".to_owned(), 1, Some(0.5)),
+            ("街道".to_owned(), 1, Some(0.5)),
+        ];
+        assert_eq!(total_and_department(&store), loose);
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        drop(store);
+
+        let config = |feedback_general_hours: f64| StoreConfig {
+            deadlines: crate::Deadlines {
+                feedback_general_hours,
+                ..crate::Deadlines::default()
+            },
+            ..StoreConfig::default()
+        };
+        // A row no recount would write: it survives an opening that does
+        // not count again, and goes with one that does.
+        let planted = counter_key(
+            COUNTER,
+            View::Full,
+            &CounterKey {
+                day: 1,
+                topic: "planted".into(),
+                district: String::new(),
+                kind: Kind::Help,
+                street: String::new(),
+            },
+        );
+        let plant = |store: &Store| {
+            let mut row = crate::Counts::default();
+            row.0[0] = 1;
+            let row = row.encode();
+            store
+                .inner
+                .tree
+                .insert(planted.as_slice(), row)
+                .unwrap_or_else(|e| panic!("{e}"));
+        };
+        let kept = |store: &Store| {
+            store
+                .inner
+                .tree
+                .get(planted.as_slice())
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_some()
+        };
+        for (hours, due_soon_fraction, want, recounted) in [
+            (24.0, 0.25, &tight, true),
+            (24.0, 0.25, &tight, false),
+            // Only the share that makes an open ticket due soon: no recount.
+            (24.0, 0.5, &tight, false),
+            (168.0, 0.5, &loose, true),
+        ] {
+            let mut c = config(hours);
+            c.deadlines.due_soon_fraction = due_soon_fraction;
+            let store = Store::open(dir.path(), c).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(&total_and_department(&store), want, "{hours} h");
+            assert_eq!(kept(&store), !recounted, "{hours} h");
+            let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(report.is_ok(), recounted, "{report:?}");
+            plant(&store);
             store.shutdown().unwrap_or_else(|e| panic!("{e}"));
         }
     }

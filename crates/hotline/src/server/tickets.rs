@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use hotline_classifier::{DistrictMatch, Routing};
+use hotline_classifier::{DistrictMatch, Routing, StreetMatch};
 use hotline_store::{NewEvent, Status, Submitted, Ticket, TopicAssignment};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -160,6 +160,8 @@ pub(super) async fn add_event(
 pub(super) struct ClassifyInput {
     text: String,
     title: Option<String>,
+    /// Where the district and street are looked for first, as on submit.
+    address: Option<String>,
 }
 
 /// Tickets up to this size (title and text, bytes) are routed on the
@@ -195,21 +197,23 @@ pub(super) async fn classify(
         return Err(ApiError::invalid("text", "text too long"));
     }
     let _permit = analysis_permit(&state).await?;
-    let analysis = if routes_inline(input.title.as_deref(), &input.text) {
-        state
-            .analyzer()
-            .analyze(input.title.as_deref(), &input.text)
+    let inline = routes_inline(input.title.as_deref(), &input.text);
+    let analyze = move || {
+        state.analyzer().analyze_at(
+            input.title.as_deref(),
+            &input.text,
+            input.address.as_deref(),
+        )
+    };
+    let analysis = if inline {
+        analyze()
     } else {
-        tokio::task::spawn_blocking(move || {
-            state
-                .analyzer()
-                .analyze(input.title.as_deref(), &input.text)
-        })
-        .await?
+        tokio::task::spawn_blocking(analyze).await?
     };
     Ok(Json(Suggestion {
         routing: analysis.routing,
         district: analysis.district,
+        street: analysis.street,
     }))
 }
 
@@ -245,9 +249,11 @@ struct TopicChanged {
     ticket: Ticket,
 }
 
-/// `POST /classify`: the router's suggestion.
+/// `POST /classify`: the router's suggestion, and the place the ticket
+/// would be filed under (the street agrees with the district, as on submit).
 #[derive(Debug, Serialize)]
 struct Suggestion {
     routing: Routing,
     district: Option<DistrictMatch>,
+    street: Option<StreetMatch>,
 }
