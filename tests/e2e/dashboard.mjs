@@ -265,8 +265,14 @@ async function run(base, tokens, browser) {
   await page.fill('[data-testid=search-q]', '飞线充电');
   const hit = await findHit(page, newId);
   check(await hit.count() === 1, 'the new ticket is among the results for 飞线充电');
-  const marks = await hit.locator('mark').allInnerTexts();
-  check(marks.some((m) => m.includes('飞线') || m.includes('充电')), `the snippet highlights the query (${marks.join(', ')})`);
+  const marks = await hit.locator('[data-testid=search-snippet] > mark').allInnerTexts();
+  check(marks.some((m) => m.includes('飞线') || m.includes('充电')), `the snippet highlights the query in <mark> elements (${marks.join(', ')})`);
+  // The snippet's fragments become text nodes and <mark>s, nothing else: no
+  // other element, no markup or entity shown as text.
+  const snippetTags = await hit.locator('[data-testid=search-snippet] *').evaluateAll((els) => els.map((e) => e.tagName));
+  check(snippetTags.length > 0 && snippetTags.every((t) => t === 'MARK'), `the snippet holds only <mark> elements (${snippetTags.join(', ')})`);
+  const snippetText = await hit.locator('[data-testid=search-snippet]').innerText();
+  check(snippetText.includes('飞线充电') && !/<\/?mark>|&(lt|gt|amp);/.test(snippetText), `the snippet reads as the ticket's text (${snippetText})`);
   await shot(page, '04-search.png');
 
   step = 'ticket view';

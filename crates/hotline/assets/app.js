@@ -7,7 +7,7 @@
 //     intranet with no CDN, no external font and no network beyond this server;
 //   * tiny: a bar chart, a line chart and a ranking are ~150 lines.
 // Everything the server sends is inserted as text (textContent / DOM nodes),
-// never as HTML; search snippets are rebuilt from their text and <mark> parts.
+// never as HTML; search snippets arrive as fragments, shown as text nodes and <mark>s.
 
 'use strict';
 
@@ -949,23 +949,17 @@ async function runSearch(page = 1) {
 }
 
 /**
- * The server's snippet is HTML-escaped text with <mark>…</mark> around the
- * matched words. It is rebuilt as DOM nodes: the tags are recognised, every
- * other part becomes a text node after the four entities are decoded, so
- * nothing in it can ever be read as markup.
+ * The server's snippet is a list of fragments, {text, mark}: each becomes a
+ * text node, inside a <mark> element when it is one of the query's words.
+ * Nothing in it is ever read as markup.
  */
-function snippetNodes(snippet) {
-  const decode = (t) => t.replace(/&(lt|gt|quot|#39|amp);/g, (_, e) => ({ lt: '<', gt: '>', quot: '"', '#39': "'", amp: '&' })[e]);
-  const out = [];
-  let marked = false;
-  for (const part of String(snippet || '').split(/(<mark>|<\/mark>)/)) {
-    if (part === '<mark>') { marked = true; continue; }
-    if (part === '</mark>') { marked = false; continue; }
-    if (!part) continue;
-    const text = document.createTextNode(decode(part));
-    out.push(marked ? h('mark', {}, text) : text);
-  }
-  return out;
+function snippetNodes(fragments) {
+  return (Array.isArray(fragments) ? fragments : [])
+    .filter((f) => f && f.text)
+    .map((f) => {
+      const text = document.createTextNode(String(f.text));
+      return f.mark ? h('mark', {}, text) : text;
+    });
 }
 
 function renderResults(hits) {

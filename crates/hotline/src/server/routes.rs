@@ -359,4 +359,30 @@ mod tests {
             );
         }
     }
+
+    /// The snippet's fragments are documented as the store serialises them.
+    #[test]
+    fn the_api_document_describes_snippet_fragments_as_sent() {
+        let doc: Value =
+            serde_json::from_str(include_str!("../openapi.json")).expect("openapi.json is JSON");
+        let schemas = &doc["components"]["schemas"];
+        let documented: BTreeSet<String> = schemas["SnippetFragment"]["properties"]
+            .as_object()
+            .expect("SnippetFragment")
+            .keys()
+            .cloned()
+            .collect();
+        let sent = serde_json::to_value(hotline_store::Fragment::marked("充电桩")).expect("JSON");
+        let sent: BTreeSet<String> = sent
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(documented, sent);
+        assert_eq!(
+            schemas["SearchHit"]["properties"]["snippet"]["items"]["$ref"],
+            "#/components/schemas/SnippetFragment"
+        );
+    }
 }
