@@ -52,7 +52,7 @@ function signOut(message) {
 /** Forgets everything the last user saw, so the next one starts clean. */
 function clearPanels() {
   for (const p of $$('.panel')) showError(p, null);
-  for (const sel of ['#stats-table thead', '#stats-table tbody', '#stats-table tfoot', '#trend-chart', '#district-chart',
+  for (const sel of ['#stats-table thead', '#stats-table tbody', '#stats-table tfoot', '#trend-chart', '#district-chart', '#street-chart',
     '#search-results', '#ticket-body', '#intake-result', '#queue-table tbody', '#backlog-table tbody']) $(sel).replaceChildren();
   clearInterval(queue.timer);
   queue.timer = null;
@@ -64,6 +64,7 @@ function clearPanels() {
   $('#queue-district').disabled = false;
   for (const n of $$('.state-card .n')) n.textContent = '–';
   $('#stats-range').textContent = '';
+  $('#street-note').textContent = '';
   $('#intake-result').hidden = true;
   $('#search-form').reset();
   $('#search-total').textContent = '输入关键词或选择条件后检索';

@@ -1,6 +1,6 @@
-// SVG charts drawn by hand (no library): the trend chart of counts and rates, and its scale.
+// SVG charts drawn by hand (no library): the trend chart of counts and rates, the rankings of places, their scale.
 
-import { s, intFmt, fmtInt, fmtRate } from './dom.js';
+import { s, intFmt, fmtInt, fmtRate, fmtScore } from './dom.js';
 import { bucketLabel } from './periods.js';
 
 export const SERIES = [
@@ -80,5 +80,32 @@ export function trendChart(points, by, title) {
   if (!points.some((p) => p.requests || p.valid_callbacks)) {
     svg.append(s('text', { x: W / 2, y: m.t + ih / 2, 'text-anchor': 'middle', class: 'empty' }, '该区间暂无数据'));
   }
+  return svg;
+}
+
+/**
+ * Places as horizontal bars in the order given, each with its rank, by one
+ * measure (诉求量, a rate or 综合得分); `labelWidth` leaves room for the names.
+ */
+export function rankingChart(rows, key, { title, labelWidth }) {
+  const isRate = key !== 'requests';
+  const rowH = 22; const W = 460; const lw = labelWidth; const vw = 64;
+  const H = rows.length * rowH + 8;
+  const max = isRate ? 1 : niceMax(Math.max(1, ...rows.map((r) => r[key] || 0)));
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'svgchart ranking', 'aria-label': title });
+  const bw = W - lw - vw - 8;
+  rows.forEach((r, i) => {
+    const y = 4 + i * rowH;
+    const v = r[key];
+    const len = v === null || v === undefined ? 0 : (v / max) * bw;
+    const text = key === 'requests' ? fmtInt(v) : key === 'composite' ? fmtScore(v) : fmtRate(v);
+    svg.append(
+      s('text', { x: lw - 6, y: y + 14, 'text-anchor': 'end', class: 'label' }, `${i + 1}. ${r.label}`),
+      s('rect', { x: lw, y: y + 3, width: bw, height: rowH - 8, class: 'track' }),
+      s('rect', { x: lw, y: y + 3, width: Math.max(0, len), height: rowH - 8, class: `hbar${r.unknown ? ' unknown' : ''}` },
+        s('title', {}, `${r.label}\n诉求量 ${fmtInt(r.requests)}\n响应率 ${fmtRate(r.response_rate)}\n解决率 ${fmtRate(r.resolution_rate)}\n满意率 ${fmtRate(r.satisfaction_rate)}\n综合得分 ${fmtScore(r.composite)}`)),
+      s('text', { x: W - 4, y: y + 14, 'text-anchor': 'end', class: 'value' }, text),
+    );
+  });
   return svg;
 }

@@ -1,11 +1,11 @@
-// The 统计 tab: the period chooser, the topic table, the trend and the district ranking, the stats export.
+// The 统计 tab: the period chooser, the topic table, the trend, the district and street rankings, the stats export.
 
 import { $, $$, h, s, fmtInt, fmtRate, fmtScore } from './dom.js';
 import { D, ymd, addDays, monthStart, monthEnd, todayLocal, parseYm, shiftYm, mondayOf, isoWeekKey, amonthKey, amonthRange, bucketKeys } from './periods.js';
 import { ApiError, api, query, showError, download } from './api.js';
 import { topics, topicName } from './names.js';
 import { renderModelCard } from './model.js';
-import { niceMax, trendChart } from './charts.js';
+import { trendChart, rankingChart } from './charts.js';
 
 export const COLUMNS = [
   { key: 'name', label: '专题', type: 'text' },
@@ -21,7 +21,7 @@ export const COLUMNS = [
   { key: 'composite', label: '综合得分', type: 'score' },
 ];
 
-export const stats = { rows: [], total: null, sort: { key: 'requests', dir: -1 }, range: null, districtRows: [] };
+export const stats = { rows: [], total: null, sort: { key: 'requests', dir: -1 }, range: null, districtRows: [], streetRows: [] };
 
 export async function initStats() {
   const panel = $('#panel-stats');
@@ -144,10 +144,11 @@ export async function refreshStats() {
   showError(panel, null);
   try {
     const range = { from: p.from, to: p.to };
-    const [byTopic, total, byDistrict] = await Promise.all([
+    const [byTopic, total, byDistrict, byStreet] = await Promise.all([
       api(`/api/v1/stats?${query({ by: 'topic', ...range })}`),
       api(`/api/v1/stats?${query({ by: 'total', ...range })}`),
       api(`/api/v1/stats?${query({ by: 'district', ...range })}`),
+      api(`/api/v1/stats?${query({ by: 'street', ...range })}`),
     ]);
     if (seq !== statsSeq) return;
     const found = new Map((byTopic.rows || []).map((r) => [r.key, r]));
@@ -156,8 +157,10 @@ export async function refreshStats() {
     stats.rows = slugs.map((slug) => ({ ...emptyRow(slug), ...(found.get(slug) || {}), name: topicName(slug) }));
     stats.total = (total.rows || [])[0] || emptyRow('total');
     stats.districtRows = byDistrict.rows || [];
+    stats.streetRows = byStreet.rows || [];
     renderStatsTable();
     renderDistricts();
+    renderStreets();
     table.setAttribute('aria-busy', 'false');
     await renderTrend();
   } catch (e) {
@@ -247,35 +250,43 @@ export async function renderTrend() {
   }
 }
 
+/** How many streets the street ranking shows (Beijing has some 340). */
+export const STREETS_SHOWN = 20;
+
+/** Rows best first by `key` (then 诉求量), those without a place ('unknown') last, labelled. */
+function ranked(rows, key) {
+  return rows
+    .map((r) => ({ ...r, unknown: r.key === 'unknown' || !r.key, label: r.key === 'unknown' || !r.key ? '未识别' : r.key }))
+    .sort((a, b) => a.unknown - b.unknown || compareRows(a, b, key, -1) || compareRows(a, b, 'requests', -1));
+}
+
 /** Districts as horizontal bars, best first, by the chosen measure. */
 export function renderDistricts() {
   const key = $('#district-sort').value;
-  const isRate = key !== 'requests';
-  const rows = stats.districtRows
-    .map((r) => ({ ...r, label: r.key === 'unknown' || !r.key ? '未识别' : r.key }))
-    .sort((a, b) => (a.label === '未识别') - (b.label === '未识别') || compareRows(a, b, key, -1) || compareRows(a, b, 'requests', -1));
+  const rows = ranked(stats.districtRows, key);
   const box = $('#district-chart');
   if (!rows.length) { box.replaceChildren(h('p', { class: 'muted empty' }, '该区间暂无数据')); return; }
   // Room for "16. 门头沟区" or "12. 石景山区": four CJK characters and a two-digit rank.
-  const rowH = 22; const W = 460; const lw = 96; const vw = 64;
-  const H = rows.length * rowH + 8;
-  const max = isRate ? 1 : niceMax(Math.max(1, ...rows.map((r) => r[key] || 0)));
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'svgchart ranking', 'aria-label': '各区排名' });
-  const bw = W - lw - vw - 8;
-  rows.forEach((r, i) => {
-    const y = 4 + i * rowH;
-    const v = r[key];
-    const len = v === null || v === undefined ? 0 : (v / max) * bw;
-    const text = key === 'requests' ? fmtInt(v) : key === 'composite' ? fmtScore(v) : fmtRate(v);
-    svg.append(
-      s('text', { x: lw - 6, y: y + 14, 'text-anchor': 'end', class: 'label' }, `${i + 1}. ${r.label}`),
-      s('rect', { x: lw, y: y + 3, width: bw, height: rowH - 8, class: 'track' }),
-      s('rect', { x: lw, y: y + 3, width: Math.max(0, len), height: rowH - 8, class: `hbar${r.label === '未识别' ? ' unknown' : ''}` },
-        s('title', {}, `${r.label}\n诉求量 ${fmtInt(r.requests)}\n响应率 ${fmtRate(r.response_rate)}\n解决率 ${fmtRate(r.resolution_rate)}\n满意率 ${fmtRate(r.satisfaction_rate)}\n综合得分 ${fmtScore(r.composite)}`)),
-      s('text', { x: W - 4, y: y + 14, 'text-anchor': 'end', class: 'value' }, text),
-    );
-  });
-  box.replaceChildren(svg);
+  box.replaceChildren(rankingChart(rows, key, { title: '各区排名', labelWidth: 96 }));
+}
+
+/** The first streets (街道 / 乡镇, named with their district), best first, by the measure chosen beside them. */
+export function renderStreets() {
+  const key = $('#street-sort').value;
+  const all = ranked(stats.streetRows, key).filter((r) => !r.unknown);
+  const box = $('#street-chart');
+  const note = $('#street-note');
+  if (!all.length) {
+    box.replaceChildren(h('p', { class: 'muted empty' }, '该区间暂无已识别街乡镇的工单'));
+    note.textContent = '';
+    return;
+  }
+  const rows = all.slice(0, STREETS_SHOWN);
+  // Room for "20. 门头沟区大台街道": nine CJK characters and a two-digit rank.
+  box.replaceChildren(rankingChart(rows, key, { title: '街乡镇排名', labelWidth: 150 }));
+  const unknown = stats.streetRows.find((r) => r.key === 'unknown');
+  note.textContent = `共 ${fmtInt(all.length)} 个街乡镇${all.length > rows.length ? `，显示前 ${rows.length} 个` : ''}`
+    + (unknown ? `；另有 ${fmtInt(unknown.requests)} 件诉求未识别街乡镇` : '');
 }
 
 export function bindStats() {
@@ -286,6 +297,7 @@ export function bindStats() {
   $('#period-form').addEventListener('submit', (e) => { e.preventDefault(); refreshStats(); });
   $('#trend-topic').addEventListener('change', () => { renderStatsTable(); renderTrend(); });
   $('#district-sort').addEventListener('change', renderDistricts);
+  $('#street-sort').addEventListener('change', renderStreets);
   for (const b of $$('#panel-stats [data-export]')) {
     b.addEventListener('click', () => {
       const p = stats.range || currentPeriod();
