@@ -520,6 +520,17 @@ async fn a_repeat_link_to_another_district_is_hidden_from_a_limited_reader() {
 }
 
 /// Percent-encodes a query value.
+/// A snippet's fragments joined: the text a reader sees, marks or not.
+fn snippet_text(snippet: &Value) -> String {
+    let fragments = snippet
+        .as_array()
+        .unwrap_or_else(|| panic!("fragments: {snippet}"));
+    fragments
+        .iter()
+        .map(|f| f["text"].as_str().unwrap_or_else(|| panic!("text: {f}")))
+        .collect()
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| {
@@ -610,9 +621,37 @@ async fn search_by_any_spelling_is_no_oracle_and_finds_for_pii() {
     // Ordinary words find it, with snippets that show no identifier.
     let found = search("充电桩 消防通道", &supervisor).await;
     assert_eq!(found["total"], 1, "{found}");
-    let snippet = found["hits"][0]["snippet"].as_str().unwrap_or_default();
+    let snippet = snippet_text(&found["hits"][0]["snippet"]);
+    assert!(snippet.contains("充电桩"), "{found}");
     for secret in ["一二三四", "19900307", "hang.san88", "12345"] {
         assert!(!snippet.contains(secret), "{secret} in {snippet}");
+    }
+    // The query marks pieces of the identifiers, so they are cut between a
+    // marked and a plain fragment: masked all the same, in every fragment
+    // and in their joined text.
+    for q in [
+        "充电桩 幺三八",
+        "充电桩 五六七八",
+        "充电桩 110105",
+        "充电桩 1234",
+        "充电桩 京A",
+    ] {
+        let found = search(q, &supervisor).await;
+        assert_eq!(found["total"], 1, "{q}: {found}");
+        let fragments = found["hits"][0]["snippet"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            fragments
+                .iter()
+                .any(|f| f["mark"] == true && f["text"] == "充电桩"),
+            "{q}: {found}"
+        );
+        let snippet = snippet_text(&found["hits"][0]["snippet"]);
+        for secret in ["一二三四", "19900307", "hang.san88", "12345"] {
+            assert!(!snippet.contains(secret), "{q}: {secret} in {snippet}");
+        }
     }
     server.stop().await;
 }

@@ -228,6 +228,23 @@ async function run(base, tokens, browser) {
   const before = await ebikeCounts(page);
   ok(`${TOPIC_NAME}: 诉求量 ${before.requests}, 重复 ${before.repeats} before`);
 
+  // The street ranking beside the district ranking: the API's streets of the
+  // same period, the most requests first when ranked by 诉求量.
+  step = 'street ranking';
+  const byStreet = await (await fetch(`${base}/api/v1/stats?by=street&from=2000-01-01&to=${to}`, { headers: { Authorization: `Bearer ${tokens.admin}` } })).json();
+  const streets = (byStreet.rows || []).filter((r) => r.key !== 'unknown');
+  check(streets.length > 0, `the demo has tickets placed in streets (${streets.length})`);
+  await page.selectOption('[data-testid=street-sort]', 'requests');
+  const streetLabels = (await page.locator('[data-testid=street-chart] svg text.label').allTextContents())
+    .map((t) => t.replace(/^\d+\. /, ''));
+  check(streetLabels.length === Math.min(20, streets.length), `the street ranking shows ${streetLabels.length} of ${streets.length} streets`);
+  const requestsOf = new Map(streets.map((r) => [r.key, r.requests]));
+  check(streetLabels.every((l) => requestsOf.has(l)), `every ranked street is one the API counts (${streetLabels.slice(0, 3).join(', ')}…)`);
+  const most = Math.max(...streets.map((r) => r.requests));
+  check(requestsOf.get(streetLabels[0]) === most, `the first street has the most requests (${streetLabels[0]}: ${requestsOf.get(streetLabels[0])} of ${most})`);
+  const streetNote = await page.innerText('[data-testid=street-note]');
+  check(streetNote.includes(`共 ${streets.length} 个街乡镇`), `the note counts the streets (${streetNote})`);
+
   // Sorting by a column reorders the table.
   step = 'sorting';
   await page.click('[data-testid=stats-table] th[data-col=composite] button');
@@ -265,8 +282,14 @@ async function run(base, tokens, browser) {
   await page.fill('[data-testid=search-q]', '飞线充电');
   const hit = await findHit(page, newId);
   check(await hit.count() === 1, 'the new ticket is among the results for 飞线充电');
-  const marks = await hit.locator('mark').allInnerTexts();
-  check(marks.some((m) => m.includes('飞线') || m.includes('充电')), `the snippet highlights the query (${marks.join(', ')})`);
+  const marks = await hit.locator('[data-testid=search-snippet] > mark').allInnerTexts();
+  check(marks.some((m) => m.includes('飞线') || m.includes('充电')), `the snippet highlights the query in <mark> elements (${marks.join(', ')})`);
+  // The snippet's fragments become text nodes and <mark>s, nothing else: no
+  // other element, no markup or entity shown as text.
+  const snippetTags = await hit.locator('[data-testid=search-snippet] *').evaluateAll((els) => els.map((e) => e.tagName));
+  check(snippetTags.length > 0 && snippetTags.every((t) => t === 'MARK'), `the snippet holds only <mark> elements (${snippetTags.join(', ')})`);
+  const snippetText = await hit.locator('[data-testid=search-snippet]').innerText();
+  check(snippetText.includes('飞线充电') && !/<\/?mark>|&(lt|gt|amp);/.test(snippetText), `the snippet reads as the ticket's text (${snippetText})`);
   await shot(page, '04-search.png');
 
   step = 'ticket view';

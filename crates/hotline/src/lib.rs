@@ -20,6 +20,7 @@ pub mod import;
 pub mod intake;
 pub mod limits;
 pub mod models;
+pub mod openapi;
 pub mod overrides;
 pub mod pii;
 pub mod progress;

@@ -57,7 +57,7 @@ pub use queue::{
 };
 pub use repeats::caller_key;
 pub use salvage::{JournalCheck, LostStretch, SalvageReport};
-pub use snippet::snippet;
+pub use snippet::{snippet, Fragment};
 pub use stats::{GroupBy, RateConfig, StatsQuery, StatsRow};
 pub use store::{NewEvent, SearchHit, SearchPage, Store, Submitted};
 pub use tokens::{Issuer, NewToken, Role, TokenRecord, TokenStore};

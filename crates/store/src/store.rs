@@ -17,7 +17,7 @@ use crate::keys::{key, EXTERNAL, TICKET};
 use crate::location::read_ticket;
 use crate::model::{EventBody, NewTicket, Ticket, TopicAssignment, TopicSource};
 use crate::queue::{QueuePage, QueueQuery};
-use crate::snippet::snippet;
+use crate::snippet::{snippet, Fragment};
 use crate::stats::{aggregate, plan, read_rows, StatsQuery, StatsRow};
 use crate::writer::Request;
 
@@ -73,8 +73,9 @@ pub struct SearchHit {
     /// shows it rather than deriving it again).
     pub status: crate::model::Status,
     pub score: f32,
-    /// An excerpt of the text around the query's words, HTML-escaped, words in `<mark>`.
-    pub snippet: String,
+    /// An excerpt of the text around the query's words, in fragments of
+    /// plain text, the query's words marked.
+    pub snippet: Vec<Fragment>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use super::guard::{with_state, with_store};
 use super::{district_filter, known_district};
 use crate::config::Config;
+use hotline_store::Fragment;
 
 #[derive(Debug, clap::Args)]
 pub struct StatsArgs {
@@ -122,14 +123,25 @@ pub fn search(config: Config, data_dir: &Path, args: SearchArgs) -> Result<()> {
                     t.district.as_deref().unwrap_or("—"),
                     hit.score
                 );
-                println!(
-                    "  {}",
-                    hit.snippet.replace("<mark>", "【").replace("</mark>", "】")
-                );
+                println!("  {}", brackets(&hit.snippet));
             }
         }
         Ok(())
     })
+}
+
+/// A snippet for a terminal: the marked fragments in 【】.
+fn brackets(snippet: &[Fragment]) -> String {
+    snippet
+        .iter()
+        .map(|f| {
+            if f.mark {
+                format!("【{}】", f.text)
+            } else {
+                f.text.clone()
+            }
+        })
+        .collect()
 }
 
 /// `hotline show`: one ticket with its events, as JSON.
@@ -174,5 +186,20 @@ fn print_stats(rows: &[hotline_store::StatsRow]) {
             pct(r.feedback_on_time_rate),
             pct(r.composite)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terminal_shows_the_marked_words_in_brackets() {
+        let snippet = [
+            Fragment::plain("…小区<没有>"),
+            Fragment::marked("充电桩"),
+            Fragment::plain("，飞线"),
+        ];
+        assert_eq!(brackets(&snippet), "…小区<没有>【充电桩】，飞线");
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! Pure functions. Every mask replaces characters one for one (a digit or a
 //! letter becomes `*`), so the masked text has as many characters as the
-//! original: that is what lets [`mask_markup`] mask text interleaved with
-//! `<mark>` tags position by position, whatever the tags split.
+//! original: that is what lets [`mask_snippet`] mask a snippet's fragments
+//! as one text and cut it again at the same places, whatever they split.
 //!
 //! What is masked: the caller's name (first character kept), the caller's
 //! phone, and in every free text (title, text, notes, address, snippets)
@@ -29,7 +29,7 @@ mod numbers;
 #[cfg(test)]
 mod tests;
 
-use hotline_store::{AuditEntry, EventBody, SearchHit, Ticket};
+use hotline_store::{AuditEntry, EventBody, Fragment, SearchHit, Ticket};
 
 pub use known::Known;
 use numbers::is_digit;
@@ -142,48 +142,25 @@ fn mask_cut_numbers(plain: &[char]) -> Vec<char> {
     out
 }
 
-/// Masks HTML-like text (a search snippet: escaped text with `<mark>` tags)
-/// as if the tags were not there, so a number or a name split by a tag is
-/// still recognised; the tags are kept where they were.
-pub fn mask_markup(markup: &str, known: &Known) -> String {
-    // The text outside tags, and for each of its characters nothing else: the
-    // masks keep the character count, so the masked text is put back in order.
-    let mut plain = String::with_capacity(markup.len());
-    let mut in_tag = false;
-    for c in markup.chars() {
-        match (in_tag, c) {
-            (false, '<') => in_tag = true,
-            (true, '>') => in_tag = false,
-            (false, c) => plain.push(c),
-            (true, _) => {}
-        }
-    }
-    let masked: Vec<char> = known.mask(&plain).chars().collect();
-    let plain_chars: Vec<char> = plain.chars().collect();
-    let masked = if masked.len() == plain_chars.len() {
-        mask_cut_numbers(&masked)
-    } else {
+/// Masks a search snippet as one text: the fragments are joined, masked as
+/// a whole (so a number or a name split between a marked and a plain
+/// fragment is still recognised), and cut again at the same character
+/// offsets, each fragment keeping its mark.
+pub fn mask_snippet(fragments: &[Fragment], known: &Known) -> Vec<Fragment> {
+    let joined: String = fragments.iter().map(|f| f.text.as_str()).collect();
+    let masked: Vec<char> = known.mask(&joined).chars().collect();
+    if masked.len() != joined.chars().count() {
         // Cannot happen (every mask keeps the count); never show the original.
-        return "…".to_owned();
-    };
-    let mut next = masked.into_iter();
-    let mut out = String::with_capacity(markup.len());
-    let mut in_tag = false;
-    for c in markup.chars() {
-        match (in_tag, c) {
-            (false, '<') => {
-                in_tag = true;
-                out.push(c);
-            }
-            (true, '>') => {
-                in_tag = false;
-                out.push(c);
-            }
-            (true, c) => out.push(c),
-            (false, _) => out.push(next.next().unwrap_or('*')),
-        }
+        return vec![Fragment::plain("…")];
     }
-    out
+    let mut next = mask_cut_numbers(&masked).into_iter();
+    fragments
+        .iter()
+        .map(|f| Fragment {
+            text: next.by_ref().take(f.text.chars().count()).collect(),
+            mark: f.mark,
+        })
+        .collect()
 }
 
 fn mask_opt(value: &mut Option<String>, known: &Known) {
@@ -234,10 +211,10 @@ pub fn has_personal_data(ticket: &Ticket) -> bool {
 
 /// A search hit as a token without `pii` sees it: the ticket masked, and the
 /// snippet cut again from the masked text (so a number at the excerpt's edge
-/// cannot show half of itself), then masked as markup.
+/// cannot show half of itself), then masked across its fragments.
 pub fn mask_hit(hit: &mut SearchHit, words: &[String], width: usize) {
     let known = Known::of(&hit.ticket);
     mask_ticket(&mut hit.ticket);
     let snippet = hotline_store::snippet(&hit.ticket.text, words, width);
-    hit.snippet = mask_markup(&snippet, &known);
+    hit.snippet = mask_snippet(&snippet, &known);
 }

@@ -1,4 +1,4 @@
-//! The masks' tests: every spelling of a number in a generated corpus, names, identifiers, markup and whole tickets.
+//! The masks' tests: every spelling of a number in a generated corpus, names, identifiers, snippet fragments and whole tickets.
 
 use super::numbers::digit_of;
 use super::*;
@@ -332,40 +332,89 @@ fn the_callers_name_and_phone_are_masked_in_text() {
     );
 }
 
-#[test]
-fn a_phone_split_by_a_mark_tag_does_not_leak() {
-    let s = "电话138<mark>1234</mark>5678，请回电";
-    let masked = mask_markup(s, &none());
-    assert_eq!(masked, "电话138<mark>****</mark>5678，请回电");
-    let s = "<mark>1381234</mark>5678";
-    assert_eq!(mask_markup(s, &none()), "<mark>138****</mark>5678");
-    let s = "身份证<mark>110105</mark>199003071234";
-    assert_eq!(
-        mask_markup(s, &none()),
-        "身份证<mark>110105</mark>********1234"
-    );
+/// Fragments from a readable notation: `[word]` is a marked fragment.
+fn frags(notation: &str) -> Vec<Fragment> {
+    let mut out = Vec::new();
+    for (i, part) in notation.split(['[', ']']).enumerate() {
+        if !part.is_empty() {
+            out.push(Fragment {
+                text: part.to_owned(),
+                mark: i % 2 == 1,
+            });
+        }
+    }
+    out
+}
+
+/// The same notation back, for comparing masked fragments.
+fn notation(fragments: &[Fragment]) -> String {
+    fragments
+        .iter()
+        .map(|f| {
+            if f.mark {
+                format!("[{}]", f.text)
+            } else {
+                f.text.clone()
+            }
+        })
+        .collect()
+}
+
+fn masked(snippet: &str, known: &Known) -> String {
+    notation(&mask_snippet(&frags(snippet), known))
 }
 
 #[test]
-fn a_name_split_by_a_mark_tag_does_not_leak() {
-    let known = Known::new(Some("王小明"), None);
+fn a_phone_split_between_fragments_does_not_leak() {
     assert_eq!(
-        mask_markup("<mark>王</mark>小明反映&lt;噪音&gt;", &known),
-        "<mark>王</mark>**反映&lt;噪音&gt;"
+        masked("电话138[1234]5678，请回电", &none()),
+        "电话138[****]5678，请回电"
     );
+    assert_eq!(masked("[1381234]5678", &none()), "[138****]5678");
+    assert_eq!(
+        masked("身份证[110105]199003071234", &none()),
+        "身份证[110105]********1234"
+    );
+    // The attacker's query marks every digit of the number one by one: no
+    // fragment, nor their joined text, shows the hidden digits.
+    let one_by_one: String = "13812345678".chars().map(|c| format!("[{c}]")).collect();
+    let got = mask_snippet(&frags(&format!("回电{one_by_one}。")), &none());
+    assert_eq!(got.len(), 13, "{got:?}");
+    let joined: String = got.iter().map(|f| f.text.as_str()).collect();
+    assert_eq!(joined, "回电138****5678。");
+    assert_eq!(
+        got.iter()
+            .filter(|f| f.mark)
+            .map(|f| f.text.as_str())
+            .collect::<String>(),
+        "138****5678"
+    );
+    // Marks stay where they were.
+    assert!(got.iter().skip(1).take(11).all(|f| f.mark), "{got:?}");
+}
+
+#[test]
+fn a_name_split_between_fragments_does_not_leak() {
+    let known = Known::new(Some("王小明"), None);
+    assert_eq!(masked("[王]小明反映<噪音>", &known), "[王]**反映<噪音>");
+    assert_eq!(masked("王[小]明反映", &known), "王[*]*反映");
 }
 
 #[test]
 fn numbers_cut_by_the_excerpts_edge_are_masked() {
     assert_eq!(
-        mask_markup("…3812345678，<mark>充电桩</mark>坏了", &none()),
-        "…**********，<mark>充电桩</mark>坏了"
+        masked("…3812345678，[充电桩]坏了", &none()),
+        "…**********，[充电桩]坏了"
     );
     assert_eq!(
-        mask_markup("<mark>充电桩</mark>坏了，电话1381234…", &none()),
-        "<mark>充电桩</mark>坏了，电话*******…"
+        masked("[充电桩]坏了，电话1381234…", &none()),
+        "[充电桩]坏了，电话*******…"
     );
-    assert_eq!(mask_markup("…2024年", &none()), "…2024年");
+    assert_eq!(
+        masked("[充电桩]坏了，电话13[81234]…", &none()),
+        "[充电桩]坏了，电话**[*****]…"
+    );
+    assert_eq!(masked("…2024年", &none()), "…2024年");
 }
 
 #[test]

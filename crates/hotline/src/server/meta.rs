@@ -16,7 +16,7 @@ pub(super) async fn health() -> impl IntoResponse {
 pub(super) async fn openapi() -> impl IntoResponse {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        include_str!("../openapi.json"),
+        crate::openapi::text(),
     )
 }
 

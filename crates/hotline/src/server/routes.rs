@@ -261,14 +261,13 @@ mod tests {
             .collect()
     }
 
-    /// openapi.json, written by hand, against [`ROUTES`]: the same routes
-    /// with the same methods, each route's path and query parameters and
-    /// request body as its handler reads them, and no token asked of the
-    /// public routes.
+    /// The API document (`openapi/*.json`, written by hand), against
+    /// [`ROUTES`]: the same routes with the same methods, each route's path
+    /// and query parameters and request body as its handler reads them, and
+    /// no token asked of the public routes.
     #[test]
     fn the_api_document_matches_the_routes_path_by_path_and_method_by_method() {
-        let doc: Value =
-            serde_json::from_str(include_str!("../openapi.json")).expect("openapi.json is JSON");
+        let doc = crate::openapi::assemble().unwrap_or_else(|e| panic!("{e}"));
         let mut documented = BTreeMap::new();
         for (path, item) in doc["paths"].as_object().expect("paths") {
             for (method, operation) in item.as_object().expect("a path item") {
@@ -358,5 +357,30 @@ mod tests {
                 "{route}: a token is asked for in the document iff the route asks for one"
             );
         }
+    }
+
+    /// The snippet's fragments are documented as the store serialises them.
+    #[test]
+    fn the_api_document_describes_snippet_fragments_as_sent() {
+        let doc = crate::openapi::assemble().unwrap_or_else(|e| panic!("{e}"));
+        let schemas = &doc["components"]["schemas"];
+        let documented: BTreeSet<String> = schemas["SnippetFragment"]["properties"]
+            .as_object()
+            .expect("SnippetFragment")
+            .keys()
+            .cloned()
+            .collect();
+        let sent = serde_json::to_value(hotline_store::Fragment::marked("充电桩")).expect("JSON");
+        let sent: BTreeSet<String> = sent
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(documented, sent);
+        assert_eq!(
+            schemas["SearchHit"]["properties"]["snippet"]["items"]["$ref"],
+            "#/components/schemas/SnippetFragment"
+        );
     }
 }
