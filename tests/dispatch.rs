@@ -584,6 +584,13 @@ async fn the_queue_route_keeps_districts_apart_and_holds_nothing_personal() {
         .flatten()
         .collect();
     assert_eq!(departments.len(), 1, "{body}");
+    // The counts by state too: they come from count rows that hold no
+    // district, so a limited token must not read 朝阳's backlog through them.
+    let counted: i64 = ["overdue", "due_soon", "on_time"]
+        .iter()
+        .map(|state| body["counts"][state].as_i64().unwrap_or(-100))
+        .sum();
+    assert_eq!(counted, 1, "{body}");
     for query in [
         "district=朝阳区",
         "district=朝阳",
