@@ -118,6 +118,7 @@ pub(crate) fn apply(
     tree: &sled::Tree,
     journal: &JournalReader,
     deadlines: &Deadlines,
+    assessment_start_day: u32,
     entries: &[Applied<'_>],
     journal_end: u64,
     counters: &mut CounterCache,
@@ -205,7 +206,7 @@ pub(crate) fn apply(
     // one topic) must not both read-modify-write the same row within a batch.
     let mut row_deltas: HashMap<Vec<u8>, Counts> = HashMap::with_capacity(deltas.len() * 8);
     for (ck, delta) in &deltas {
-        for (space, view, row) in counter_rows(ck) {
+        for (space, view, row) in counter_rows(ck, assessment_start_day) {
             row_deltas
                 .entry(counter_key(space, view, &row))
                 .or_default()

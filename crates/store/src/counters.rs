@@ -306,6 +306,19 @@ pub fn month_start(day: u32) -> u32 {
     }
 }
 
+/// The first day of the assessment month `date` falls in, for assessment
+/// months starting on `start_day` (1..=28, validated in `RateConfig`).
+pub fn assessment_month_start(date: NaiveDate, start_day: u32) -> NaiveDate {
+    let this_month = date.with_day(start_day).unwrap_or(date);
+    if date.day() >= start_day {
+        this_month
+    } else {
+        this_month
+            .checked_sub_months(chrono::Months::new(1))
+            .unwrap_or(this_month)
+    }
+}
+
 /// Where a ticket's counts go.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CounterKey {
@@ -323,6 +336,17 @@ impl CounterKey {
     pub fn month(&self) -> CounterKey {
         CounterKey {
             day: month_start(self.day),
+            ..self.clone()
+        }
+    }
+
+    /// The same counts rolled up to the assessment month (day = its first day).
+    pub fn assessment_month(&self, start_day: u32) -> CounterKey {
+        let day = day_date(self.day).map_or(self.day, |d| {
+            day_number(assessment_month_start(d, start_day))
+        });
+        CounterKey {
+            day,
             ..self.clone()
         }
     }

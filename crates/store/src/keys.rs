@@ -12,6 +12,9 @@ pub(crate) const TICKET: u8 = b't';
 pub(crate) const COUNTER: u8 = b'c';
 /// The same counters rolled up per month, so a long range reads few rows.
 pub(crate) const MONTH_COUNTER: u8 = b'n';
+/// The ranking views (by district, by street) rolled up per assessment
+/// month (keyed by its first day), so the monthly ranking reads few rows.
+pub(crate) const ASSESSMENT_COUNTER: u8 = b'g';
 pub(crate) const EXTERNAL: u8 = b'x';
 /// Callers' phones (as `repeats::caller_key` writes them) · id: repeat detection.
 pub(crate) const PHONE: u8 = b'p';
@@ -31,7 +34,8 @@ pub(crate) const DEPT_DAY: u8 = b'e';
 pub(crate) const DEPT_MONTH: u8 = b'f';
 /// Set once the decisions of the tickets already stored have been counted.
 pub(crate) const META_DECISIONS: &[u8] = b"mdecisions_counted";
-/// Set once the street view of the tickets already stored has been counted.
+/// How the counter views are laid out (`views::layout_stamp`): set once the
+/// tickets already stored have been counted into every view and grain.
 pub(crate) const META_STREETS: &[u8] = b"mstreets_counted";
 /// The deadlines the counter rows (`c`, `n`, `e`, `f`) were counted with
 /// (`views::deadlines_stamp`): when the configuration's differ, they are

@@ -9,7 +9,9 @@ use crate::counters::{contribution, CounterKey, Counts};
 use crate::decisions::{decision, DecisionCounts};
 use crate::error::{Error, Result};
 use crate::index::{index_doc, IndexMsg};
-use crate::keys::{read_u64, COUNTER, DECISION, META_JOURNAL, MONTH_COUNTER, TICKET};
+use crate::keys::{
+    read_u64, ASSESSMENT_COUNTER, COUNTER, DECISION, META_JOURNAL, MONTH_COUNTER, TICKET,
+};
 use crate::location::{load_tokens, read_ticket, ticket_key_name};
 use crate::store::Store;
 use crate::views::{counter_key, counter_rows};
@@ -77,7 +79,9 @@ impl Store {
         }
         let mut expected: HashMap<Vec<u8>, (CounterKey, Counts)> = HashMap::new();
         for (ck, c) in &recount {
-            for (space, view, row) in counter_rows(ck) {
+            for (space, view, row) in
+                counter_rows(ck, self.inner.config.rates.assessment_month_start_day)
+            {
                 expected
                     .entry(counter_key(space, view, &row))
                     .or_insert_with(|| (row, Counts::default()))
@@ -89,6 +93,7 @@ impl Store {
         for space in [
             COUNTER,
             MONTH_COUNTER,
+            ASSESSMENT_COUNTER,
             crate::departments::DEPT_DAY,
             crate::departments::DEPT_MONTH,
         ] {

@@ -46,7 +46,12 @@ impl Store {
         let (journal, pending) = Journal::open(&journal_path, applied)?;
         let journal_reader = JournalReader::open(&journal_path)?;
         crate::decisions::count_once(&tree, &journal_reader)?;
-        crate::views::count_at_open(&tree, &journal_reader, &config.deadlines)?;
+        crate::views::count_at_open(
+            &tree,
+            &journal_reader,
+            &config.deadlines,
+            config.rates.assessment_month_start_day,
+        )?;
         if !pending.is_empty() {
             tracing::info!(entries = pending.len(), "replaying journal into sled");
             let mut entries = Vec::with_capacity(pending.len());
@@ -68,6 +73,7 @@ impl Store {
                 &tree,
                 &journal_reader,
                 &config.deadlines,
+                config.rates.assessment_month_start_day,
                 &refs,
                 end,
                 &mut CounterCache::default(),
@@ -169,6 +175,7 @@ impl Store {
             journal,
             reader: journal_reader.clone(),
             deadlines: config.deadlines.clone(),
+            assessment_start_day: config.rates.assessment_month_start_day,
             window_days: config.repeat_window_days,
             next_seq: last_seq + 1,
             index: index.sender(),

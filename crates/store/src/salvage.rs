@@ -327,7 +327,15 @@ impl Store {
                     fresh: false,
                 })
                 .collect();
-            apply(&tree, &reader, &config.deadlines, &refs, end, counters)?;
+            apply(
+                &tree,
+                &reader,
+                &config.deadlines,
+                config.rates.assessment_month_start_day,
+                &refs,
+                end,
+                counters,
+            )?;
             group.clear();
             Ok(())
         };

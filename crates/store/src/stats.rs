@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::counters::{day_date, day_number, Column, CounterKey, Counts, UNDATED_DAY};
+use crate::counters::{
+    assessment_month_start, day_date, day_number, Column, CounterKey, Counts, UNDATED_DAY,
+};
 use crate::error::Result;
-use crate::keys::{COUNTER, MONTH_COUNTER};
+use crate::keys::{ASSESSMENT_COUNTER, COUNTER, MONTH_COUNTER};
 use crate::model::Kind;
 use crate::views::{View, UNDATED_DAY_END};
 
@@ -227,16 +229,9 @@ pub(crate) fn group_key(key: &CounterKey, by: GroupBy, cfg: &RateConfig) -> Stri
         (GroupBy::Month, Some(d)) => d.format("%Y-%m").to_string(),
         (GroupBy::AssessmentMonth, Some(d)) => {
             // Named after the month it ends in: 19 March .. 18 April is "2024-04".
-            let (y, m) = if d.day() >= cfg.assessment_month_start_day {
-                if d.month() == 12 {
-                    (d.year() + 1, 1)
-                } else {
-                    (d.year(), d.month() + 1)
-                }
-            } else {
-                (d.year(), d.month())
-            };
-            format!("{y}-{m:02}")
+            let start = assessment_month_start(d, cfg.assessment_month_start_day);
+            let ends_in = start.checked_add_months(Months::new(1)).unwrap_or(start);
+            ends_in.format("%Y-%m").to_string()
         }
     }
 }
@@ -278,9 +273,11 @@ pub(crate) struct RowPlan {
 }
 
 /// Which rows answer `q`: the smallest view that holds its groups and
-/// filters; whole months from month rows, the ragged ends from day rows, so
-/// the rows read depend on the range, not on how many tickets there are.
-pub(crate) fn plan(q: &StatsQuery) -> RowPlan {
+/// filters; whole months from month rows (calendar months, or for the
+/// ranking views assessment months starting on `assessment_start_day`,
+/// whichever leaves fewer days), the ragged ends from day rows, so the rows
+/// read depend on the range, not on how many tickets there are.
+pub(crate) fn plan(q: &StatsQuery, assessment_start_day: u32) -> RowPlan {
     let first = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
     let from = q.from.unwrap_or(first).max(first);
@@ -294,7 +291,9 @@ pub(crate) fn plan(q: &StatsQuery) -> RowPlan {
     } else {
         (COUNTER, MONTH_COUNTER)
     };
-    let view = if q.group_by == GroupBy::Street {
+    let view = if q.group_by == GroupBy::Street && q.topic.is_some() {
+        View::ByTopicAndStreet
+    } else if q.group_by == GroupBy::Street {
         View::ByStreet
     } else if matches!(q.group_by, GroupBy::Department | GroupBy::Kind)
         || (needs_topic && needs_district)
@@ -305,42 +304,91 @@ pub(crate) fn plan(q: &StatsQuery) -> RowPlan {
     } else {
         View::ByTopic
     };
+    // Day, week and month groups cut across assessment months; day, week
+    // and assessment-month groups across calendar months.
+    let calendar = (!matches!(
+        q.group_by,
+        GroupBy::Day | GroupBy::Week | GroupBy::AssessmentMonth
+    ))
+    .then(|| {
+        whole_periods(from, to, |d| d.with_day(1).unwrap_or(d)).map(|whole| (month_space, whole))
+    })
+    .flatten();
+    let assessment = (view.has_assessment_months()
+        && !matches!(q.group_by, GroupBy::Day | GroupBy::Week | GroupBy::Month))
+    .then(|| {
+        whole_periods(from, to, |d| {
+            assessment_month_start(d, assessment_start_day)
+        })
+        .map(|whole| (ASSESSMENT_COUNTER, whole))
+    })
+    .flatten();
+    let chosen = match (calendar, assessment) {
+        (Some(c), Some(a)) if a.1.ragged_days < c.1.ragged_days => Some(a),
+        (Some(c), _) => Some(c),
+        (None, a) => a,
+    };
     let mut stretches = Vec::new();
     let mut read = |space: u8, lo: NaiveDate, hi: NaiveDate| {
         if lo <= hi {
             stretches.push((space, day_number(lo), day_number(hi) + 1));
         }
     };
-    let by_month_ok = !matches!(
-        q.group_by,
-        GroupBy::Day | GroupBy::Week | GroupBy::AssessmentMonth
-    );
-    let month_of = |d: NaiveDate| d.with_day(1).unwrap_or(d);
-    let full_from = if from.day() == 1 {
-        from
-    } else {
-        month_of(from)
-            .checked_add_months(Months::new(1))
-            .unwrap_or(last)
-    };
-    let next_after_to = to.succ_opt().unwrap_or(last);
-    let full_to_exclusive = if next_after_to.day() == 1 {
-        next_after_to
-    } else {
-        month_of(to)
-    };
-    if by_month_ok && full_from < full_to_exclusive {
-        let last_full_month = full_to_exclusive.pred_opt().map_or(full_from, month_of);
-        read(day_space, from, full_from.pred_opt().unwrap_or(from));
-        read(month_space, full_from, last_full_month);
-        read(day_space, full_to_exclusive, to);
-    } else {
-        read(day_space, from, to);
+    match chosen {
+        Some((space, whole)) => {
+            read(day_space, from, whole.first.pred_opt().unwrap_or(from));
+            read(space, whole.first, whole.last_start);
+            read(day_space, whole.end, to);
+        }
+        None => read(day_space, from, to),
     }
     if q.include_undated {
         stretches.push((day_space, UNDATED_DAY, UNDATED_DAY_END));
     }
     RowPlan { view, stretches }
+}
+
+/// The whole periods (calendar or assessment months) inside a range.
+#[derive(Debug, Clone, Copy)]
+struct WholePeriods {
+    /// The first whole period's first day.
+    first: NaiveDate,
+    /// The last whole period's first day (month rows are keyed by it).
+    last_start: NaiveDate,
+    /// The day after the last whole period.
+    end: NaiveDate,
+    /// Days of the range outside them, read from day rows.
+    ragged_days: i64,
+}
+
+/// The whole periods in `from..=to`, for periods one month long starting
+/// on the day `start_of` gives; `None` when there is none.
+fn whole_periods(
+    from: NaiveDate,
+    to: NaiveDate,
+    start_of: impl Fn(NaiveDate) -> NaiveDate,
+) -> Option<WholePeriods> {
+    let next = |d: NaiveDate| d.checked_add_months(Months::new(1));
+    let first = if start_of(from) == from {
+        from
+    } else {
+        next(start_of(from))?
+    };
+    let after_to = to.succ_opt()?;
+    let end = if start_of(after_to) == after_to {
+        after_to
+    } else {
+        start_of(to)
+    };
+    if first >= end {
+        return None;
+    }
+    Some(WholePeriods {
+        first,
+        last_start: start_of(end.pred_opt()?),
+        end,
+        ragged_days: (first - from).num_days() + (to - end).num_days() + 1,
+    })
 }
 
 /// The counter rows a plan names, in its order.
@@ -404,7 +452,10 @@ mod tests {
 
     #[test]
     fn whole_months_come_from_month_rows_and_the_ends_from_day_rows() {
-        let plan = plan(&query(date(2024, 1, 15), date(2024, 4, 10), GroupBy::Total));
+        let plan = plan(
+            &query(date(2024, 1, 15), date(2024, 4, 10), GroupBy::Total),
+            19,
+        );
         assert_eq!(
             plan.stretches,
             vec![
@@ -423,7 +474,7 @@ mod tests {
     }
 
     fn plan_of(from: NaiveDate, to: NaiveDate, group_by: GroupBy) -> Vec<(u8, u32, u32)> {
-        plan(&query(from, to, group_by)).stretches
+        plan(&query(from, to, group_by), 19).stretches
     }
 
     /// Day, week and assessment-month groups cut across calendar months.
@@ -441,12 +492,15 @@ mod tests {
     #[test]
     fn the_smallest_view_that_answers_is_read() {
         let view = |group_by: GroupBy, topic: Option<&str>, district: Option<&str>| {
-            plan(&StatsQuery {
-                group_by,
-                topic: topic.map(Into::into),
-                district: district.map(Into::into),
-                ..StatsQuery::default()
-            })
+            plan(
+                &StatsQuery {
+                    group_by,
+                    topic: topic.map(Into::into),
+                    district: district.map(Into::into),
+                    ..StatsQuery::default()
+                },
+                19,
+            )
             .view
         };
         assert_eq!(view(GroupBy::Total, None, None), View::ByTopic);
@@ -456,19 +510,99 @@ mod tests {
         assert_eq!(view(GroupBy::Kind, None, None), View::Full);
         assert_eq!(view(GroupBy::District, Some("noise"), None), View::Full);
         assert_eq!(view(GroupBy::Street, None, None), View::ByStreet);
+        assert_eq!(view(GroupBy::Street, None, Some("朝阳区")), View::ByStreet);
         assert_eq!(
             view(GroupBy::Street, Some("noise"), Some("朝阳区")),
-            View::ByStreet
+            View::ByTopicAndStreet
+        );
+    }
+
+    fn ranking(from: NaiveDate, to: NaiveDate, group_by: GroupBy, topic: Option<&str>) -> RowPlan {
+        let q = StatsQuery {
+            topic: topic.map(Into::into),
+            ..query(from, to, group_by)
+        };
+        plan(&q, 19)
+    }
+
+    /// Districts and streets are ranked by assessment month (the 19th to
+    /// the 18th): those come from assessment-month rows, not a month of days.
+    #[test]
+    fn rankings_by_assessment_month_read_assessment_month_rows() {
+        let may = (date(2024, 5, 19), date(2024, 6, 18));
+        let one_district = StatsQuery {
+            district: Some("朝阳区".into()),
+            ..query(may.0, may.1, GroupBy::AssessmentMonth)
+        };
+        for (group_by, p) in [
+            (
+                GroupBy::Street,
+                ranking(may.0, may.1, GroupBy::Street, None),
+            ),
+            (
+                GroupBy::District,
+                ranking(may.0, may.1, GroupBy::District, None),
+            ),
+            (GroupBy::AssessmentMonth, plan(&one_district, 19)),
+        ] {
+            assert!(p.view.has_assessment_months(), "{group_by:?}");
+            assert_eq!(
+                p.stretches,
+                vec![(ASSESSMENT_COUNTER, day(2024, 5, 19), day(2024, 5, 20))],
+                "{group_by:?}"
+            );
+        }
+        // Two assessment months and two ragged days.
+        assert_eq!(
+            ranking(date(2024, 4, 18), date(2024, 6, 19), GroupBy::Street, None).stretches,
+            vec![
+                (COUNTER, day(2024, 4, 18), day(2024, 4, 19)),
+                (ASSESSMENT_COUNTER, day(2024, 4, 19), day(2024, 5, 20)),
+                (COUNTER, day(2024, 6, 19), day(2024, 6, 20)),
+            ]
+        );
+        // A calendar month leaves fewer days from calendar month rows.
+        assert_eq!(
+            ranking(date(2024, 5, 1), date(2024, 5, 31), GroupBy::Street, None).stretches,
+            vec![(MONTH_COUNTER, day(2024, 5, 1), day(2024, 5, 2))]
+        );
+        // Calendar-month groups cut across assessment months, and the
+        // street view filtered by topic has no assessment months.
+        for p in [
+            ranking(may.0, may.1, GroupBy::Month, None),
+            ranking(may.0, may.1, GroupBy::Street, Some("noise")),
+        ] {
+            assert_eq!(
+                p.stretches,
+                vec![(COUNTER, day(2024, 5, 19), day(2024, 6, 19))]
+            );
+        }
+        // Assessment months starting on the 1st are calendar months.
+        let q = query(
+            date(2024, 5, 1),
+            date(2024, 5, 31),
+            GroupBy::AssessmentMonth,
+        );
+        assert_eq!(
+            plan(
+                &StatsQuery {
+                    district: Some("朝阳区".into()),
+                    ..q
+                },
+                1
+            )
+            .stretches,
+            vec![(ASSESSMENT_COUNTER, day(2024, 5, 1), day(2024, 5, 2))]
         );
     }
 
     #[test]
     fn undated_tickets_are_read_last_when_asked_for() {
         let mut q = query(date(2024, 3, 3), date(2024, 3, 20), GroupBy::Total);
-        assert_eq!(plan(&q).stretches.len(), 1);
+        assert_eq!(plan(&q, 19).stretches.len(), 1);
         q.include_undated = true;
         assert_eq!(
-            plan(&q).stretches.last(),
+            plan(&q, 19).stretches.last(),
             Some(&(COUNTER, UNDATED_DAY, UNDATED_DAY_END))
         );
     }

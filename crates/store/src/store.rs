@@ -284,7 +284,8 @@ impl Store {
 
     /// Statistics over the counters. Reads only the days asked for.
     pub fn stats(&self, q: &StatsQuery) -> Result<Vec<StatsRow>> {
-        let rows = read_rows(&self.inner.tree, &plan(q))?;
+        let plan = plan(q, self.inner.config.rates.assessment_month_start_day);
+        let rows = read_rows(&self.inner.tree, &plan)?;
         Ok(aggregate(rows.into_iter(), q, &self.inner.config.rates))
     }
 

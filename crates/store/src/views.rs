@@ -1,34 +1,55 @@
-//! Counter views: the sled rows (four views, day and month grain) a ticket's counts go to, and their recount at open.
+//! Counter views: the sled rows (five views; day, month and assessment-month grain) a ticket's counts go to, and their recount at open.
 
 use crate::counters::{contribution, CounterKey, Counts, Deadlines};
 use crate::error::Result;
 use crate::journal::JournalReader;
 use crate::keys::{
-    COUNTER, DEPT_DAY, DEPT_MONTH, META_COUNTER_DEADLINES, META_STREETS, MONTH_COUNTER,
+    ASSESSMENT_COUNTER, COUNTER, DEPT_DAY, DEPT_MONTH, META_COUNTER_DEADLINES, META_STREETS,
+    MONTH_COUNTER,
 };
 use crate::model::Kind;
 use crate::recount::Recount;
 
-/// The counters are kept four times, each at day and month grain: in full
+/// The counters are kept five times, each at day and month grain: in full
 /// (topic × district × kind), rolled up by topic and by district (kind
-/// folded into consultation / request), and by street (topic × district ×
-/// street, kind folded likewise). A query reads the smallest view that
-/// answers it, so the rows it reads are bounded by the range and the view
-/// (at most 14 topics × 2 per day or month; for streets, 14 topics × 344
-/// streets × 2), not by the tickets stored.
+/// folded into consultation / request), by street (district × street, kind
+/// folded likewise) and by topic and street (for a street ranking filtered
+/// by topic). A query reads the smallest view that answers it, so the rows
+/// it reads are bounded by the range and the view (at most 14 topics × 2
+/// per day or month; 344 streets × 2 by street), not by the tickets stored.
+///
+/// The two ranking views, by district and by street, are also kept per
+/// assessment month (the 19th to the 18th, `assessment_month_start_day`):
+/// Beijing ranks districts and streets by it, and an assessment month cuts
+/// across two calendar months, so without them it would read a month of
+/// day rows (up to 31 × 344 × 2 for the streets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum View {
     Full = 0,
     ByTopic = 1,
     ByDistrict = 2,
-    ByStreet = 3,
+    ByTopicAndStreet = 3,
+    ByStreet = 4,
 }
 
-pub(crate) const VIEWS: [View; 4] = [View::Full, View::ByTopic, View::ByDistrict, View::ByStreet];
+pub(crate) const VIEWS: [View; 5] = [
+    View::Full,
+    View::ByTopic,
+    View::ByDistrict,
+    View::ByTopicAndStreet,
+    View::ByStreet,
+];
 /// Stands for "every topic" or "every district" in a rolled-up row.
 pub(crate) const ALL: &str = "*";
 /// Marks a range that runs to the end of a view (past the undated rows).
 pub(crate) const UNDATED_DAY_END: u32 = 0;
+
+impl View {
+    /// Whether the view is also kept per assessment month.
+    pub(crate) fn has_assessment_months(self) -> bool {
+        matches!(self, View::ByDistrict | View::ByStreet)
+    }
+}
 
 pub(crate) fn view_of(view: View, ck: &CounterKey) -> CounterKey {
     let class = if ck.kind == Kind::Consultation {
@@ -53,7 +74,12 @@ pub(crate) fn view_of(view: View, ck: &CounterKey) -> CounterKey {
             street: String::new(),
             ..ck.clone()
         },
+        View::ByTopicAndStreet => CounterKey {
+            kind: class,
+            ..ck.clone()
+        },
         View::ByStreet => CounterKey {
+            topic: ALL.to_owned(),
             kind: class,
             ..ck.clone()
         },
@@ -66,13 +92,36 @@ pub(crate) fn counter_key(space: u8, view: View, ck: &CounterKey) -> Vec<u8> {
     k
 }
 
-/// Every stored row a ticket's counts go to: three views, day and month grain.
-pub(crate) fn counter_rows(ck: &CounterKey) -> impl Iterator<Item = (u8, View, CounterKey)> + '_ {
+/// Every stored row a ticket's counts go to: five views at day and month
+/// grain, and the ranking views at assessment-month grain (assessment
+/// months starting on `assessment_start_day`).
+pub(crate) fn counter_rows(
+    ck: &CounterKey,
+    assessment_start_day: u32,
+) -> impl Iterator<Item = (u8, View, CounterKey)> + '_ {
     VIEWS.into_iter().flat_map(move |view| {
         let row = view_of(view, ck);
         let month = row.month();
+        let assessment = view.has_assessment_months().then(|| {
+            (
+                ASSESSMENT_COUNTER,
+                view,
+                row.assessment_month(assessment_start_day),
+            )
+        });
         [(COUNTER, view, row), (MONTH_COUNTER, view, month)]
+            .into_iter()
+            .chain(assessment)
     })
+}
+
+/// What the views' layout mark (`META_STREETS`) holds once the rows are
+/// laid out as `counter_rows` writes them: the layout's version (2: the
+/// street view without the topic, and assessment months) and the day the
+/// assessment months start on, so a store opened with another start day
+/// counts its rows again.
+pub(crate) fn layout_stamp(assessment_start_day: u32) -> Vec<u8> {
+    vec![2, u8::try_from(assessment_start_day).unwrap_or(u8::MAX)]
 }
 
 /// What the counter rows (the four views and the department rows) follow:
@@ -91,26 +140,34 @@ pub(crate) fn deadlines_stamp(deadlines: &Deadlines) -> Vec<u8> {
 
 /// Counts every counter row again from the tickets, at open, when they were
 /// counted with other deadlines than the configuration's (or before the
-/// deadlines were recorded), or lack the street view (a store written
-/// before streets were counted: its tickets count under no street). Returns
-/// whether it did.
+/// deadlines were recorded), or are laid out otherwise than `counter_rows`
+/// writes them (a store written before a view existed, or with assessment
+/// months starting on another day). Returns whether it did.
 pub(crate) fn count_at_open(
     tree: &sled::Tree,
     journal: &JournalReader,
     deadlines: &Deadlines,
+    assessment_start_day: u32,
 ) -> Result<bool> {
     let stamp = deadlines_stamp(deadlines);
+    let layout = layout_stamp(assessment_start_day);
     let recount = Recount {
         what: "counters",
-        prefixes: &[&[COUNTER][..], &[MONTH_COUNTER], &[DEPT_DAY], &[DEPT_MONTH]],
+        prefixes: &[
+            &[COUNTER][..],
+            &[MONTH_COUNTER],
+            &[ASSESSMENT_COUNTER],
+            &[DEPT_DAY],
+            &[DEPT_MONTH],
+        ],
         marks: &[
-            (META_STREETS, &[1u8][..]),
+            (META_STREETS, layout.as_slice()),
             (META_COUNTER_DEADLINES, stamp.as_slice()),
         ],
     };
     recount.run(tree, journal, |t| {
         let (ck, c) = contribution(t, deadlines);
-        let mut rows: Vec<(Vec<u8>, Counts)> = counter_rows(&ck)
+        let mut rows: Vec<(Vec<u8>, Counts)> = counter_rows(&ck, assessment_start_day)
             .map(|(space, view, row)| (counter_key(space, view, &row), c))
             .collect();
         rows.extend(
@@ -176,12 +233,21 @@ mod tests {
         let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
         assert!(report.is_ok(), "{report:?}");
 
-        // As a store of the previous version: no street rows, no mark.
+        // As a store of a version before streets: no street rows, no
+        // assessment months, no mark.
         let mut batch = sled::Batch::default();
-        for space in [COUNTER, MONTH_COUNTER] {
-            for item in store.inner.tree.scan_prefix([space, View::ByStreet as u8]) {
+        for (space, view) in [
+            (COUNTER, View::ByTopicAndStreet),
+            (COUNTER, View::ByStreet),
+            (MONTH_COUNTER, View::ByTopicAndStreet),
+            (MONTH_COUNTER, View::ByStreet),
+        ] {
+            for item in store.inner.tree.scan_prefix([space, view as u8]) {
                 batch.remove(item.unwrap_or_else(|e| panic!("{e}")).0);
             }
+        }
+        for item in store.inner.tree.scan_prefix([ASSESSMENT_COUNTER]) {
+            batch.remove(item.unwrap_or_else(|e| panic!("{e}")).0);
         }
         batch.remove(META_STREETS);
         store
@@ -201,6 +267,100 @@ mod tests {
             assert!(report.is_ok(), "{report:?}");
             store.shutdown().unwrap_or_else(|e| panic!("{e}"));
         }
+    }
+
+    /// Whatever rows a query reads (day, calendar-month or assessment-month
+    /// rows, of whichever view), it gets what the full view's day rows say.
+    #[test]
+    fn every_grain_and_view_agrees_with_the_day_rows() {
+        use crate::stats::{aggregate, read_rows, RowPlan};
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        let start = chrono::NaiveDate::from_ymd_opt(2024, 3, 1).unwrap_or_default();
+        let tickets: Vec<_> = (0..300u64)
+            .map(|i| {
+                let mut new = new_ticket(&format!("g{i}"), "");
+                let day = start + chrono::Days::new(i * 7 % 150);
+                new.received_at = day.and_hms_opt(9, 0, 0);
+                new.kind = Kind::ALL[(i % 5) as usize];
+                new.district = Some(["朝阳区", "海淀区"][(i % 2) as usize].into());
+                new.street =
+                    [Some("望京街道"), Some("学院路街道"), None][(i % 3) as usize].map(Into::into);
+                new.topic.slug = ["noise", "other", "dogs"][(i % 3) as usize].into();
+                new
+            })
+            .collect();
+        store.submit(tickets).unwrap_or_else(|e| panic!("{e}"));
+        // Compares every query with the day rows; returns how many.
+        let compare = |store: &Store| {
+            let cfg = &store.inner.config.rates;
+            let mut compared = 0;
+            let date = |m: u32, d: u32| chrono::NaiveDate::from_ymd_opt(2024, m, d);
+            let ranges = [
+                (date(5, 19), date(6, 18)),
+                (date(4, 19), date(7, 18)),
+                (date(4, 10), date(7, 25)),
+                (date(5, 1), date(5, 31)),
+                (date(3, 1), date(7, 31)),
+                (date(6, 2), date(6, 9)),
+                (None, None),
+            ];
+            for (from, to) in ranges {
+                for group_by in [
+                    GroupBy::Street,
+                    GroupBy::District,
+                    GroupBy::AssessmentMonth,
+                    GroupBy::Month,
+                    GroupBy::Total,
+                ] {
+                    for (topic, district) in
+                        [(None, None), (Some("dogs"), None), (None, Some("海淀区"))]
+                    {
+                        let q = StatsQuery {
+                            from,
+                            to,
+                            group_by,
+                            topic: topic.map(Into::into),
+                            district: district.map(Into::into),
+                            ..StatsQuery::default()
+                        };
+                        let got = store.stats(&q).unwrap_or_else(|e| panic!("{e}"));
+                        // The full view's day rows, read day by day; streets
+                        // are only in the street views, so those read their own.
+                        let view = if group_by == GroupBy::Street {
+                            View::ByTopicAndStreet
+                        } else {
+                            View::Full
+                        };
+                        let lo = from.map_or(0, crate::counters::day_number);
+                        let hi = to.map_or(crate::counters::UNDATED_DAY, |d| {
+                            crate::counters::day_number(d) + 1
+                        });
+                        let days = RowPlan {
+                            view,
+                            stretches: vec![(COUNTER, lo, hi)],
+                        };
+                        let rows =
+                            read_rows(&store.inner.tree, &days).unwrap_or_else(|e| panic!("{e}"));
+                        let want = aggregate(rows.into_iter(), &q, cfg);
+                        assert_eq!(got, want, "{q:?}");
+                        assert!(!got.is_empty() || topic.is_some(), "{q:?}");
+                        compared += 1;
+                    }
+                }
+            }
+            compared
+        };
+        assert_eq!(compare(&store), 7 * 5 * 3);
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        drop(store);
+        // Assessment months from the 1st: the rows are counted again for them.
+        let mut config = StoreConfig::default();
+        config.rates.assessment_month_start_day = 1;
+        let store = Store::open(dir.path(), config).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(compare(&store), 7 * 5 * 3);
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
     }
 
     fn at(day: u32, hour: u32) -> chrono::NaiveDateTime {

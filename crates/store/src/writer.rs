@@ -47,6 +47,8 @@ pub(crate) struct Writer {
     pub(crate) journal: Journal,
     pub(crate) reader: JournalReader,
     pub(crate) deadlines: Deadlines,
+    /// Where the ranking views' assessment months start (`RateConfig`).
+    pub(crate) assessment_start_day: u32,
     pub(crate) window_days: u32,
     pub(crate) next_seq: u64,
     pub(crate) index: Sender<IndexMsg>,
@@ -203,6 +205,7 @@ impl Writer {
             &self.tree,
             &self.reader,
             &self.deadlines,
+            self.assessment_start_day,
             &applied,
             end,
             &mut self.counters,
