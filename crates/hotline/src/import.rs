@@ -151,7 +151,9 @@ fn to_ticket(state: &AppState, mut row: ImportRow) -> NewTicket {
         topic,
         department: row.department.clone(),
     };
-    let (mut ticket, _) = intake::build(state, &analyzer, intake);
+    // A street the gazetteer cannot place here was already refused or, a
+    // name two districts share, is left out (`canonical_district`).
+    let mut ticket = intake::build(state, &analyzer, intake).ticket;
     // The row's outcomes, under the department the ticket went to.
     ticket.history = history_of(&row, &ticket.department);
     ticket

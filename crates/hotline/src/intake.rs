@@ -121,19 +121,24 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
         topic,
         department: None,
     };
-    let (ticket, analysis) = build(state, &analyzer, given);
-    // `build` drops a street it cannot place; an operator is told instead.
-    if street.is_some() {
-        place_of(
-            &analyzer,
-            &analysis,
-            district,
-            street.as_deref(),
-            ticket.address.as_deref(),
-        )
-        .map_err(|message| ApiError::invalid("street", message))?;
+    let built = build(state, &analyzer, given);
+    // `build` leaves out a street it cannot place; an operator is told instead.
+    if let Some(message) = built.street_left_out {
+        return Err(ApiError::invalid("street", message));
     }
-    Ok((ticket, analysis))
+    Ok((built.ticket, built.analysis))
+}
+
+/// What [`build`] made of an [`Intake`].
+#[derive(Debug)]
+pub struct Built {
+    pub ticket: NewTicket,
+    pub analysis: Analysis,
+    /// Why the intake's street field was left out of the ticket (it names
+    /// no street, a street of another district, or a name two districts
+    /// share with nothing to choose between them); [`prepare`] refuses
+    /// the ticket with it, an import keeps the row without the street.
+    pub street_left_out: Option<String>,
 }
 
 /// A ticket's fields as read from its source (an operator's input checked
@@ -205,7 +210,7 @@ pub fn place_of(
 /// topic unless one was given, the department and district filled in, and
 /// the index words with personal identifiers hashed. No history: the caller
 /// adds it.
-pub fn build(state: &AppState, analyzer: &Analyzer, intake: Intake) -> (NewTicket, Analysis) {
+pub fn build(state: &AppState, analyzer: &Analyzer, intake: Intake) -> Built {
     let analysis = analyzer.analyze_at(
         intake.title.as_deref(),
         &intake.text,
@@ -222,16 +227,17 @@ pub fn build(state: &AppState, analyzer: &Analyzer, intake: Intake) -> (NewTicke
         .department
         .or_else(|| state.department(&topic.slug))
         .unwrap_or_default();
-    // A street that cannot be placed (a name two districts share, with
-    // nothing to choose between them) is left out; `prepare` refuses it.
-    let (district, street) = place_of(
+    // A street that cannot be placed is left out, and said why.
+    let (district, street, street_left_out) = match place_of(
         analyzer,
         &analysis,
         intake.district.clone(),
         intake.street.as_deref(),
         intake.address.as_deref(),
-    )
-    .unwrap_or((intake.district, None));
+    ) {
+        Ok((district, street)) => (district, street, None),
+        Err(message) => (intake.district, None, Some(message)),
+    };
     let index_tokens = index_words(
         state,
         &analysis,
@@ -257,7 +263,11 @@ pub fn build(state: &AppState, analyzer: &Analyzer, intake: Intake) -> (NewTicke
         index_tokens,
         history: Vec::new(),
     };
-    (ticket, analysis)
+    Built {
+        ticket,
+        analysis,
+        street_left_out,
+    }
 }
 
 /// The words a ticket is indexed under: its segmented words, except that
