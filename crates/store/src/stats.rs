@@ -304,30 +304,31 @@ pub(crate) fn plan(q: &StatsQuery, assessment_start_day: u32) -> RowPlan {
     } else {
         View::ByTopic
     };
-    // Day, week and month groups cut across assessment months; day, week
-    // and assessment-month groups across calendar months.
-    let calendar = (!matches!(
+    // Day, week and assessment-month groups cut across calendar months;
+    // day, week and month groups across assessment months.
+    let calendar = if matches!(
         q.group_by,
         GroupBy::Day | GroupBy::Week | GroupBy::AssessmentMonth
-    ))
-    .then(|| {
+    ) {
+        None
+    } else {
         whole_periods(from, to, |d| d.with_day(1).unwrap_or(d)).map(|whole| (month_space, whole))
-    })
-    .flatten();
-    let assessment = (view.has_assessment_months()
-        && !matches!(q.group_by, GroupBy::Day | GroupBy::Week | GroupBy::Month))
-    .then(|| {
+    };
+    let assessment = if view.has_assessment_months()
+        && !matches!(q.group_by, GroupBy::Day | GroupBy::Week | GroupBy::Month)
+    {
         whole_periods(from, to, |d| {
             assessment_month_start(d, assessment_start_day)
         })
         .map(|whole| (ASSESSMENT_COUNTER, whole))
-    })
-    .flatten();
-    let chosen = match (calendar, assessment) {
-        (Some(c), Some(a)) if a.1.ragged_days < c.1.ragged_days => Some(a),
-        (Some(c), _) => Some(c),
-        (None, a) => a,
+    } else {
+        None
     };
+    // The fewer days left to day rows; calendar months on a tie.
+    let chosen = [calendar, assessment]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(_, whole)| whole.ragged_days);
     let mut stretches = Vec::new();
     let mut read = |space: u8, lo: NaiveDate, hi: NaiveDate| {
         if lo <= hi {
