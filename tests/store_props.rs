@@ -36,7 +36,7 @@ fn stamp(day: u32, hour: u32) -> String {
     format!("2024-{month:02}-{dom:02}T{hour:02}:15:00")
 }
 
-fn new_ticket(
+pub(crate) fn new_ticket(
     slug: &str,
     district: Option<&str>,
     kind: Kind,

@@ -10,6 +10,7 @@ mod http;
 mod import;
 mod layout;
 mod limits;
+mod recount_kill;
 mod retrain;
 mod store;
 mod store_props;

@@ -85,6 +85,9 @@ impl Recount<'_> {
             batch.insert(*k, *v);
         }
         tree.apply_batch(batch)?;
+        // Durable now rather than at sled's next background flush: a crash
+        // soon after this opening need not count every row again.
+        tree.flush()?;
         tracing::info!(
             what = self.what,
             rows = n,
