@@ -646,8 +646,8 @@ mod tests {
 
     use super::*;
     use crate::counters::tests::consultations_within_a_day;
-    use crate::testing::new_ticket;
-    use crate::{NewEvent, Store, StoreConfig, Submitted};
+    use crate::testing::{new_ticket, submit_one};
+    use crate::{NewEvent, Store, StoreConfig};
     use chrono::NaiveDate;
 
     fn at(day: u32, hour: u32) -> NaiveDateTime {
@@ -668,13 +668,7 @@ mod tests {
         for kind in [Kind::Consultation, Kind::Complaint] {
             let mut new = new_ticket(kind.as_str(), "");
             new.kind = kind;
-            let Some(Submitted::Created(t)) = store
-                .submit(vec![new])
-                .unwrap_or_else(|e| panic!("{e}"))
-                .pop()
-            else {
-                panic!("not created");
-            };
+            let t = submit_one(&store, new);
             let dispatched = NewEvent {
                 id: None,
                 at: Some(at(6, 10)),

@@ -218,8 +218,8 @@ mod tests {
     use crate::counters::tests::consultations_within_a_day;
     use crate::model::{EventBody, Kind, Urgency};
     use crate::queue::{entry, DeadlineState, QueueQuery};
-    use crate::testing::new_ticket;
-    use crate::{NewEvent, Store, StoreConfig, Submitted};
+    use crate::testing::{new_ticket, submit_one};
+    use crate::{NewEvent, Store, StoreConfig};
 
     fn base() -> NaiveDateTime {
         NaiveDate::from_ymd_opt(2024, 5, 6)
@@ -281,13 +281,7 @@ mod tests {
             new.urgency = urgencies[(i as usize / 2) % 4];
             let received = base() + Duration::seconds(i * 37 * 60 + i * 7);
             new.received_at = Some(received);
-            let Some(Submitted::Created(t)) = store
-                .submit(vec![new])
-                .unwrap_or_else(|e| panic!("{e}"))
-                .pop()
-            else {
-                panic!("not created");
-            };
+            let t = submit_one(&store, new);
             let mut events = Vec::new();
             if i % 3 != 0 {
                 let department = if i % 3 == 1 { "甲" } else { "乙" };

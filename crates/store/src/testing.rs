@@ -68,9 +68,12 @@ pub(crate) fn ticket(text: &str) -> Ticket {
 
 /// Submits a ticket made by [`new_ticket`]; panics unless it is created.
 pub(crate) fn create(store: &Store, text: &str, words: &str) -> Ticket {
-    let created = store
-        .submit(vec![new_ticket(text, words)])
-        .unwrap_or_else(|e| panic!("{e}"));
+    submit_one(store, new_ticket(text, words))
+}
+
+/// Submits one ticket; panics unless it is created.
+pub(crate) fn submit_one(store: &Store, new: NewTicket) -> Ticket {
+    let created = store.submit(vec![new]).unwrap_or_else(|e| panic!("{e}"));
     let Some(Submitted::Created(ticket)) = created.into_iter().next() else {
         panic!("not created");
     };
