@@ -1,8 +1,9 @@
-//! The counters counted again at open, killed halfway: a child process opens
-//! a store with another assessment-month start day (which makes the opening
-//! count every counter row again) and is killed at points spread over its
-//! opening; the next opening must count again, and verify and the
-//! statistics must agree with the store as it was written.
+//! The rebuilds at open, killed halfway: a child process opens a store with
+//! another assessment-month start day and other deadlines (so the opening
+//! counts every counter row again and rebuilds the deadline queue) and is
+//! killed at points spread over its opening; the next opening must rebuild
+//! again, and verify and the statistics must agree with the store as it was
+//! written.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -15,37 +16,40 @@ use hotline_store::{GroupBy, Kind, StatsQuery, StatsRow, Store, StoreConfig, Sub
 use crate::store_props::new_ticket;
 
 const DIR: &str = "HOTLINE_RECOUNT_DIR";
-const START_DAY: &str = "HOTLINE_RECOUNT_START_DAY";
+const OTHER: &str = "HOTLINE_RECOUNT_OTHER";
 const TICKETS: usize = 6_000;
-const ROUNDS: u32 = 8;
+const ROUNDS: u32 = 16;
 
-fn config(start_day: u32) -> StoreConfig {
+/// The configuration the store is written with, or (`other`) one whose
+/// assessment months start on the 1st and whose general dispatch deadline
+/// is 48 hours: either makes an opening of the other rebuild.
+fn config(other: bool) -> StoreConfig {
     let mut config = StoreConfig::default();
-    config.rates.assessment_month_start_day = start_day;
+    if other {
+        config.rates.assessment_month_start_day = 1;
+        config.deadlines.dispatch_general_hours = 48.0;
+    }
     config
 }
 
 /// Run by `a_recount_killed_halfway_runs_again_at_the_next_opening` in a
-/// child process: opens the store with the start day it is given, says so,
-/// and shuts it down.
+/// child process: opens the store with the configuration it is given, says
+/// so, and shuts it down.
 #[test]
 #[ignore = "run as a child process by a_recount_killed_halfway_runs_again_at_the_next_opening"]
 fn recount_child() {
     let Some(dir) = std::env::var_os(DIR) else {
         return;
     };
-    let start_day = std::env::var(START_DAY)
-        .ok()
-        .and_then(|d| d.parse().ok())
-        .unwrap_or(19);
+    let other = std::env::var(OTHER).is_ok_and(|v| v == "1");
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "OPENING").and_then(|()| stdout.flush());
-    let store = Store::open(Path::new(&dir), config(start_day)).expect("child opens the store");
+    let store = Store::open(Path::new(&dir), config(other)).expect("child opens the store");
     let _ = writeln!(stdout, "OPEN").and_then(|()| stdout.flush());
     store.shutdown().expect("child shuts down");
 }
 
-fn spawn(dir: &Path, start_day: u32) -> (Child, mpsc::Receiver<(String, Instant)>) {
+fn spawn(dir: &Path, other: bool) -> (Child, mpsc::Receiver<(String, Instant)>) {
     let exe = std::env::current_exe().expect("test binary");
     let mut child = Command::new(exe)
         .args([
@@ -55,7 +59,7 @@ fn spawn(dir: &Path, start_day: u32) -> (Child, mpsc::Receiver<(String, Instant)
             "--ignored",
         ])
         .env(DIR, dir)
-        .env(START_DAY, start_day.to_string())
+        .env(OTHER, if other { "1" } else { "0" })
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -87,8 +91,8 @@ fn wait_for(rx: &mpsc::Receiver<(String, Instant)>, want: &str) -> Option<Instan
     None
 }
 
-/// Statistics that do not depend on the start day, and one that does
-/// (asked of a store opened with the 19th).
+/// Statistics of every grouping, on-time figures among them (asked of a
+/// store opened with the configuration it was written with).
 fn figures(store: &Store) -> Vec<Vec<StatsRow>> {
     [
         GroupBy::Street,
@@ -112,7 +116,7 @@ fn figures(store: &Store) -> Vec<Vec<StatsRow>> {
 #[test]
 fn a_recount_killed_halfway_runs_again_at_the_next_opening() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path(), config(19)).expect("store opens");
+    let store = Store::open(dir.path(), config(false)).expect("store opens");
     const SLUGS: [&str; 4] = ["water", "roads", "noise", "other"];
     const DISTRICTS: [&str; 4] = ["东城区", "西城区", "朝阳区", "海淀区"];
     let tickets: Vec<_> = (0..TICKETS)
@@ -144,20 +148,21 @@ fn a_recount_killed_halfway_runs_again_at_the_next_opening() {
     store.shutdown().expect("shutdown");
     drop(store);
 
-    // One opening left to finish, with the other start day, to aim the kills.
-    let (mut child, rx) = spawn(dir.path(), 1);
+    // One opening left to finish, with the other configuration, to aim the
+    // kills.
+    let (mut child, rx) = spawn(dir.path(), true);
     let opening = wait_for(&rx, "OPENING").expect("child starts opening");
     let open = wait_for(&rx, "OPEN").expect("child opens");
     let full = open.duration_since(opening);
     child.wait().expect("child exits");
 
-    // Each round opens with the start day the last finished opening did not
-    // use, so every opening counts again, and is killed a little later
-    // into its opening than the round before.
-    let mut start_day = 19;
+    // Each round opens with the configuration the last finished opening did
+    // not use, so every opening rebuilds, and is killed a little later into
+    // its opening than the round before.
+    let mut other = false;
     let mut killed_while_opening = 0;
     for round in 0..ROUNDS {
-        let (mut child, rx) = spawn(dir.path(), start_day);
+        let (mut child, rx) = spawn(dir.path(), other);
         let opening = wait_for(&rx, "OPENING").expect("child starts opening");
         let delay = full * (round + 1) / (ROUNDS + 1);
         std::thread::sleep(delay.saturating_sub(opening.elapsed()));
@@ -165,13 +170,13 @@ fn a_recount_killed_halfway_runs_again_at_the_next_opening() {
         child.wait().expect("child reaped");
         let finished = rx.try_iter().any(|(line, _)| line == "OPEN");
         if finished {
-            start_day = if start_day == 19 { 1 } else { 19 };
+            other = !other;
         } else {
             killed_while_opening += 1;
         }
     }
     eprintln!(
-        "recount at open: {killed_while_opening} of {ROUNDS} kills landed in an opening of {} ms",
+        "rebuilds at open: {killed_while_opening} of {ROUNDS} kills landed in an opening of {} ms",
         full.as_millis()
     );
     assert!(
@@ -179,10 +184,14 @@ fn a_recount_killed_halfway_runs_again_at_the_next_opening() {
         "only {killed_while_opening} of {ROUNDS} kills landed while the child was opening"
     );
 
-    let store = Store::open(dir.path(), config(19)).expect("store opens after the kills");
+    let store = Store::open(dir.path(), config(false)).expect("store opens after the kills");
     assert_eq!(store.ticket_count(), TICKETS);
     let report = store.verify().expect("verify runs");
-    assert!(report.is_ok(), "verify after killed recounts: {report:?}");
-    assert_eq!(figures(&store), want, "statistics after killed recounts");
+    assert!(report.is_ok(), "verify after killed rebuilds: {report:?}");
+    assert_eq!(
+        report.queue_entries as usize, TICKETS,
+        "every ticket is open"
+    );
+    assert_eq!(figures(&store), want, "statistics after killed rebuilds");
     store.shutdown().expect("shutdown");
 }

@@ -413,6 +413,9 @@ pub(crate) fn rebuild(
     }
     batch.insert(META_QUEUE_CONFIG, config_stamp(deadlines));
     tree.apply_batch(batch)?;
+    // Durable now, as the counters' recount is: a crash soon after this
+    // opening need not rebuild the queue again.
+    tree.flush()?;
     Ok(n)
 }
 
