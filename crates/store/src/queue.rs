@@ -413,8 +413,8 @@ pub(crate) fn rebuild(
     }
     batch.insert(META_QUEUE_CONFIG, config_stamp(deadlines));
     tree.apply_batch(batch)?;
-    // Durable now, as the counters' recount is: a crash soon after this
-    // opening need not rebuild the queue again.
+    // Handed to the OS now, as the counters' recount is: a process killed
+    // soon after this opening need not rebuild the queue again.
     tree.flush()?;
     Ok(n)
 }

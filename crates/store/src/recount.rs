@@ -85,8 +85,9 @@ impl Recount<'_> {
             batch.insert(*k, *v);
         }
         tree.apply_batch(batch)?;
-        // Durable now rather than at sled's next background flush: a crash
-        // soon after this opening need not count every row again.
+        // Handed to the OS now rather than at sled's next background flush
+        // (sled's flush does not fsync, sled #1452): a process killed soon
+        // after this opening need not count every row again.
         tree.flush()?;
         tracing::info!(
             what = self.what,
