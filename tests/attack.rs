@@ -1,5 +1,8 @@
-//! An attacker on the newer surfaces: a hot-spot cluster's address read without `pii`.
+//! An attacker on the newer surfaces: a hot-spot cluster's address read without `pii`, and the reroute run's city-wide counts read by a district-limited admin.
 
+use std::collections::BTreeMap;
+
+use hotline::reroute::{RerouteJob, RerouteSummary};
 use hotline_suite::TestServer;
 use serde_json::{json, Value};
 
@@ -107,6 +110,52 @@ async fn a_hotspot_clusters_address_is_masked_like_the_tickets_without_pii() {
         for secret in ["13912345678", "张建国", "李秀英", "13800001111"] {
             assert!(!all.contains(secret), "{who} reads {secret}: {all}");
         }
+    }
+    server.stop().await;
+}
+
+/// A finished reroute run's summary counts the whole city's tickets, topic
+/// move by topic move. A district-limited admin may not start one (403), and
+/// must not read one either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_district_limited_admin_cannot_read_the_citys_reroute_run() {
+    let server = TestServer::start().await;
+    let base = &server.base;
+    // What a run over the city leaves behind when it has finished.
+    let run = RerouteJob {
+        running: false,
+        started_at: "2024-06-30T09:00:00".into(),
+        finished_at: Some("2024-06-30T09:05:00".into()),
+        checked: 40,
+        summary: Some(RerouteSummary {
+            model: "m-attack".into(),
+            checked: 40,
+            changed: 7,
+            left_to_people: 3,
+            moves: BTreeMap::from([("parks → kitchen_fumes".to_owned(), 7)]),
+        }),
+        error: None,
+    };
+    *server
+        .state
+        .reroute
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(run);
+
+    let admin = TestServer::client(&server.token("admin", true, None).await);
+    let (status, body) = get(&admin, format!("{base}/model/reroute")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["job"]["summary"]["changed"], 7, "{body}");
+
+    for pii in [true, false] {
+        let limited = TestServer::client(&server.token("admin", pii, Some("海淀区")).await);
+        let (status, body) = get(&limited, format!("{base}/model/reroute")).await;
+        assert_eq!(status, 403, "pii {pii}: {body}");
+        let all = body.to_string();
+        assert!(
+            !all.contains("kitchen_fumes") && body["job"].is_null(),
+            "pii {pii}: {all}"
+        );
     }
     server.stop().await;
 }
