@@ -1,4 +1,4 @@
-//! An attacker on the newer surfaces: a hot-spot cluster's address read without `pii`, and the reroute run's city-wide counts read by a district-limited admin.
+//! An attacker on the newer surfaces: hot-spot clusters' addresses without `pii`, the reroute run's city-wide counts, and statistics and exports by street, department and assessment month under a district limit.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +10,12 @@ async fn get(http: &reqwest::Client, url: String) -> (u16, Value) {
     let r = http.get(url).send().await.unwrap_or_else(|e| panic!("{e}"));
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn get_text(http: &reqwest::Client, url: String) -> (u16, String) {
+    let r = http.get(url).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap_or_default())
 }
 
 /// Submits a ticket and returns its id.
@@ -156,6 +162,114 @@ async fn a_district_limited_admin_cannot_read_the_citys_reroute_run() {
             !all.contains("kitchen_fumes") && body["job"].is_null(),
             "pii {pii}: {all}"
         );
+    }
+    server.stop().await;
+}
+
+/// Two 朝阳 tickets and one 海淀 ticket, each dispatched to a department of
+/// its district. A supervisor limited to 海淀 groups by department, by
+/// street and by assessment month, and exports by street and by department:
+/// nothing of 朝阳's departments, streets or counts comes through; asking
+/// for 朝阳 is 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_and_exports_by_street_department_and_assessment_month_keep_to_the_district() {
+    let server = TestServer::start().await;
+    let base = &server.base;
+    let operator = TestServer::client(&server.token("operator", false, None).await);
+    for (text, district, street, department, day) in [
+        (
+            "小区门口烧烤店油烟直排，熏得没法开窗",
+            "朝阳区",
+            "望京",
+            "朝阳区生态环境局",
+            "2024-05-20",
+        ),
+        (
+            "楼下饭馆半夜排风扇噪音太大睡不着",
+            "朝阳区",
+            "望京",
+            "朝阳区生态环境局",
+            "2024-05-21",
+        ),
+        (
+            "小区路灯坏了一个月没人修，晚上很黑",
+            "海淀区",
+            "中关村街道",
+            "海淀区城市管理委员会",
+            "2024-05-22",
+        ),
+    ] {
+        let id = submit(
+            &operator,
+            base,
+            json!({
+                "text": text,
+                "kind": "投诉",
+                "district": district,
+                "street": street,
+                "received_at": format!("{day} 09:00:00"),
+            }),
+        )
+        .await;
+        let r = operator
+            .post(format!("{base}/tickets/{id}/events"))
+            .json(&json!({"type": "dispatched", "department": department, "at": format!("{day}T10:00:00")}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status().as_u16(), 201);
+    }
+    let everyone = TestServer::client(&server.token("supervisor", false, None).await);
+    let (_, all) = get(&everyone, format!("{base}/stats?by=department")).await;
+    assert_eq!(all["rows"].as_array().map(Vec::len), Some(2), "{all}");
+
+    let haidian = TestServer::client(&server.token("supervisor", false, Some("海淀区")).await);
+    let keys = |body: &Value| -> Vec<String> {
+        body["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["key"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let requests = |body: &Value| -> i64 {
+        body["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r["requests"].as_i64().unwrap_or(-100))
+            .sum()
+    };
+    let (status, body) = get(&haidian, format!("{base}/stats?by=department")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(keys(&body), ["海淀区城市管理委员会"], "{body}");
+    assert_eq!(requests(&body), 1, "{body}");
+    let (status, body) = get(&haidian, format!("{base}/stats?by=street")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(keys(&body), ["海淀区中关村街道"], "{body}");
+    for range in ["", "&from=2024-05-19&to=2024-06-18"] {
+        let (status, body) =
+            get(&haidian, format!("{base}/stats?by=assessment_month{range}")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(keys(&body), ["2024-06"], "{range}: {body}");
+        assert_eq!(requests(&body), 1, "{range}: {body}");
+    }
+    for by in ["street", "department"] {
+        let (status, csv) =
+            get_text(&haidian, format!("{base}/export/stats?format=csv&by={by}")).await;
+        assert_eq!(status, 200, "{by}: {csv}");
+        assert!(csv.contains("海淀区"), "{by}: {csv}");
+        assert!(!csv.contains("朝阳"), "{by}: {csv}");
+    }
+    for query in [
+        "stats?by=department&district=朝阳区",
+        "stats?by=street&district=朝阳",
+        "stats?by=assessment_month&district=朝阳区",
+        "export/stats?format=csv&by=street&district=朝阳区",
+        "export/stats?format=xlsx&by=department&district=朝阳",
+    ] {
+        let (status, body) = get_text(&haidian, format!("{base}/{query}")).await;
+        assert_eq!(status, 403, "{query}: {body}");
     }
     server.stop().await;
 }
