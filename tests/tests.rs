@@ -1,6 +1,7 @@
 //! The integration tests: one binary, one module per area.
 
 mod access;
+mod attack;
 mod auth;
 mod classifier;
 mod dispatch;

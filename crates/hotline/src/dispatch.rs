@@ -163,7 +163,7 @@ pub struct HotspotParams {
 
 /// `GET /api/v1/hotspots`: bursts of a topic in a district and clusters of
 /// near-identical complaints at one address. Ids, counts, topics, districts
-/// and addresses only: no text, no caller.
+/// and addresses only (masked without `pii`): no text, no caller.
 pub async fn hotspots(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -191,7 +191,8 @@ pub async fn hotspots(
     };
     let found = tokio::task::spawn_blocking(move || crate::hotspots::detect(&state.store, &query))
         .await??;
-    Ok(Json(found))
+    // A cluster's address is the callers' free text: masked like theirs.
+    Ok(Json(if caller.pii() { found } else { found.masked() }))
 }
 
 /// "3 d 4 h", "-2 h 5 m": time left as a person reads it.

@@ -75,6 +75,11 @@ pub struct Cluster {
     pub first: Option<chrono::NaiveDateTime>,
     pub last: Option<chrono::NaiveDateTime>,
     pub ids: Vec<Uuid>,
+    /// The address as a reader without `pii` sees it: its first ticket's
+    /// address masked with what every member knows of its caller, then
+    /// normalised keeping the masks (see [`Hotspots::masked`]).
+    #[serde(skip)]
+    pub masked_address: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -186,6 +191,7 @@ pub fn clusters_at(address: &str, tickets: &[Ticket]) -> Vec<Cluster> {
                 .map(|(t, _)| t.to_owned())
                 .unwrap_or_default();
             Some(Cluster {
+                masked_address: masked_address(&members),
                 address: address.to_owned(),
                 district: members.iter().find_map(|t| t.district.clone()),
                 topic,
@@ -197,6 +203,39 @@ pub fn clusters_at(address: &str, tickets: &[Ticket]) -> Vec<Cluster> {
             })
         })
         .collect()
+}
+
+/// The place of a cluster as a reader without `pii` may see it: the first
+/// member's address masked as its ticket is (and with the other members'
+/// names and phones), then normalised with the masks kept.
+fn masked_address(members: &[&Ticket]) -> String {
+    let Some(first) = members.iter().find(|t| t.address.is_some()) else {
+        return String::new();
+    };
+    let mut address = first.address.clone().unwrap_or_default();
+    for t in members {
+        address = crate::pii::Known::of(t).mask(&address);
+    }
+    hotline_store::normalise_masked_address(&address, first.district.as_deref()).unwrap_or_default()
+}
+
+impl Hotspots {
+    /// The hot spots as a reader without `pii` sees them: each cluster's
+    /// address masked (a caller's phone or name written in it), sorted on
+    /// what is shown, so the order says nothing of what the masks hide.
+    pub fn masked(mut self) -> Hotspots {
+        for c in &mut self.clusters {
+            c.address = std::mem::take(&mut c.masked_address);
+        }
+        self.clusters.sort_by(|a, b| {
+            b.callers
+                .cmp(&a.callers)
+                .then_with(|| a.address.cmp(&b.address))
+                .then_with(|| a.first.cmp(&b.first))
+                .then_with(|| a.ids.cmp(&b.ids))
+        });
+        self
+    }
 }
 
 /// Runs both detectors. Blocking (store reads).

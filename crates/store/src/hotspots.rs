@@ -49,6 +49,17 @@ pub struct AddressGroup {
 /// `望京西园三区 312号楼` are one address. None when fewer than four
 /// characters remain (no place to recognise).
 pub fn normalise_address(address: &str, district: Option<&str>) -> Option<String> {
+    normalise(address, district, false)
+}
+
+/// [`normalise_address`] of an address already masked for a reader without
+/// `pii`: each `*` stays where the mask hid a character, so the place shown
+/// holds nothing the masked address does not.
+pub fn normalise_masked_address(address: &str, district: Option<&str>) -> Option<String> {
+    normalise(address, district, true)
+}
+
+fn normalise(address: &str, district: Option<&str>, keep_masks: bool) -> Option<String> {
     let mut s: String = address
         .chars()
         .filter_map(|c| match c {
@@ -56,6 +67,7 @@ pub fn normalise_address(address: &str, district: Option<&str>) -> Option<String
                 char::from_u32(c as u32 - 0xFEE0).map(|c| c.to_ascii_uppercase())
             }
             c if c.is_alphanumeric() => Some(c.to_ascii_uppercase()),
+            '*' if keep_masks => Some('*'),
             _ => None,
         })
         .collect();
@@ -228,7 +240,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::normalise_address;
+    use super::{normalise_address, normalise_masked_address};
 
     #[test]
     fn addresses_are_one_place_however_written() {
@@ -244,5 +256,18 @@ mod tests {
         );
         assert_ne!(normalise_address("望京西园三区313号楼", Some("朝阳区")), a);
         assert_eq!(normalise_address("小区", None), None);
+    }
+
+    #[test]
+    fn a_masked_address_keeps_its_masks_where_a_key_drops_them() {
+        let masked = "北京市朝阳区望京花园张**家（139****5678）楼下";
+        assert_eq!(
+            normalise_masked_address(masked, Some("朝阳区")).as_deref(),
+            Some("望京花园张**家139****5678楼下")
+        );
+        assert_eq!(
+            normalise_address(masked, Some("朝阳区")).as_deref(),
+            Some("望京花园张家1395678楼下")
+        );
     }
 }

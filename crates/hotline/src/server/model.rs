@@ -258,7 +258,16 @@ pub(super) async fn start_reroute(
 }
 
 /// The latest reroute run in this server: running, how far, what it changed.
-pub(super) async fn reroute_status(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+/// Its counts are the whole city's: not for a district-limited token.
+pub(super) async fn reroute_status(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<impl IntoResponse> {
+    if caller.token.district.is_some() {
+        return Err(ApiError::forbidden(
+            "a token limited to a district cannot read the whole city's reroute",
+        ));
+    }
     let job = lock_job(&state).clone();
     Ok(Json(RerouteStatus { job }))
 }
