@@ -334,8 +334,13 @@ fn calls(state: &AppState, examples: &[Example], n: usize, seed: u64) -> Result<
             text = format!("{district}{place}：{text}");
         }
         // The caller's street, as an operator writes it in the address or
-        // the street field; a text that names its place keeps its own.
-        let street = if named {
+        // the street field; a text that names its street keeps its own, and
+        // one that names only its district still gets a street of it.
+        let names_street = gazetteer
+            .locate(Some(&district), None, &text)
+            .street
+            .is_some();
+        let street = if names_street {
             None
         } else {
             demo_street(gazetteer, &district, received.and_utc().timestamp() as u64)
