@@ -106,6 +106,38 @@ async fn the_router_the_permission_table_and_the_api_document_list_the_same_rout
             );
         }
     }
+    // An admin limited to a district, even with pii, is refused every
+    // city-wide route before its handler runs (the reload below would
+    // otherwise answer 200), and the refusal names the district.
+    let limited = server.token("admin", true, Some("朝阳区")).await;
+    let city_wide: Vec<_> = hotline::server::ROUTES
+        .iter()
+        .filter(|r| r.access.city_wide())
+        .collect();
+    assert!(
+        city_wide
+            .iter()
+            .any(|r| (r.method, r.path) == ("POST", "/api/v1/model/reload")),
+        "reloading the city's router is a city-wide route"
+    );
+    for rule in city_wide {
+        let url = format!("{}{}", server.root, rule.path);
+        let request = match rule.method {
+            "GET" => http.get(&url),
+            "POST" => http.post(&url).json(&json!({})),
+            other => panic!("{other} {}: a method the test does not know", rule.path),
+        };
+        let (status, body) = send(request.bearer_auth(&limited)).await;
+        assert_eq!(status, 403, "{} {}: {body}", rule.method, rule.path);
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("朝阳区") && m.contains("whole city")),
+            "{} {}: {body}",
+            rule.method,
+            rule.path
+        );
+    }
     stop(server).await;
 }
 

@@ -21,14 +21,22 @@ pub enum Access {
     AnyRole,
     /// A valid token of one of these roles.
     Roles(&'static [Role]),
+    /// A valid token of one of these roles that is not limited to a
+    /// district: the route acts on, or reports about, the whole city.
+    CityRoles(&'static [Role]),
 }
 
 impl Access {
     pub fn allows(self, role: Role) -> bool {
         match self {
             Access::Public | Access::AnyRole => true,
-            Access::Roles(roles) => roles.contains(&role),
+            Access::Roles(roles) | Access::CityRoles(roles) => roles.contains(&role),
         }
+    }
+
+    /// A token limited to a district may not call the route, whatever its role.
+    pub fn city_wide(self) -> bool {
+        matches!(self, Access::CityRoles(_))
     }
 }
 
@@ -41,6 +49,8 @@ pub const READERS: Access = Access::Roles(&[Operator, Supervisor, Admin]);
 /// Figures and exports.
 pub const SUPERVISORS: Access = Access::Roles(&[Supervisor, Admin]);
 pub const ADMINS: Access = Access::Roles(&[Admin]);
+/// Admins of the whole city: the router model, which serves every district.
+pub const CITY_ADMINS: Access = Access::CityRoles(&[Admin]);
 
 /// Who may call `method path` (a declared route); None when the table does not list it.
 pub fn access(method: &Method, path: &str) -> Option<Access> {
@@ -143,7 +153,8 @@ static UNLISTED: crate::throttle::Throttle = crate::throttle::Throttle::per_seco
 
 /// The middleware on every /api/v1 route: looks the route up in
 /// [`ROUTES`], checks the bearer token (401 when missing, unknown or
-/// revoked) and its role (403), and hands the [`Caller`] to the handler.
+/// revoked), its role and, on a city-wide route, that it is not limited to
+/// a district (403), and hands the [`Caller`] to the handler.
 pub async fn require_token(
     State(state): State<AppState>,
     mut req: Request,
@@ -197,6 +208,14 @@ pub async fn require_token(
         ))
         .into_response();
     }
+    if let (true, Some(own)) = (access.city_wide(), &token.district) {
+        tracing::debug!(route = %path, token = %token.id, "district-limited token on a city-wide route");
+        return ApiError::forbidden(format!(
+            "a token limited to {own} may not call {} {path}: it acts on the whole city",
+            req.method()
+        ))
+        .into_response();
+    }
     req.extensions_mut().insert(Caller { token });
     next.run(req).await
 }
@@ -219,6 +238,14 @@ mod tests {
         assert_eq!(access(&Method::GET, "/api/v1/nowhere"), None);
         // Admin may call every listed route.
         assert!(ROUTES.iter().all(|r| r.access.allows(Admin)));
+        // The router model serves every district: whatever changes it is
+        // closed to a district-limited token.
+        for r in ROUTES
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.starts_with("/api/v1/model/"))
+        {
+            assert!(r.access.city_wide(), "{} {}", r.method, r.path);
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use super::{admin, meta, model, search, stats, tickets};
 use crate::app::AppState;
 use crate::auth::Access::{self, AnyRole, Public};
-use crate::auth::{ADMINS, OPERATORS, READERS, SUPERVISORS};
+use crate::auth::{ADMINS, CITY_ADMINS, OPERATORS, READERS, SUPERVISORS};
 use crate::dispatch;
 
 /// One route of the API: `method path`, who may call it, and its handler.
@@ -60,19 +60,19 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/me", AnyRole, |m| on(m, admin::me)),
     route("GET", "/api/v1/topics", AnyRole, |m| on(m, meta::topics)),
     route("GET", "/api/v1/model", AnyRole, |m| on(m, model::model)),
-    route("POST", "/api/v1/model/reload", ADMINS, |m| {
+    route("POST", "/api/v1/model/reload", CITY_ADMINS, |m| {
         on(m, model::reload_model)
     }),
     route("GET", "/api/v1/model/overrides", SUPERVISORS, |m| {
         on(m, model::model_overrides)
     }),
-    route("POST", "/api/v1/model/train", ADMINS, |m| {
+    route("POST", "/api/v1/model/train", CITY_ADMINS, |m| {
         on(m, model::train_model)
     }),
-    route("POST", "/api/v1/model/reroute", ADMINS, |m| {
+    route("POST", "/api/v1/model/reroute", CITY_ADMINS, |m| {
         on(m, model::start_reroute)
     }),
-    route("GET", "/api/v1/model/reroute", ADMINS, |m| {
+    route("GET", "/api/v1/model/reroute", CITY_ADMINS, |m| {
         on(m, model::reroute_status)
     }),
     route("POST", "/api/v1/classify", OPERATORS, |m| {
