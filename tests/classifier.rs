@@ -258,3 +258,48 @@ fn a_saved_model_routes_and_explains_as_the_trained_one() {
         assert!(!b.deciding_words.is_empty(), "{text}: {b:?}");
     }
 }
+
+/// `hotline eval` reports each headline figure with a bootstrap interval
+/// that holds it; a file the router gets all right has no spread, and the
+/// same file gives the same interval twice.
+#[test]
+fn evaluation_reports_bootstrap_intervals_around_its_figures() {
+    let lines = [
+        r#"{"text": "小区没有电动车充电桩，大家只能飞线充电", "topic": "ebike_charging"}"#,
+        r#"{"text": "楼下烧烤店的油烟直接排到我家窗户，呛得没法开窗", "topic": "kitchen_fumes"}"#,
+        r#"{"text": "快递员从不送货上门，直接放驿站还要收费", "topic": "express_delivery"}"#,
+        r#"{"text": "老楼电梯三天两头困人，请质监部门来查", "topic": "old_elevators"}"#,
+        r#"{"text": "家里停水三天了，也没有通知", "topic": "other"}"#,
+        r#"{"text": "我的车在路边停了十分钟就被贴了罚单，想申诉", "topic": "other"}"#,
+        r#"{"text": "公司拖欠我们三个月工资，老板联系不上", "topic": "employment"}"#,
+        r#"{"text": "医院收费单上多收了两项检查费", "topic": "kitchen_fumes"}"#,
+    ];
+    let rows = parse_labelled("fixture", &lines.join("\n")).unwrap_or_else(|e| panic!("{e}"));
+    let a = analyzer();
+    let report = hotline_classifier::evaluate(&a, &rows);
+    let i = report.intervals.as_ref().expect("intervals");
+    assert_eq!(i.resamples, hotline_classifier::RESAMPLES);
+    for (interval, figure) in [
+        (i.macro_f1, report.macro_f1),
+        (i.routed_precision, report.routed_precision),
+        (i.routed_recall, report.routed_recall),
+    ] {
+        assert!(
+            interval.low <= figure && figure <= interval.high,
+            "{interval:?} {figure}"
+        );
+    }
+    // One deliberate error (a fee complaint labelled kitchen_fumes): the
+    // figure can move, so the interval has width.
+    assert!(report.macro_f1 < 1.0, "{report:?}");
+    assert!(i.macro_f1.high - i.macro_f1.low > 0.0, "{i:?}");
+    assert_eq!(
+        hotline_classifier::evaluate(&a, &rows).intervals,
+        report.intervals
+    );
+    let right = parse_labelled("fixture", &lines[..7].join("\n")).unwrap_or_else(|e| panic!("{e}"));
+    let perfect = hotline_classifier::evaluate(&a, &right);
+    assert_eq!(perfect.macro_f1, 1.0, "{perfect:?}");
+    let i = perfect.intervals.expect("intervals");
+    assert_eq!((i.macro_f1.low, i.macro_f1.high), (1.0, 1.0));
+}

@@ -83,6 +83,10 @@ pub struct EvalReport {
     pub routed_precision: f64,
     /// Of the tickets whose true topic is not `other`, the share sent to it.
     pub routed_recall: f64,
+    /// 95 % bootstrap intervals of the three figures above: on a few hundred
+    /// rows, a topic with five of them moves macro-F1 by several points.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intervals: Option<crate::bootstrap::Intervals>,
     pub per_topic: BTreeMap<String, TopicScore>,
     /// confusion[true][predicted] = count, over the taxonomy's slugs.
     pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
@@ -175,88 +179,185 @@ fn evaluate_rows(analyzer: &Analyzer, rows: &[LabelledRow]) -> EvalReport {
         .iter()
         .map(|t| t.slug.clone())
         .collect();
-    let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = slugs
+    let index: BTreeMap<&str, usize> = slugs
         .iter()
-        .map(|s| (s.clone(), slugs.iter().map(|p| (p.clone(), 0)).collect()))
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i))
         .collect();
-    let (mut correct, mut unknown) = (0, 0);
-    let (mut routed, mut routed_right, mut topical, mut topical_found) = (0, 0, 0, 0);
-    let (mut district_rows, mut district_right) = (0, 0);
-    let mut decisions = Vec::with_capacity(rows.len());
-    let (mut needs_review, mut needs_review_correct) = (0, 0);
-    for row in rows {
-        let analysis = analyzer.analyze(row.title.as_deref(), &row.text);
-        let predicted = &analysis.routing.topic;
-        decisions.push((analysis.routing.confidence, predicted == &row.topic));
-        if analysis.routing.needs_review {
-            needs_review += 1;
-            needs_review_correct += usize::from(predicted == &row.topic);
-        }
-        if predicted == &row.topic {
-            correct += 1;
-        }
-        match confusion.get_mut(&row.topic) {
-            Some(line) => *line.entry(predicted.clone()).or_default() += 1,
-            None => unknown += 1,
-        }
-        if predicted != OTHER {
-            routed += 1;
-            routed_right += usize::from(predicted == &row.topic);
-        }
-        if row.topic != OTHER {
-            topical += 1;
-            topical_found += usize::from(predicted == &row.topic);
-        }
-        if let Some(Some(expected)) = &row.district {
-            district_rows += 1;
-            let found = analysis.district.as_ref().map(|d| d.district.as_str());
-            district_right += usize::from(found == Some(expected.as_str()));
-        }
-    }
-    let mut per_topic = BTreeMap::new();
-    for slug in &slugs {
-        let tp = confusion[slug][slug];
-        let support: usize = confusion[slug].values().sum();
-        let predicted: usize = confusion.values().map(|line| line[slug]).sum();
-        let precision = ratio(tp, predicted);
-        let recall = ratio(tp, support);
-        let f1 = if precision + recall > 0.0 {
-            2.0 * precision * recall / (precision + recall)
-        } else {
-            0.0
-        };
-        per_topic.insert(
-            slug.clone(),
-            TopicScore {
-                precision,
-                recall,
-                f1,
-                support,
-            },
-        );
-    }
-    let scored: Vec<&TopicScore> = per_topic.values().filter(|s| s.support > 0).collect();
-    let macro_f1 = if scored.is_empty() {
-        0.0
-    } else {
-        scored.iter().map(|s| s.f1).sum::<f64>() / scored.len() as f64
-    };
+    let other = index.get(OTHER).copied().unwrap_or(0);
+    let outcomes: Vec<Outcome> = rows
+        .iter()
+        .map(|row| {
+            let analysis = analyzer.analyze(row.title.as_deref(), &row.text);
+            let district_right = match &row.district {
+                Some(Some(expected)) => Some(
+                    analysis.district.as_ref().map(|d| d.district.as_str())
+                        == Some(expected.as_str()),
+                ),
+                _ => None,
+            };
+            Outcome {
+                gold: index.get(row.topic.as_str()).copied(),
+                gold_is_other: row.topic == OTHER,
+                predicted: index
+                    .get(analysis.routing.topic.as_str())
+                    .copied()
+                    .unwrap_or(other),
+                confidence: analysis.routing.confidence,
+                needs_review: analysis.routing.needs_review,
+                district_right,
+            }
+        })
+        .collect();
+    let tally = Tally::of(slugs.len(), other, &outcomes);
+    let per_topic: BTreeMap<String, TopicScore> =
+        slugs.iter().cloned().zip(tally.scores()).collect();
+    let confusion = slugs
+        .iter()
+        .zip(&tally.confusion)
+        .map(|(gold, line)| {
+            let line = slugs.iter().cloned().zip(line.iter().copied()).collect();
+            (gold.clone(), line)
+        })
+        .collect();
+    let decisions: Vec<(f32, bool)> = outcomes.iter().map(|o| (o.confidence, o.right())).collect();
     let (reliability, expected_calibration_error) = calibration(&decisions);
+    let district: Vec<bool> = outcomes.iter().filter_map(|o| o.district_right).collect();
+    let headline = tally.headline();
     EvalReport {
         rows: rows.len(),
-        accuracy: ratio(correct, rows.len()),
-        macro_f1,
-        routed_precision: ratio(routed_right, routed),
-        routed_recall: ratio(topical_found, topical),
+        accuracy: ratio(tally.correct, rows.len()),
+        macro_f1: headline.macro_f1,
+        routed_precision: headline.routed_precision,
+        routed_recall: headline.routed_recall,
+        intervals: crate::bootstrap::intervals(slugs.len(), other, &outcomes),
         per_topic,
         confusion,
-        district_accuracy: (district_rows > 0).then(|| ratio(district_right, district_rows)),
-        unknown_topics: unknown,
+        district_accuracy: (!district.is_empty())
+            .then(|| ratio(district.iter().filter(|r| **r).count(), district.len())),
+        unknown_topics: outcomes.iter().filter(|o| o.gold.is_none()).count(),
         expected_calibration_error,
         reliability,
-        needs_review,
-        needs_review_correct,
+        needs_review: outcomes.iter().filter(|o| o.needs_review).count(),
+        needs_review_correct: outcomes
+            .iter()
+            .filter(|o| o.needs_review && o.right())
+            .count(),
         sure_rows: None,
+    }
+}
+
+/// One labelled row as the router decided it, topics as indices into the
+/// taxonomy's slugs: what every figure of a report is counted from, so that
+/// a bootstrap resample is counted exactly like the report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Outcome {
+    /// The labelled topic; None when it is not in the taxonomy (an error).
+    pub gold: Option<usize>,
+    /// The labelled topic is `other`.
+    pub gold_is_other: bool,
+    pub predicted: usize,
+    pub confidence: f32,
+    pub needs_review: bool,
+    /// Whether the district found is the labelled one, when the row labels one.
+    pub district_right: Option<bool>,
+}
+
+impl Outcome {
+    pub fn right(&self) -> bool {
+        self.gold == Some(self.predicted)
+    }
+}
+
+/// A report's three headline figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Headline {
+    pub macro_f1: f64,
+    pub routed_precision: f64,
+    pub routed_recall: f64,
+}
+
+/// Counts over some outcomes: the confusion matrix and the routed rows.
+pub(crate) struct Tally {
+    /// confusion[true][predicted], over the taxonomy's slugs.
+    confusion: Vec<Vec<usize>>,
+    correct: usize,
+    routed: usize,
+    routed_right: usize,
+    topical: usize,
+    topical_found: usize,
+}
+
+impl Tally {
+    pub fn of<'a>(
+        topics: usize,
+        other: usize,
+        outcomes: impl IntoIterator<Item = &'a Outcome>,
+    ) -> Tally {
+        let mut t = Tally {
+            confusion: vec![vec![0; topics]; topics],
+            correct: 0,
+            routed: 0,
+            routed_right: 0,
+            topical: 0,
+            topical_found: 0,
+        };
+        for o in outcomes {
+            let right = o.right();
+            t.correct += usize::from(right);
+            if let Some(gold) = o.gold {
+                t.confusion[gold][o.predicted] += 1;
+            }
+            if o.predicted != other {
+                t.routed += 1;
+                t.routed_right += usize::from(right);
+            }
+            if !o.gold_is_other {
+                t.topical += 1;
+                t.topical_found += usize::from(right);
+            }
+        }
+        t
+    }
+
+    /// Precision, recall, F1 and support of each topic, in the slugs' order.
+    pub fn scores(&self) -> Vec<TopicScore> {
+        (0..self.confusion.len())
+            .map(|k| {
+                let tp = self.confusion[k][k];
+                let support: usize = self.confusion[k].iter().sum();
+                let predicted: usize = self.confusion.iter().map(|line| line[k]).sum();
+                let precision = ratio(tp, predicted);
+                let recall = ratio(tp, support);
+                let f1 = if precision + recall > 0.0 {
+                    2.0 * precision * recall / (precision + recall)
+                } else {
+                    0.0
+                };
+                TopicScore {
+                    precision,
+                    recall,
+                    f1,
+                    support,
+                }
+            })
+            .collect()
+    }
+
+    /// Macro-F1 over the topics with rows, routed precision and recall.
+    pub fn headline(&self) -> Headline {
+        let scores = self.scores();
+        let scored: Vec<&TopicScore> = scores.iter().filter(|s| s.support > 0).collect();
+        let macro_f1 = if scored.is_empty() {
+            0.0
+        } else {
+            scored.iter().map(|s| s.f1).sum::<f64>() / scored.len() as f64
+        };
+        Headline {
+            macro_f1,
+            routed_precision: ratio(self.routed_right, self.routed),
+            routed_recall: ratio(self.topical_found, self.topical),
+        }
     }
 }
 

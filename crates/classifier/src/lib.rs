@@ -6,6 +6,7 @@
 //! the same inputs always give the same routing.
 
 mod analyzer;
+mod bootstrap;
 mod district;
 mod error;
 mod eval;
@@ -23,6 +24,7 @@ mod taxonomy;
 pub type WordSet = rustc_hash::FxHashSet<String>;
 
 pub use analyzer::{full_text, prepare, Analysis, Analyzer, AnalyzerSources};
+pub use bootstrap::{Interval, Intervals, RESAMPLES};
 pub use district::{DistrictMatch, Gazetteer, MatchKind};
 pub use error::{Error, Result};
 pub use eval::{

@@ -401,6 +401,17 @@ fn print_report(r: &EvalReport) {
         "routed precision {:.3}   routed recall {:.3}",
         r.routed_precision, r.routed_recall
     );
+    if let Some(i) = &r.intervals {
+        let range = |i: &hotline_classifier::Interval| format!("{:.3}–{:.3}", i.low, i.high);
+        println!(
+            "{:.0} % bootstrap intervals ({} resamples): macro-F1 {}   routed precision {}   routed recall {}",
+            i.level * 100.0,
+            i.resamples,
+            range(&i.macro_f1),
+            range(&i.routed_precision),
+            range(&i.routed_recall)
+        );
+    }
     if let Some(d) = r.district_accuracy {
         println!("district accuracy {d:.3}");
     }
