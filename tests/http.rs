@@ -958,6 +958,37 @@ async fn an_admin_retrains_the_router_while_the_server_runs() {
         .unwrap_or_default()
         .to_owned();
     assert_ne!(new_version, builtin, "{trained}");
+    // The training size and held-out figures count every district's
+    // tickets: a district-limited token sees the model, not them.
+    let read_model = |token: String| {
+        let url = format!("{base}/model");
+        async move {
+            TestServer::client(&token)
+                .get(url)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .json::<Value>()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    let city = read_model(server.inner.token("supervisor", false, None).await).await;
+    assert!(
+        city["info"]["examples"].as_u64().is_some_and(|n| n > 0),
+        "{city}"
+    );
+    assert!(city["info"]["evaluation"].is_array(), "{city}");
+    let own = read_model(server.inner.token("supervisor", true, Some("朝阳区")).await).await;
+    assert_eq!(own["version"], new_version.as_str(), "{own}");
+    assert_eq!(
+        own["info"]["fingerprint"], city["info"]["fingerprint"],
+        "{own}"
+    );
+    assert!(
+        own["info"].get("examples").is_none() && own["info"].get("evaluation").is_none(),
+        "{own}"
+    );
     let (status, ticket) = post_json(
         &http,
         &format!("{base}/tickets"),

@@ -15,8 +15,17 @@ use crate::error::ApiError;
 
 /// The router model in use: its version (recorded on every ticket it
 /// routes), what it was trained on, its figures, and the decision settings.
-pub(super) async fn model(State(state): State<AppState>) -> impl IntoResponse {
-    Json(model_view(&state))
+/// A district-limited token is not shown the training size or the held-out
+/// figures: a model trained in the server counts the whole city's tickets.
+pub(super) async fn model(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> impl IntoResponse {
+    let mut view = model_view(&state);
+    if caller.token.district.is_some() {
+        view.info = view.info.map(ModelInfoView::without_city_counts);
+    }
+    Json(view)
 }
 
 /// Loads the model installed in the data directory now (after `hotline
@@ -335,7 +344,7 @@ pub(super) fn model_view(state: &AppState) -> ModelView {
     let config = router.config();
     ModelView {
         version: router.model().version().to_owned(),
-        info: router.model().info().cloned(),
+        info: router.model().info().cloned().map(ModelInfoView::Full),
         source,
         decision: Decision {
             topic_threshold: config.topic_threshold,
@@ -350,10 +359,40 @@ pub(super) fn model_view(state: &AppState) -> ModelView {
 #[derive(Debug, Serialize)]
 pub(super) struct ModelView {
     version: String,
-    info: Option<ModelInfo>,
+    info: Option<ModelInfoView>,
     /// Where the model came from (see [`crate::engine::model_source`]).
     source: &'static str,
     decision: Decision,
+}
+
+/// What `GET /model` shows of the model's provenance.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(super) enum ModelInfoView {
+    Full(ModelInfo),
+    /// For a district-limited token: the model's identity and parameters,
+    /// without `examples` and `evaluation`, which count every district's
+    /// imported and overridden tickets.
+    Limited {
+        version: String,
+        fingerprint: String,
+        taxonomy_year: u16,
+        params: hotline_classifier::TrainParams,
+    },
+}
+
+impl ModelInfoView {
+    fn without_city_counts(self) -> ModelInfoView {
+        match self {
+            ModelInfoView::Full(info) => ModelInfoView::Limited {
+                version: info.version,
+                fingerprint: info.fingerprint,
+                taxonomy_year: info.taxonomy_year,
+                params: info.params,
+            },
+            limited => limited,
+        }
+    }
 }
 
 /// The router's decision settings.
