@@ -172,7 +172,9 @@ pub fn evaluate(analyzer: &Analyzer, rows: &[LabelledRow]) -> EvalReport {
     report
 }
 
-fn evaluate_rows(analyzer: &Analyzer, rows: &[LabelledRow]) -> EvalReport {
+/// Each row as this analyzer decides it, with the taxonomy's slugs and the
+/// index of `other` among them.
+fn outcomes_of(analyzer: &Analyzer, rows: &[LabelledRow]) -> (Vec<String>, usize, Vec<Outcome>) {
     let slugs: Vec<String> = analyzer
         .taxonomy()
         .topics()
@@ -209,7 +211,49 @@ fn evaluate_rows(analyzer: &Analyzer, rows: &[LabelledRow]) -> EvalReport {
             }
         })
         .collect();
-    let tally = Tally::of(slugs.len(), other, &outcomes);
+    (slugs, other, outcomes)
+}
+
+/// Two routers scored on the same rows, and the change from the first to
+/// the second with paired bootstrap intervals (the same draws for both): a
+/// change whose interval holds 0 may be noise.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    pub baseline: EvalReport,
+    pub candidate: EvalReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<crate::bootstrap::Change>,
+}
+
+/// Scores `baseline` and `candidate` on the same rows; both must route to
+/// the same year's topics.
+pub fn compare(
+    baseline: &Analyzer,
+    candidate: &Analyzer,
+    rows: &[LabelledRow],
+) -> Result<Comparison> {
+    let (slugs, other, before) = outcomes_of(baseline, rows);
+    let (candidate_slugs, _, after) = outcomes_of(candidate, rows);
+    if slugs != candidate_slugs {
+        return Err(Error::Model(
+            "the two routers compared route to different topic lists".into(),
+        ));
+    }
+    Ok(Comparison {
+        baseline: report_of(&slugs, other, &before),
+        candidate: report_of(&slugs, other, &after),
+        change: crate::bootstrap::paired(slugs.len(), other, &before, &after),
+    })
+}
+
+fn evaluate_rows(analyzer: &Analyzer, rows: &[LabelledRow]) -> EvalReport {
+    let (slugs, other, outcomes) = outcomes_of(analyzer, rows);
+    report_of(&slugs, other, &outcomes)
+}
+
+/// The report of these outcomes.
+fn report_of(slugs: &[String], other: usize, outcomes: &[Outcome]) -> EvalReport {
+    let tally = Tally::of(slugs.len(), other, outcomes);
     let per_topic: BTreeMap<String, TopicScore> =
         slugs.iter().cloned().zip(tally.scores()).collect();
     let confusion = slugs
@@ -225,12 +269,12 @@ fn evaluate_rows(analyzer: &Analyzer, rows: &[LabelledRow]) -> EvalReport {
     let district: Vec<bool> = outcomes.iter().filter_map(|o| o.district_right).collect();
     let headline = tally.headline();
     EvalReport {
-        rows: rows.len(),
-        accuracy: ratio(tally.correct, rows.len()),
+        rows: outcomes.len(),
+        accuracy: ratio(tally.correct, outcomes.len()),
         macro_f1: headline.macro_f1,
         routed_precision: headline.routed_precision,
         routed_recall: headline.routed_recall,
-        intervals: crate::bootstrap::intervals(slugs.len(), other, &outcomes),
+        intervals: crate::bootstrap::intervals(slugs.len(), other, outcomes),
         per_topic,
         confusion,
         district_accuracy: (!district.is_empty())

@@ -24,11 +24,12 @@ mod taxonomy;
 pub type WordSet = rustc_hash::FxHashSet<String>;
 
 pub use analyzer::{full_text, prepare, Analysis, Analyzer, AnalyzerSources};
-pub use bootstrap::{Interval, Intervals, RESAMPLES};
+pub use bootstrap::{Change, Delta, Interval, Intervals, RESAMPLES};
 pub use district::{DistrictMatch, Gazetteer, MatchKind};
 pub use error::{Error, Result};
 pub use eval::{
-    evaluate, fit_calibration, parse_labelled, EvalReport, LabelledRow, ReliabilityBin, TopicScore,
+    compare, evaluate, fit_calibration, parse_labelled, Comparison, EvalReport, LabelledRow,
+    ReliabilityBin, TopicScore,
 };
 pub use model::{Example, Model, TrainParams};
 pub use provenance::{fingerprint, version_of, ModelEvaluation, ModelInfo};

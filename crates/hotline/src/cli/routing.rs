@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use hotline_classifier::{
-    evaluate, fit_calibration, parse_labelled, Analysis, Analyzer, EvalReport, ModelEvaluation,
-    TrainParams,
+    compare, evaluate, fit_calibration, parse_labelled, Analysis, Analyzer, Comparison, EvalReport,
+    ModelEvaluation, TrainParams,
 };
 
 use super::guard::{shut_down_after, with_store};
@@ -70,6 +70,12 @@ pub struct EvalArgs {
     /// Read the data directory's tickets instead of a labelled file.
     #[arg(long)]
     from_store: bool,
+    /// Compare with the router this configuration file sets up (another
+    /// model, calibration or threshold; read like --config): both are
+    /// scored on the same rows, and the change is given with paired 95 %
+    /// bootstrap intervals.
+    #[arg(long, value_name = "CONFIG", requires = "data")]
+    baseline: Option<PathBuf>,
     #[arg(long)]
     json: bool,
 }
@@ -168,6 +174,16 @@ pub fn eval(config: &Config, data_dir: &Path, args: EvalArgs) -> Result<()> {
     };
     let rows = read_labelled(&data)?;
     let analyzer = engine::build_analyzer_in(config, data_dir)?;
+    if let Some(path) = &args.baseline {
+        let baseline = engine::build_analyzer_in(&Config::load(Some(path))?, data_dir)?;
+        let comparison = compare(&baseline, &analyzer, &rows)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&comparison)?);
+        } else {
+            print_comparison(&comparison, path);
+        }
+        return Ok(());
+    }
     let report = evaluate(&analyzer, &rows);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -390,6 +406,33 @@ fn print_analysis(a: &Analysis) {
         Some(d) => println!("  district     {} (from “{}”)", d.district, d.matched),
         None => println!("  district     —"),
     }
+}
+
+fn print_comparison(c: &Comparison, baseline: &Path) {
+    let line = |name: &str, r: &EvalReport| {
+        println!(
+            "{name:<10} macro-F1 {:.3}   routed precision {:.3}   routed recall {:.3}   ECE {:.3}",
+            r.macro_f1, r.routed_precision, r.routed_recall, r.expected_calibration_error
+        );
+    };
+    println!("baseline: {}", baseline.display());
+    line("baseline", &c.baseline);
+    line("candidate", &c.candidate);
+    if let Some(change) = &c.change {
+        let delta = |d: &hotline_classifier::Delta| {
+            format!("{:+.3} ({:+.3} to {:+.3})", d.value, d.low, d.high)
+        };
+        println!(
+            "change, with {:.0} % paired bootstrap intervals ({} resamples): macro-F1 {}   routed precision {}   routed recall {}",
+            change.level * 100.0,
+            change.resamples,
+            delta(&change.macro_f1),
+            delta(&change.routed_precision),
+            delta(&change.routed_recall)
+        );
+    }
+    println!("\ncandidate in full:");
+    print_report(&c.candidate);
 }
 
 fn print_report(r: &EvalReport) {
