@@ -45,8 +45,8 @@ impl Rng {
 /// cut by spaces, hyphens, dots, slashes, brackets, full-width
 /// punctuation; full-width digits; Chinese numerals, whole or mixed.
 fn spell(number: &str, groups: &[usize], rng: &mut Rng) -> String {
-    const SEPARATORS: [&str; 12] = [
-        "", " ", "-", ".", "/", "　", "－", "·", "—", " - ", "．", "、",
+    const SEPARATORS: [&str; 14] = [
+        "", " ", "-", ".", "/", "　", "－", "·", "—", " - ", "．", "、", ",", "，",
     ];
     let sep = SEPARATORS[rng.below(SEPARATORS.len())];
     let digits = rng.below(5); // 0 ASCII, 1 full-width, 2 Chinese, 3 mixed, 4 幺
@@ -98,8 +98,8 @@ fn a_generated_corpus_of_spellings_leaves_no_number_readable() {
             0 => {
                 let n = format!("1{}{}", 3 + rng.below(7), rng.digits(9));
                 let hidden = (3, 7);
-                let groups = [vec![11], vec![3, 4, 4], vec![3, 8], vec![7, 4]];
-                (n, groups[rng.below(4)].clone(), hidden)
+                let groups = [vec![11], vec![3, 4, 4], vec![3, 8], vec![7, 4], vec![1; 11]];
+                (n, groups[rng.below(5)].clone(), hidden)
             }
             1 => {
                 let n = format!(
@@ -127,8 +127,9 @@ fn a_generated_corpus_of_spellings_leaves_no_number_readable() {
                     vec![6, 8, 4],
                     vec![6, 4, 4, 4],
                     vec![3, 3, 4, 4, 4],
+                    vec![1; 18],
                 ];
-                (n, groups[rng.below(4)].clone(), hidden)
+                (n, groups[rng.below(5)].clone(), hidden)
             }
             _ => {
                 // +86 and a mobile.
