@@ -451,6 +451,23 @@ async fn a_district_token_sees_only_its_district() {
     assert_eq!(status, 200);
     assert_eq!(found["total"], 1, "{found}");
     assert_eq!(found["hits"][0]["ticket"]["id"], ours.as_str());
+    // Nothing that counts the whole city: a score weighs the words by every
+    // district's tickets, and `seq` numbers every district's changes.
+    assert_eq!(found["hits"][0]["score"], 0.0, "{found}");
+    assert_eq!(found["hits"][0]["ticket"]["seq"], 0, "{found}");
+    let (_, city) = get(&http, &format!("{base}/search?q=充电桩"), &admin).await;
+    assert!(
+        city["hits"][0]["score"].as_f64().is_some_and(|s| s > 0.0),
+        "{city}"
+    );
+    assert!(
+        city["hits"][0]["ticket"]["seq"]
+            .as_u64()
+            .is_some_and(|s| s > 0),
+        "{city}"
+    );
+    let (_, shown) = get(&http, &format!("{base}/tickets/{ours}"), &chaoyang).await;
+    assert_eq!(shown["ticket"]["seq"], 0, "{shown}");
     let (status, _) = get(
         &http,
         &format!("{base}/search?q=充电桩&district=海淀区"),
@@ -464,6 +481,40 @@ async fn a_district_token_sees_only_its_district() {
     assert_eq!(
         (status, body["error"]["code"].clone()),
         (403, json!("forbidden"))
+    );
+    // An external id already used by another district's ticket is refused
+    // without naming that ticket; one of its own district gives its id.
+    let operator = server.token("operator", false, Some("朝阳区")).await;
+    for (text, external_id) in [
+        ("海淀区学院路小区电梯坏了", "WO-HD-1"),
+        ("朝阳区望京小区电梯坏了", "WO-CY-1"),
+    ] {
+        submit(
+            &http,
+            base,
+            &admin,
+            json!({"text": text, "external_id": external_id}),
+        )
+        .await;
+    }
+    let probe = |external_id: &'static str| {
+        let request = http
+            .post(format!("{base}/tickets"))
+            .bearer_auth(&operator)
+            .json(&json!({"text": "小区电梯坏了", "external_id": external_id}));
+        async move { send(request).await }
+    };
+    let (status, body) = probe("WO-HD-1").await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body.get("id").is_none() && !body.to_string().contains("-7"),
+        "{body}"
+    );
+    let (status, body) = probe("WO-CY-1").await;
+    assert_eq!(
+        (status, body["duplicate"].clone()),
+        (200, json!(true)),
+        "{body}"
     );
 
     let (status, stats) = get(&http, &format!("{base}/stats?by=district"), &chaoyang).await;

@@ -81,7 +81,8 @@ export function renderResults(hits) {
         h('span', {}, KIND_ZH[t.kind] || t.kind),
         h('span', {}, STATUS_ZH[hit.status] || hit.status || ''),
         h('span', {}, fmtTime(t.received_at)),
-        h('span', { class: 'score', title: '相关度' }, `相关度 ${Number(hit.score || 0).toFixed(2)}`)));
+        // A district-limited token gets no score (0): it counts the whole city's words.
+        hit.score ? h('span', { class: 'score', title: '相关度' }, `相关度 ${Number(hit.score).toFixed(2)}`) : null));
   }));
   $('#search-pager').hidden = total <= SEARCH_PAGE_SIZE;
   $('#search-page').textContent = `${page} / ${pages}`;

@@ -177,6 +177,17 @@ pub async fn hotspots(
         })?,
     };
     let days = parse_count("days", p.days.as_deref(), 3, 14)? as i64;
+    // The window and the weeks before it are counted by day: both ends must
+    // be dates (chrono reads years from -262143 to 262142).
+    let span = chrono::Duration::days(days - 1 + crate::hotspots::BASELINE_DAYS);
+    if date.checked_sub_signed(span).is_none()
+        || date.checked_add_signed(chrono::Duration::days(2)).is_none()
+    {
+        return Err(ApiError::bad_param(
+            "date",
+            format!("{date} is too far from any ticket to count days around it"),
+        ));
+    }
     let common = QueueParams {
         district: p.district,
         topic: p.topic,

@@ -18,6 +18,7 @@ pub(super) const SNIPPET_WIDTH: usize = 60;
 /// the ticket holds personal data (no audit entry, no data). Blocking.
 pub(super) fn present(state: &AppState, caller: &Caller, mut ticket: Ticket) -> ApiResult<Ticket> {
     hide_foreign_link(state, caller, &mut ticket)?;
+    hide_city_count(caller, &mut ticket);
     if !caller.pii() {
         pii::mask_ticket(&mut ticket);
     } else if pii::has_personal_data(&ticket) {
@@ -50,7 +51,19 @@ pub(super) fn hide_foreign_link(
     Ok(())
 }
 
-/// Search hits as the caller may see them (see [`present`]). Blocking.
+/// A ticket's `seq` is its change's place in the whole store's history:
+/// between two of its own tickets, a district-limited reader would count the
+/// other districts' changes. It reads 0.
+fn hide_city_count(caller: &Caller, ticket: &mut Ticket) {
+    if caller.token.district.is_some() {
+        ticket.seq = 0;
+    }
+}
+
+/// Search hits as the caller may see them (see [`present`]); for a
+/// district-limited token without their scores, which weigh each word by
+/// how many tickets of the whole city hold it (and so move with other
+/// districts' tickets): the hits keep their order. Blocking.
 pub(super) fn present_hits(
     state: &AppState,
     caller: &Caller,
@@ -59,6 +72,10 @@ pub(super) fn present_hits(
 ) -> ApiResult<()> {
     for hit in hits.iter_mut() {
         hide_foreign_link(state, caller, &mut hit.ticket)?;
+        hide_city_count(caller, &mut hit.ticket);
+        if caller.token.district.is_some() {
+            hit.score = 0.0;
+        }
     }
     if caller.pii() {
         let reads: Vec<_> = hits

@@ -70,14 +70,28 @@ pub(super) async fn submit(
             };
             Ok((StatusCode::CREATED, Json(accepted)).into_response())
         }
-        Some(Submitted::Duplicate(id)) => Ok((
-            StatusCode::OK,
-            Json(Duplicate {
-                id,
-                duplicate: true,
-            }),
-        )
-            .into_response()),
+        Some(Submitted::Duplicate(id)) => {
+            // The external id is the city's: a district-limited token learns
+            // the ticket's id only when it may read that ticket, or any
+            // token could list another district's tickets by numbering.
+            if caller.token.district.is_some() {
+                let store = state.store.clone();
+                let existing = tokio::task::spawn_blocking(move || store.get(id)).await??;
+                if existing.is_none_or(|t| caller.check_ticket(&t).is_err()) {
+                    return Err(ApiError::conflict(
+                        "this external_id is already a ticket this token may not read",
+                    ));
+                }
+            }
+            Ok((
+                StatusCode::OK,
+                Json(Duplicate {
+                    id,
+                    duplicate: true,
+                }),
+            )
+                .into_response())
+        }
         None => Err(ApiError::internal("nothing stored")),
     }
 }
