@@ -477,10 +477,23 @@ async fn a_district_token_sees_only_its_district() {
     assert_eq!(status, 403);
     let (status, _) = get(&http, &format!("{base}/tickets/{ours}"), &chaoyang).await;
     assert_eq!(status, 200);
+    // Another district's ticket answers as an unknown id does: nothing
+    // tells the two apart.
     let (status, body) = get(&http, &format!("{base}/tickets/{theirs}"), &chaoyang).await;
     assert_eq!(
         (status, body["error"]["code"].clone()),
-        (403, json!("forbidden"))
+        (404, json!("not_found"))
+    );
+    let unknown = "01a00000-0000-7000-8000-000000000000";
+    let (_, nobody) = get(&http, &format!("{base}/tickets/{unknown}"), &chaoyang).await;
+    assert_eq!(
+        body["error"]["message"]
+            .as_str()
+            .map(|m| m.replace(theirs.as_str(), "ID")),
+        nobody["error"]["message"]
+            .as_str()
+            .map(|m| m.replace(unknown, "ID")),
+        "{body} {nobody}"
     );
     // An external id already used by another district's ticket is refused
     // without naming that ticket; one of its own district gives its id.

@@ -96,11 +96,13 @@ impl Caller {
         }
     }
 
-    /// A ticket of another district is forbidden to a district-limited token.
+    /// A ticket of another district does not exist for a district-limited
+    /// token: the same 404 as an unknown id, so that its answer never tells
+    /// which ids are other districts' tickets.
     pub fn check_ticket(&self, ticket: &Ticket) -> Result<(), ApiError> {
         match &self.token.district {
             Some(own) if ticket.district.as_deref() != Some(own.as_str()) => Err(
-                ApiError::forbidden(format!("this token is limited to {own}")),
+                ApiError::not_found(format!("ticket {} not found", ticket.id)),
             ),
             _ => Ok(()),
         }
