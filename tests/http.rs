@@ -331,6 +331,23 @@ async fn hostile_bodies_are_refused_cleanly_and_odd_text_is_kept() {
         Ok(big) => assert_eq!(big.status(), 413),
         Err(e) => assert!(!e.is_timeout(), "{e}"),
     }
+    // A ticket id that is not UTF-8 once decoded, or a route that does not
+    // exist: the API's JSON error, never a bare text or an empty body.
+    for (path, status, field) in [
+        ("/tickets/%FF", 400, Some("id")),
+        ("/tokens/%FF", 400, Some("id")),
+        ("/nowhere", 404, None),
+    ] {
+        let request = if path.starts_with("/tokens") {
+            http.delete(format!("{}{path}", server.base))
+        } else {
+            http.get(format!("{}{path}", server.base))
+        };
+        let r = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        let body: Value = r.json().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(body["error"]["field"].as_str(), field, "{path}: {body}");
+    }
     // Deeply nested JSON: a clear 4xx, not a stack overflow.
     let nested = format!(
         "{{\"text\":{}1{}}}",

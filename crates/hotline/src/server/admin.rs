@@ -1,5 +1,6 @@
 //! Administration: who the caller is, the audit log, and API tokens.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -114,8 +115,9 @@ pub(super) async fn create_token(
 pub(super) async fn revoke_token(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<impl IntoResponse> {
+    let Path(id) = id?;
     let id = Uuid::parse_str(&id)
         .map_err(|_| ApiError::invalid("id", format!("'{id}' is not a token id")))?;
     let record = tokio::task::spawn_blocking(move || -> ApiResult<_> {

@@ -55,6 +55,8 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(limit))
         .merge(crate::assets::routes())
+        // Whatever no route takes answers in the API's error format too.
+        .fallback(no_route)
         // `Router::layer` wraps each route on its own: the global layer
         // shares one semaphore between them, so the limit is the server's,
         // not each route's.
@@ -65,6 +67,11 @@ pub fn app(state: AppState) -> Router {
                 .layer(tower::limit::GlobalConcurrencyLimitLayer::new(in_flight)),
         )
         .with_state(state)
+}
+
+/// A path no route serves: 404 in the API's error format.
+async fn no_route() -> ApiError {
+    ApiError::not_found("no such route")
 }
 
 /// Past `server.max_in_flight` requests the server sheds load at once.

@@ -1,6 +1,7 @@
 //! Tickets: submit, show, override the topic, add an event, and classify a text without storing it.
 
 use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -99,8 +100,9 @@ pub(super) async fn submit(
 pub(super) async fn show(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<impl IntoResponse> {
+    let Path(id) = id?;
     let id = parse_id(&id)?;
     let (ticket, status) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         let ticket = state
@@ -125,9 +127,10 @@ pub(super) struct TopicChange {
 pub(super) async fn set_topic(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     body: Result<Json<TopicChange>, JsonRejection>,
 ) -> ApiResult<impl IntoResponse> {
+    let Path(id) = id?;
     let id = parse_id(&id)?;
     let Json(change) = body?;
     let department = state.department(&change.topic).ok_or_else(|| {
@@ -152,9 +155,10 @@ pub(super) async fn set_topic(
 pub(super) async fn add_event(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     body: Result<Json<NewEvent>, JsonRejection>,
 ) -> ApiResult<impl IntoResponse> {
+    let Path(id) = id?;
     let id = parse_id(&id)?;
     let Json(event) = body?;
     let name = event.body.name();
