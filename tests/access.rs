@@ -225,6 +225,12 @@ async fn the_audit_log_is_limited_to_the_readers_district_and_masked_without_pii
         .await;
     }
     server.commit().await;
+    // A search for the caller by name, one for the name among other words,
+    // and one for an ordinary word.
+    for q in ["王小明", "王小明 充电桩", "充电桩"] {
+        let (status, _) = get(&http, &format!("{base}/search?q={q}"), &root).await;
+        assert_eq!(status, 200, "{q}");
+    }
     // Searches and exports for a phone number, in each district and in all.
     for district in ["朝阳区", "海淀区", ""] {
         let (status, _) = get(
@@ -305,6 +311,30 @@ async fn the_audit_log_is_limited_to_the_readers_district_and_masked_without_pii
     let text = audit.to_string();
     assert!(!text.contains(PHONE), "{audit}");
     assert!(!text.contains("12345678"), "{audit}");
+    // The caller's name searched for is masked as a name, alone or among
+    // other words; an ordinary word stays, and so does a ticket id read.
+    assert!(!text.contains("王小明"), "{audit}");
+    let queries: Vec<&str> = audit["entries"]
+        .as_array()
+        .map(|es| es.iter().filter_map(|e| e["query"].as_str()).collect())
+        .unwrap_or_default();
+    for q in ["王**", "王** 充电桩", "充电桩"] {
+        assert!(queries.contains(&q), "{q}: {queries:?}");
+    }
+    let (_, clear) = get(&http, &format!("{base}/audit?limit=1000"), &root).await;
+    let read_ids: Vec<&str> = clear["entries"]
+        .as_array()
+        .map(|es| {
+            es.iter()
+                .filter(|e| e["action"] == "read_pii")
+                .filter_map(|e| e["target"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(!read_ids.is_empty(), "{clear}");
+    for id in read_ids {
+        assert!(text.contains(id), "{id} is not readable without pii");
+    }
     server.stop().await;
 }
 

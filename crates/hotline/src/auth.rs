@@ -130,10 +130,15 @@ impl Caller {
             .is_none_or(|own| entry.district.as_deref() == Some(own))
     }
 
-    /// An audit entry as this caller reads it: masked without `pii`.
-    pub fn audit_view(&self, mut entry: AuditEntry) -> AuditEntry {
+    /// An audit entry as this caller reads it: masked without `pii`
+    /// (`is_identifier`: a value is some caller's name or number).
+    pub fn audit_view(
+        &self,
+        mut entry: AuditEntry,
+        is_identifier: impl Fn(&str) -> bool,
+    ) -> AuditEntry {
         if !self.pii() {
-            crate::pii::mask_audit(&mut entry);
+            crate::pii::mask_audit(&mut entry, is_identifier);
         }
         entry
     }

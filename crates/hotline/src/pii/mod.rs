@@ -110,11 +110,50 @@ pub fn mask_free_text(text: &str) -> String {
 }
 
 /// An audit entry as an admin without `pii` reads it: the query searched
-/// for and the target (which may describe one) masked as free text.
-pub fn mask_audit(entry: &mut AuditEntry) {
-    entry.target = mask_free_text(&entry.target);
+/// for and the target (which may describe one) masked as free text, and in
+/// the query, the whole of it or any piece between spaces and punctuation
+/// that `is_identifier` knows as a caller's name or number masked as a name
+/// (a search for a caller by name leaves the name in the log). A target
+/// that is a ticket's id stays whole: it names a ticket, not a person.
+pub fn mask_audit(entry: &mut AuditEntry, is_identifier: impl Fn(&str) -> bool) {
+    if uuid::Uuid::parse_str(&entry.target).is_err() {
+        entry.target = mask_free_text(&entry.target);
+    }
     if let Some(q) = &mut entry.query {
-        *q = mask_free_text(q);
+        // Numbers are the free-text masks' (which keep a phone's three and
+        // four); the index is asked about what has no digit: names.
+        let is_identifier = |value: &str| !value.chars().any(is_digit) && is_identifier(value);
+        let trimmed = q.trim();
+        let named = if !trimmed.is_empty() && is_identifier(trimmed) {
+            mask_name(trimmed)
+        } else {
+            let mut out = String::with_capacity(q.len());
+            let mut piece = String::new();
+            let flush = |piece: &mut String, out: &mut String| {
+                if !piece.is_empty() {
+                    out.push_str(&if is_identifier(piece) {
+                        mask_name(piece)
+                    } else {
+                        piece.clone()
+                    });
+                    piece.clear();
+                }
+            };
+            for c in q.chars() {
+                if c.is_whitespace()
+                    || (c.is_ascii_punctuation() && c != '-')
+                    || "，、；：。".contains(c)
+                {
+                    flush(&mut piece, &mut out);
+                    out.push(c);
+                } else {
+                    piece.push(c);
+                }
+            }
+            flush(&mut piece, &mut out);
+            out
+        };
+        *q = mask_free_text(&named);
     }
 }
 
