@@ -101,9 +101,9 @@ impl Caller {
     /// which ids are other districts' tickets.
     pub fn check_ticket(&self, ticket: &Ticket) -> Result<(), ApiError> {
         match &self.token.district {
-            Some(own) if ticket.district.as_deref() != Some(own.as_str()) => Err(
-                ApiError::not_found(format!("ticket {} not found", ticket.id)),
-            ),
+            Some(own) if ticket.district.as_deref() != Some(own.as_str()) => {
+                Err(ApiError::ticket_not_found(ticket.id))
+            }
             _ => Ok(()),
         }
     }

@@ -52,6 +52,12 @@ impl ApiError {
         }
     }
 
+    /// The one answer for a ticket the caller cannot have, whether no such
+    /// ticket exists or it is another district's: nothing tells them apart.
+    pub fn ticket_not_found(id: impl std::fmt::Display) -> Self {
+        ApiError::not_found(format!("ticket {id} not found"))
+    }
+
     /// No token, or an unknown or revoked one.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         ApiError {
@@ -124,7 +130,7 @@ impl From<hotline_store::Error> for ApiError {
     fn from(e: hotline_store::Error) -> Self {
         use hotline_store::Error as E;
         match e {
-            E::NotFound(id) => ApiError::not_found(format!("ticket {id} not found")),
+            E::NotFound(id) => ApiError::ticket_not_found(id),
             E::Invalid { field, message } => ApiError::invalid(field, message),
             E::Conflict(m) => ApiError {
                 status: StatusCode::CONFLICT,

@@ -102,7 +102,7 @@ pub(super) fn check_ticket_district(state: &AppState, caller: &Caller, id: Uuid)
         let ticket = state
             .store
             .get(id)?
-            .ok_or_else(|| ApiError::not_found(format!("ticket {id} not found")))?;
+            .ok_or_else(|| ApiError::ticket_not_found(id))?;
         caller.check_ticket(&ticket)?;
     }
     Ok(())

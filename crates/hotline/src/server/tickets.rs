@@ -108,7 +108,7 @@ pub(super) async fn show(
         let ticket = state
             .store
             .get(id)?
-            .ok_or_else(|| ApiError::not_found(format!("ticket {id} not found")))?;
+            .ok_or_else(|| ApiError::ticket_not_found(id))?;
         caller.check_ticket(&ticket)?;
         let status = ticket.status();
         Ok((present(&state, &caller, ticket)?, status))
