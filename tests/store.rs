@@ -377,6 +377,65 @@ fn chinese_search_ranks_and_highlights() {
     assert_eq!(dispatched_fee(), vec![fee.id]);
 }
 
+/// What an attacker limited to one district would measure: the scores of
+/// its district's hits, before and after other districts' tickets arrive.
+/// Counted over the whole index, BM25's word weights would move with them.
+#[test]
+fn a_district_search_is_scored_by_its_own_tickets_only() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = state_in(dir.path());
+    submit(
+        &state,
+        "朝阳区望京小区电动车乱停，电动车把楼道堵了",
+        "2024-03-01 08:00:00",
+        None,
+    );
+    submit(
+        &state,
+        "朝阳区望京小区物业费太贵，物业不作为",
+        "2024-03-01 09:00:00",
+        None,
+    );
+    state.store.commit_index().unwrap_or_else(|e| panic!("{e}"));
+    let search = |district: Option<&'static str>| {
+        let view = hotline::search::SearchParamsView {
+            q: "电动车 物业费",
+            topic: None,
+            district,
+            kind: None,
+            status: None,
+            from: None,
+            to: None,
+            page: 1,
+            per_page: 10,
+            personal: false,
+        };
+        let page =
+            hotline::search::run_search(&state, &view).unwrap_or_else(|e| panic!("{}", e.message));
+        page.hits
+            .iter()
+            .map(|h| (h.ticket.id, h.score))
+            .collect::<Vec<_>>()
+    };
+    let district_before = search(Some("朝阳区"));
+    let city_before = search(None);
+    assert_eq!(district_before.len(), 2, "{district_before:?}");
+
+    for hour in 0..24 {
+        submit(
+            &state,
+            "海淀区中关村电动车停在盲道上",
+            &format!("2024-03-02 {hour:02}:00:00"),
+            None,
+        );
+    }
+    state.store.commit_index().unwrap_or_else(|e| panic!("{e}"));
+
+    // The city-wide scores move (so this test can tell), the district's do not.
+    assert_ne!(search(None), city_before);
+    assert_eq!(search(Some("朝阳区")), district_before);
+}
+
 #[test]
 fn ranges_across_months_count_each_ticket_once() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

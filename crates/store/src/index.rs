@@ -20,6 +20,7 @@ use tantivy::schema::{
 use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
+use crate::district_statistics::DistrictStatistics;
 use crate::error::{Error, Result};
 use crate::model::Ticket;
 
@@ -381,15 +382,23 @@ impl SearchIndex {
         if u64::try_from(q.offset).map_or(true, |o| o >= searcher.num_docs()) {
             return Ok((searcher.search(&query, &Count)?, Vec::new()));
         }
-        let (top, total) = searcher.search(
-            &query,
-            &(
-                TopDocs::with_limit(limit)
-                    .and_offset(q.offset)
-                    .order_by_score(),
-                Count,
-            ),
-        )?;
+        let collector = (
+            TopDocs::with_limit(limit)
+                .and_offset(q.offset)
+                .order_by_score(),
+            Count,
+        );
+        // A search filtered to a district is scored by that district's
+        // statistics alone: counted over the index, they would let the
+        // order of its hits tell how the other districts write.
+        let (top, total) = match &q.district {
+            Some(district) => {
+                let term = Term::from_field_text(f.district, district);
+                let statistics = DistrictStatistics::new(&searcher, term)?;
+                searcher.search_with_statistics_provider(&query, &collector, &statistics)?
+            }
+            None => searcher.search(&query, &collector)?,
+        };
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;

@@ -13,6 +13,7 @@ mod config;
 mod counters;
 mod decisions;
 mod departments;
+mod district_statistics;
 mod error;
 mod generation;
 mod hotspots;
