@@ -130,15 +130,10 @@ impl Caller {
             .is_none_or(|own| entry.district.as_deref() == Some(own))
     }
 
-    /// An audit entry as this caller reads it: masked without `pii`
-    /// (`is_identifier`: a value is some caller's name or number).
-    pub fn audit_view(
-        &self,
-        mut entry: AuditEntry,
-        is_identifier: impl Fn(&str) -> bool,
-    ) -> AuditEntry {
+    /// An audit entry as this caller reads it: masked without `pii`.
+    pub fn audit_view(&self, mut entry: AuditEntry) -> AuditEntry {
         if !self.pii() {
-            crate::pii::mask_audit(&mut entry, is_identifier);
+            crate::pii::mask_audit(&mut entry);
         }
         entry
     }

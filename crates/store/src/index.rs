@@ -313,13 +313,6 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
-    /// Whether any ticket is indexed under this term of the body (a
-    /// personal identifier's term, `pii:…`).
-    pub fn holds_term(&self, term: &str) -> Result<bool> {
-        let term = Term::from_field_text(self.fields.body, term);
-        Ok(self.reader.searcher().doc_freq(&term)? > 0)
-    }
-
     /// Ids of the matching tickets, best first, and the total count.
     pub fn search(&self, q: &IndexQuery) -> Result<(usize, Vec<(String, f32)>)> {
         let f = self.fields;

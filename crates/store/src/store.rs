@@ -218,12 +218,6 @@ impl Store {
 
     /// Full-text search with filters; `query.words` must come from the same
     /// segmenter that segmented the tickets.
-    /// Whether a committed ticket is indexed under this term (see
-    /// `Personal::term`): a value is some caller's identifier.
-    pub fn indexes(&self, term: &str) -> Result<bool> {
-        self.inner.index.holds_term(term)
-    }
-
     pub fn search(&self, query: &IndexQuery) -> Result<SearchPage> {
         let (total, ids) = self.inner.index.search(query)?;
         let mut hits = Vec::with_capacity(ids.len());

@@ -51,17 +51,9 @@ pub(super) async fn audit(
     };
     let entries = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         let entries = state.audit.recent_where(limit, |e| caller.may_read(e))?;
-        // A value the index holds as a personal identifier is a caller's;
-        // when the index cannot say, it is treated as one.
-        let is_identifier = |value: &str| {
-            state
-                .personal
-                .term(value)
-                .is_some_and(|term| state.store.indexes(&term).unwrap_or(true))
-        };
         Ok(entries
             .into_iter()
-            .map(|e| caller.audit_view(e, is_identifier))
+            .map(|e| caller.audit_view(e))
             .collect::<Vec<_>>())
     })
     .await??;
