@@ -31,9 +31,9 @@ const COMPOUND_SURNAMES: [&str; 16] = [
 #[derive(Debug, Clone, Default)]
 pub struct Known {
     /// The caller's name, whole and its given name alone (when two
-    /// characters or more), each as a pattern that allows separators
-    /// between the characters (王 小 明), with how many leading characters
-    /// stay visible.
+    /// characters or more), each as a pattern that allows separators,
+    /// visible or not, between the characters (王 小 明, 王、小、明) and any
+    /// case, with how many leading characters stay visible.
     names: Vec<(Regex, usize)>,
     /// The caller's phone as written, and its digits.
     phone: Option<(String, String)>,
@@ -55,8 +55,11 @@ impl Known {
                     s.chars()
                         .map(|c| regex::escape(&c.to_string()))
                         .collect::<Vec<_>>()
-                        .join(r"[\s\u{3000}·•・.\-_]{0,2}")
+                        .join(r"[\s\u{3000}·•・.\-_、，,\u{200B}-\u{200D}\u{2060}\u{FEFF}]{0,2}")
                 };
+                // Case-insensitive: a name in Latin letters is written in
+                // any case (Zhang San, ZHANG SAN, zhangsan).
+                let spaced = |s: &str| format!("(?i){}", spaced(s));
                 if let Ok(whole) = Regex::new(&spaced(&plain)) {
                     names.push((whole, 1));
                 }

@@ -2,24 +2,53 @@
 
 use super::known::Found;
 
+/// The first code point (the zero) of each run of ten decimal digits
+/// (Unicode category Nd) in the scripts and symbol sets a number could be
+/// written in to slip past a mask: Arabic-Indic, Devanagari and the other
+/// Indic scripts, Thai, Lao, Tibetan, Myanmar, Khmer, Mongolian, and the
+/// five sets of mathematical digits (bold, double-struck, sans-serif, sans
+/// bold, monospace). A test checks that every one is ten numeric
+/// characters.
+pub(super) const DIGIT_ZEROS: [u32; 24] = [
+    0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66,
+    0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x17E0, 0x1810, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC,
+    0x1D7F6,
+];
+
+/// Runs of the digits one to nine written as symbols: circled, in
+/// parentheses, with a full stop, and the dingbats' circled sets.
+const SYMBOL_ONES: [u32; 6] = [0x2460, 0x2474, 0x2488, 0x2776, 0x2780, 0x278A];
+
 /// A digit however it is written: ASCII, full-width, a Chinese numeral
-/// (〇 零 一 … 九, 幺 for 1 as read out on the phone, and the financial
-/// 壹 贰 …), as its ASCII byte.
+/// (〇 零 一 … 九, 幺 for 1 and 两 for 2 as read out on the phone, and the
+/// financial 壹 贰 …), another script's digit, a circled or otherwise
+/// decorated one, a superscript or subscript, as its ASCII byte.
 pub(super) fn digit_of(c: char) -> Option<u8> {
     let d = match c {
         '0'..='9' => c as u32 - '0' as u32,
         '０'..='９' => c as u32 - '０' as u32,
-        '〇' | '零' => 0,
-        '一' | '幺' | '壹' => 1,
-        '二' | '贰' => 2,
-        '三' | '叁' => 3,
+        '〇' | '零' | '⓪' | '⁰' => 0,
+        '一' | '幺' | '壹' | '¹' => 1,
+        '二' | '两' | '贰' | '²' => 2,
+        '三' | '叁' | '³' => 3,
         '四' | '肆' => 4,
         '五' | '伍' => 5,
         '六' | '陆' => 6,
         '七' | '柒' => 7,
         '八' | '捌' => 8,
         '九' | '玖' => 9,
-        _ => return None,
+        '⁴'..='⁹' => c as u32 - '⁴' as u32 + 4,
+        '₀'..='₉' => c as u32 - '₀' as u32,
+        _ => {
+            let cp = c as u32;
+            if let Some(zero) = DIGIT_ZEROS.iter().find(|z| (**z..**z + 10).contains(&cp)) {
+                cp - zero
+            } else if let Some(one) = SYMBOL_ONES.iter().find(|o| (**o..**o + 9).contains(&cp)) {
+                cp - one + 1
+            } else {
+                return None;
+            }
+        }
     };
     Some(b'0' + d as u8)
 }
@@ -28,16 +57,37 @@ pub(super) fn is_digit(c: char) -> bool {
     c.is_ascii_digit() || ('０'..='９').contains(&c)
 }
 
-/// What may stand between the digit groups of one number: spaces, hyphens,
-/// dots, commas, slashes, brackets, full-width punctuation (at most four in
-/// a row: `(010) - 6234`). A comma between groups joins them even in an
+/// What may stand between the digit groups of one number: spaces (and
+/// the invisible ones), line breaks, hyphens, dots, commas, colons, tildes,
+/// stars, bars, slashes, brackets, full-width punctuation (at most
+/// [`MAX_GAP`] in a row: `(010) - 6234`). A comma between groups joins them even in an
 /// amount (`13,800,000,000`): a masked amount costs a reader little, a
 /// phone read through `139，1234，5678` costs the caller.
+/// The most separators between two digit groups of one number: more than
+/// anyone types between the parts of a phone number (`138     1234`).
+const MAX_GAP: usize = 8;
+
 fn is_separator(c: char) -> bool {
     matches!(
         c,
         ' ' | '\u{3000}'
+            | '\u{00A0}'
+            | '\u{200B}'
+            | '\u{200C}'
+            | '\u{200D}'
+            | '\u{2060}'
+            | '\u{FEFF}'
             | '\t'
+            | '\n'
+            | '\r'
+            | ':'
+            | '：'
+            | '~'
+            | '～'
+            | '*'
+            | '＊'
+            | '|'
+            | '｜'
             | '-'
             | '－'
             | '—'
@@ -106,8 +156,8 @@ fn classify(d: &[u8], phone: Option<&str>) -> Option<(std::ops::Range<usize>, St
 }
 
 /// Identity numbers, mobiles and landlines however written: digit groups
-/// (ASCII, full-width, Chinese numerals, mixed) cut by up to three
-/// separators, `+86` before a mobile; and the caller's phone. Ordinary
+/// (ASCII, full-width, Chinese numerals, other scripts' and decorated
+/// digits, mixed) cut by up to [`MAX_GAP`] separators, `+86` before a mobile; and the caller's phone. Ordinary
 /// numbers (dates, amounts, house numbers, ids) are none of these.
 pub(super) fn find_numbers(text: &str, phone: Option<&str>, found: &mut Vec<Found>) {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
@@ -153,7 +203,7 @@ pub(super) fn find_numbers(text: &str, phone: Option<&str>, found: &mut Vec<Foun
         let mut last = r;
         while last + 1 < runs.len() && last - r < 17 {
             let gap = &chars[runs[last].1..runs[last + 1].0];
-            if gap.len() > 4 || !gap.iter().all(|c| is_separator(c.1)) {
+            if gap.len() > MAX_GAP || !gap.iter().all(|c| is_separator(c.1)) {
                 break;
             }
             last += 1;

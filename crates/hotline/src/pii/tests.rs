@@ -42,14 +42,19 @@ impl Rng {
 }
 
 /// A number written one of the many ways people write numbers: groups
-/// cut by spaces, hyphens, dots, slashes, brackets, full-width
-/// punctuation; full-width digits; Chinese numerals, whole or mixed.
+/// cut by spaces (visible or not), line breaks, hyphens, dots, slashes,
+/// brackets, colons, stars, bars, full-width punctuation; full-width
+/// digits; Chinese numerals, whole or mixed; other scripts' digits,
+/// circled, mathematical and superscript ones.
 fn spell(number: &str, groups: &[usize], rng: &mut Rng) -> String {
-    const SEPARATORS: [&str; 14] = [
-        "", " ", "-", ".", "/", "　", "－", "·", "—", " - ", "．", "、", ",", "，",
+    const SEPARATORS: [&str; 24] = [
+        "", " ", "-", ".", "/", "　", "－", "·", "—", " - ", "．", "、", ",", "，", "\n", "\r\n",
+        "\u{200B}", "\u{00A0}", ":", "~", "*", "|", "     ", " \n\n ",
     ];
     let sep = SEPARATORS[rng.below(SEPARATORS.len())];
-    let digits = rng.below(5); // 0 ASCII, 1 full-width, 2 Chinese, 3 mixed, 4 幺
+    // 0 ASCII, 1 full-width, 2 Chinese, 3 mixed, 4 幺, 5 两, 6 circled,
+    // 7 mathematical bold, 8 Arabic-Indic, 9 superscript.
+    let digits = rng.below(10);
     let mut out = String::new();
     let mut at = 0;
     for (g, len) in groups.iter().enumerate() {
@@ -68,6 +73,13 @@ fn spell(number: &str, groups: &[usize], rng: &mut Rng) -> String {
                 2 => chinese(d, false),
                 3 if k % 2 == 0 => chinese(d, false),
                 4 => chinese(d, true),
+                5 if d == '2' => '两',
+                5 => chinese(d, false),
+                6 if d == '0' => '⓪',
+                6 => char::from_u32(d as u32 - '1' as u32 + 0x2460).unwrap_or(d),
+                7 => char::from_u32(d as u32 - '0' as u32 + 0x1D7CE).unwrap_or(d),
+                8 => char::from_u32(d as u32 - '0' as u32 + 0x0660).unwrap_or(d),
+                9 => ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'][d as usize - '0' as usize],
                 _ => d,
             });
         }
@@ -207,7 +219,15 @@ fn other_identifiers_are_masked_and_indexed_as_themselves() {
 #[test]
 fn names_spaced_or_given_alone_are_masked() {
     let known = Known::new(Some("王小明"), None);
-    for text in ["王 小 明来电", "王　小明说", "找小明就行", "王·小·明"] {
+    for text in [
+        "王 小 明来电",
+        "王　小明说",
+        "找小明就行",
+        "王·小·明",
+        "王、小、明",
+        "王小\u{200B}明",
+        "王，小明",
+    ] {
         let masked = known.mask(text);
         assert!(
             !masked.contains('小') && !masked.contains('明'),
@@ -222,6 +242,12 @@ fn names_spaced_or_given_alone_are_masked() {
         .map(|(_, v)| v.to_string())
         .collect();
     assert!(values.contains(&"小明".to_owned()), "{values:?}");
+    // A name in Latin letters, in any case.
+    let known = Known::new(Some("Zhang San"), None);
+    for text in ["ZHANG SAN来电", "zhangsan说", "Zhang-San"] {
+        let masked = known.mask(text);
+        assert!(!masked.to_lowercase().contains("han"), "{text} → {masked}");
+    }
     // A compound surname: the given name is what follows it.
     let known = Known::new(Some("欧阳娜娜"), None);
     assert_eq!(known.mask("娜娜反映"), "**反映");
@@ -242,6 +268,9 @@ fn ordinary_numbers_in_many_spellings_stay() {
         "工单ZH20240401001已办结",
         "工单号0190f7b4-0000-7000-8000-000000000000",
         "一二三四五六七八九十",
+        "两三天没人管，两个人来看过",
+        "①楼道堵了②电梯坏了",
+        "上午10:30到11:45停水",
         "面积120.5平方米，单价65000元",
         "京津冀协同发展",
         "Vue3和A4纸",
@@ -455,4 +484,15 @@ fn a_ticket_is_masked_everywhere() {
     assert_eq!(t.caller_name.as_deref(), Some("王**"));
     assert_eq!(t.caller_phone.as_deref(), Some("138****5678"));
     assert_eq!(t.address.as_deref(), Some("朝阳区望京西园8号楼"));
+}
+
+#[test]
+fn every_digit_block_is_ten_numeric_characters() {
+    for zero in numbers::DIGIT_ZEROS {
+        for k in 0..10 {
+            let c = char::from_u32(zero + k).unwrap_or('?');
+            assert!(c.is_numeric(), "U+{:04X}", zero + k);
+            assert_eq!(digit_of(c), Some(b'0' + k as u8), "U+{:04X}", zero + k);
+        }
+    }
 }
