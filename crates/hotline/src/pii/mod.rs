@@ -111,8 +111,9 @@ pub fn mask_free_text(text: &str) -> String {
 
 /// An audit entry as an admin without `pii` reads it: the query searched
 /// for and the target (which may describe one) masked as free text, and in
-/// the query every piece between spaces and punctuation that has no digit
-/// masked as a name (王小明 → 王**, 充电桩 → 充**): a search for a caller by
+/// the query every run of characters other than digits between spaces and
+/// punctuation masked as a name (王小明 → 王**, 充电桩 → 充**,
+/// 来电人唐小红 → 来*****): a search for a caller by
 /// name leaves the name in the log, and telling names from other words by
 /// asking the index made the log an oracle for who is a caller (a name that
 /// is a caller's came back masked, one that is nobody's in clear). Numbers
@@ -125,15 +126,20 @@ pub fn mask_audit(entry: &mut AuditEntry) {
     if let Some(q) = &mut entry.query {
         let mut out = String::with_capacity(q.len());
         let mut piece = String::new();
+        // Within a piece, a run of digits (and the stars of a number
+        // already masked) is left to the free-text masks and every other
+        // run is masked as a name: `130****0479唐小红` → `130****0479唐**`.
         let flush = |piece: &mut String, out: &mut String| {
-            if !piece.is_empty() {
-                out.push_str(&if piece.chars().any(is_digit) {
-                    piece.clone()
+            let chars: Vec<char> = piece.chars().collect();
+            for run in chars.chunk_by(|a, b| is_number_char(*a) == is_number_char(*b)) {
+                let run: String = run.iter().collect();
+                if run.starts_with(is_number_char) {
+                    out.push_str(&run);
                 } else {
-                    mask_name(piece)
-                });
-                piece.clear();
+                    out.push_str(&mask_name(&run));
+                }
             }
+            piece.clear();
         };
         for c in q.chars() {
             if c.is_whitespace()
@@ -149,6 +155,11 @@ pub fn mask_audit(entry: &mut AuditEntry) {
         flush(&mut piece, &mut out);
         *q = mask_free_text(&out);
     }
+}
+
+/// A digit, or a star that stands for one in a number already masked.
+fn is_number_char(c: char) -> bool {
+    is_digit(c) || c == '*'
 }
 
 /// A run of five digits or more cut by an excerpt's edge (`…3812345678`) is

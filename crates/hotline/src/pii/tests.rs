@@ -496,3 +496,25 @@ fn every_digit_block_is_ten_numeric_characters() {
         }
     }
 }
+
+#[test]
+fn an_audited_query_hides_a_name_written_among_other_words_or_numbers() {
+    for (query, shown) in [
+        ("唐小红", "唐**"),
+        ("唐小红投诉", "唐****"),
+        ("来电人唐小红", "来*****"),
+        ("13054050479唐小红", "130****0479唐**"),
+        ("唐小红 13054050479", "唐** 130****0479"),
+        ("充电桩，朝阳区", "充**，朝**"),
+    ] {
+        let mut entry = hotline_store::AuditEntry::new(
+            None,
+            "admin",
+            hotline_store::AuditAction::Search,
+            "search",
+        );
+        entry.query = Some(query.to_owned());
+        mask_audit(&mut entry);
+        assert_eq!(entry.query.as_deref(), Some(shown), "{query}");
+    }
+}
