@@ -313,6 +313,18 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
+    /// The index files whose content no longer matches the checksum
+    /// written with them, by name, sorted.
+    pub fn damaged_files(&self) -> Result<Vec<String>> {
+        let damaged = self.reader.searcher().index().validate_checksum()?;
+        let mut names: Vec<String> = damaged
+            .iter()
+            .map(|p| format!("index/{}", p.display()))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     /// Ids of the matching tickets, best first, and the total count.
     pub fn search(&self, q: &IndexQuery) -> Result<(usize, Vec<(String, f32)>)> {
         let f = self.fields;

@@ -30,6 +30,9 @@ pub struct VerifyReport {
     pub queue_entries: u64,
     /// Queue keys that differ from a recount from the tickets.
     pub queue_mismatches: Vec<String>,
+    /// Index files whose checksum does not match their content (a bad disk,
+    /// a stray write): `hotline reindex` rebuilds them from the tickets.
+    pub damaged_index_files: Vec<String>,
 }
 
 impl VerifyReport {
@@ -38,11 +41,13 @@ impl VerifyReport {
             && self.queue_mismatches.is_empty()
             && self.index_missing == 0
             && self.corrupt_records.is_empty()
+            && self.damaged_index_files.is_empty()
     }
 }
 
 impl Store {
-    /// Recounts the counters from the tickets and checks the index holds every ticket.
+    /// Recounts the counters from the tickets and checks the index holds
+    /// every ticket and that its files read back as written.
     pub fn verify(&self) -> Result<VerifyReport> {
         let mut report = VerifyReport::default();
         let mut recount: HashMap<CounterKey, Counts> = HashMap::new();
@@ -159,6 +164,7 @@ impl Store {
         }
         self.commit_index()?;
         report.indexed_docs = self.inner.index.num_docs();
+        report.damaged_index_files = self.inner.index.damaged_files()?;
         report.index_missing = report.tickets.saturating_sub(report.indexed_docs);
         Ok(report)
     }

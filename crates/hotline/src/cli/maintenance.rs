@@ -59,6 +59,12 @@ pub fn verify(config: &Config, data_dir: &Path, json: bool) -> Result<()> {
         for c in report.corrupt_records.iter().take(20) {
             println!("corrupt: {c}");
         }
+        if !report.damaged_index_files.is_empty() {
+            println!(
+                "search index files damaged (their checksums do not match): {}; run `hotline reindex` to rebuild the index from the tickets",
+                report.damaged_index_files.join(", ")
+            );
+        }
         if report.index_missing > 0 {
             println!(
                 "{} tickets missing from the index: run `hotline reindex`",
