@@ -13,21 +13,40 @@ pub(crate) fn journal_path(dir: &Path, generation: u64) -> PathBuf {
     }
 }
 
+/// The generation a journal file's name gives (`journal.log` is 0,
+/// `journal.3.log` 3); None for another file.
+pub(crate) fn generation_of(path: &Path) -> Option<u64> {
+    let name = path.file_name().and_then(|n| n.to_str())?;
+    if name == "journal.log" {
+        return Some(0);
+    }
+    name.strip_prefix("journal.")
+        .and_then(|n| n.strip_suffix(".log"))
+        .and_then(|g| g.parse::<u64>().ok())
+}
+
+/// Every journal file in `dir`, of any generation.
+pub(crate) fn journal_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let io = Error::io_at(dir);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if generation_of(&path).is_some() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// Removes the journal files of other generations than the live one: the
 /// new file of a compaction that stopped before sled switched to it, or the
 /// old file of one that stopped after. Neither holds anything sled points at.
 pub(crate) fn remove_other_journals(dir: &Path, generation: u64) -> Result<()> {
     let io = Error::io_at(dir);
     let live = journal_path(dir, generation);
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let is_journal = name == "journal.log"
-            || name
-                .strip_prefix("journal.")
-                .and_then(|n| n.strip_suffix(".log"))
-                .is_some_and(|g| g.parse::<u64>().is_ok());
-        if is_journal && path != live {
+    for path in journal_files(dir)? {
+        if path != live {
             tracing::info!(file = %path.display(), "removing the journal of an interrupted compaction");
             std::fs::remove_file(&path).map_err(io)?;
         }

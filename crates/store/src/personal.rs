@@ -35,8 +35,21 @@ impl std::fmt::Debug for PersonalKey {
 }
 
 impl PersonalKey {
-    /// The key of `store`, created on first use. Blocking.
+    /// The key of `store`, created on first use. Blocking. A store that
+    /// holds tickets but no key file has lost its key: refused, since a new
+    /// key would silently leave every identifier indexed so far unsearchable.
     pub fn open(store: &Store) -> Result<PersonalKey> {
+        let path = store.dir().join(KEY_FILE);
+        if !path.exists() && !store.is_empty()? {
+            return Err(Error::Corrupt {
+                key: path.display().to_string(),
+                message: format!(
+                    "missing, while the store holds {} tickets whose callers' names, phones and ID numbers are indexed under it: restore it from a backup. To go on without it, write 32 random bytes there by hand (`head -c 32 /dev/urandom > {}`): searches by a caller's identifier will then find only the tickets stored after",
+                    store.ticket_count(),
+                    path.display()
+                ),
+            });
+        }
         Self::open_in(store.dir())
     }
 

@@ -29,6 +29,7 @@ impl Store {
         config.validate().map_err(|m| Error::invalid("config", m))?;
         let io = Error::io_at(dir);
         std::fs::create_dir_all(dir).map_err(io)?;
+        refuse_lost_sled(dir)?;
         let db = open_sled(&dir.join("sled"))?;
         let tree = db.open_tree("hotline")?;
 
@@ -40,7 +41,15 @@ impl Store {
             )));
         }
         let applied = read_u64(&tree, META_JOURNAL)?;
-        let generation = read_u64(&tree, META_JOURNAL_GENERATION)?;
+        let generation =
+            if tree.get(META_JOURNAL)?.is_none() && tree.get(META_JOURNAL_GENERATION)?.is_none() {
+                let generation = journal_of_new_sled(dir)?;
+                tree.insert(META_JOURNAL_GENERATION, &generation.to_be_bytes())?;
+                tree.flush()?;
+                generation
+            } else {
+                read_u64(&tree, META_JOURNAL_GENERATION)?
+            };
         remove_other_journals(dir, generation)?;
         let journal_path = journal_path(dir, generation);
         let (journal, pending) = Journal::open(&journal_path, applied)?;
@@ -203,6 +212,56 @@ impl Store {
 
 /// Opens sled, waiting up to two seconds for its file lock: a store closed
 /// a moment ago in this process releases it from sled's own threads.
+/// A journal with records but no sled directory beside it: sled was lost
+/// (deleted, or a backup restored without it). Opening would make a new
+/// sled, replay the tickets, and drop without a word the tokens and the
+/// audit log, which only sled holds, and the journals of a compaction's
+/// generation, which a new sled does not name: refused, naming both.
+fn refuse_lost_sled(dir: &Path) -> Result<()> {
+    let sled = dir.join("sled");
+    if sled.exists() {
+        return Ok(());
+    }
+    for journal in crate::generation::journal_files(dir)? {
+        let len = std::fs::metadata(&journal)
+            .map_err(Error::io_at(&journal))?
+            .len();
+        if len > 0 {
+            return Err(Error::Corrupt {
+                key: sled.display().to_string(),
+                message: format!(
+                    "missing, while the journal {} holds {len} bytes of tickets: the API tokens and the audit log were only there. Restore it from a backup; to rebuild the tickets from the journal alone, knowing that tokens and audit log are lost, create it empty (`mkdir {}`) and open the store again",
+                    journal.display(),
+                    sled.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The journal generation a new sled reads: the one journal file in the
+/// directory (a sled made empty by hand after a loss must find the
+/// compacted journal, not remove it as another generation's), 0 when there
+/// is none; refused when there are several, since sled no longer says
+/// which one is live.
+fn journal_of_new_sled(dir: &Path) -> Result<u64> {
+    let files = crate::generation::journal_files(dir)?;
+    match files.as_slice() {
+        [] => Ok(0),
+        [one] => Ok(crate::generation::generation_of(one).unwrap_or(0)),
+        several => Err(Error::Conflict(format!(
+            "sled in {} is new but there are several journals ({}): keep the one to rebuild from and move the others away",
+            dir.display(),
+            several
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
 pub(crate) fn open_sled(path: &Path) -> Result<sled::Db> {
     let started = std::time::Instant::now();
     loop {

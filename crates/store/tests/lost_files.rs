@@ -1,0 +1,128 @@
+//! A file of the data directory lost (the sled directory, `personal.key`):
+//! opening refuses and names what is lost instead of quietly making a new
+//! one, and the way on that the refusal names works.
+
+use std::path::Path;
+
+use hotline_store::{
+    Kind, NewTicket, PersonalKey, Store, StoreConfig, Submitted, TopicAssignment, TopicSource,
+    Urgency,
+};
+
+fn new_ticket(i: usize) -> NewTicket {
+    NewTicket {
+        external_id: Some(format!("ext-{i}")),
+        received_at: None,
+        channel: "phone".into(),
+        kind: Kind::Complaint,
+        urgency: Urgency::General,
+        title: None,
+        text: format!("第{i}号来电 小区水管破裂 漏水严重 编号{i:05}"),
+        caller_name: Some(format!("王小{i}")),
+        caller_phone: None,
+        address: None,
+        district: Some("朝阳区".into()),
+        street: None,
+        topic: TopicAssignment {
+            slug: "other".into(),
+            source: TopicSource::Router,
+            confidence: Some(0.9),
+            model: None,
+        },
+        department: "水务局".into(),
+        deciding_words: Vec::new(),
+        index_tokens: format!("小区 水管 破裂 漏水 w{i}"),
+        history: Vec::new(),
+    }
+}
+
+/// A store in `dir` holding `n` tickets, shut down.
+fn fill(dir: &Path, n: usize) {
+    let store = Store::open(dir, StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    PersonalKey::open(&store).unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..n {
+        match store.submit(vec![new_ticket(i)]).map(|mut s| s.pop()) {
+            Ok(Some(Submitted::Created(_))) => {}
+            other => panic!("not created: {other:?}"),
+        }
+    }
+    store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn journals(dir: &Path) -> Vec<(String, u64)> {
+    let mut found: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name.starts_with("journal") && name.ends_with(".log"))
+                .then(|| (name, e.metadata().map(|m| m.len()).unwrap_or(0)))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn a_lost_sled_directory_is_refused_and_an_empty_one_rebuilds_from_the_compacted_journal() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    fill(dir.path(), 6);
+    // After a compaction the live journal is another generation's file,
+    // which only sled names.
+    Store::compact(dir.path(), StoreConfig::default(), |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let before = journals(dir.path());
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_ne!(before[0].0, "journal.log", "{before:?}");
+
+    std::fs::remove_dir_all(dir.path().join("sled")).unwrap_or_else(|e| panic!("{e}"));
+    let refused = match Store::open(dir.path(), StoreConfig::default()) {
+        Ok(_) => panic!("a store without its sled directory opened"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refused.contains("sled"), "{refused}");
+    assert!(refused.contains("missing"), "{refused}");
+    assert!(refused.contains("audit log"), "{refused}");
+    assert!(refused.contains(&before[0].0), "{refused}");
+    // Nothing was changed: no sled made, the journal as it was.
+    assert!(!dir.path().join("sled").exists());
+    assert_eq!(journals(dir.path()), before);
+
+    // The way on the refusal names: an empty sled, the tickets rebuilt
+    // from the compacted journal, which stays.
+    std::fs::create_dir(dir.path().join("sled")).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.ticket_count(), 6);
+    store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    drop(store);
+    assert_eq!(journals(dir.path()), before);
+    let store = Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.ticket_count(), 6);
+    store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn a_lost_personal_key_is_refused_not_replaced() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    fill(dir.path(), 3);
+    let key_file = dir.path().join("personal.key");
+    std::fs::remove_file(&key_file).unwrap_or_else(|e| panic!("{e}"));
+
+    let store = Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let refused = match PersonalKey::open(&store) {
+        Ok(_) => panic!("a new key replaced the lost one"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refused.contains("personal.key"), "{refused}");
+    assert!(refused.contains("missing"), "{refused}");
+    assert!(refused.contains("3 tickets"), "{refused}");
+    assert!(!key_file.exists(), "a key file was written");
+    store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    drop(store);
+
+    // A store without tickets makes its key on first use, as before.
+    let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(empty.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    PersonalKey::open(&store).unwrap_or_else(|e| panic!("{e}"));
+    assert!(empty.path().join("personal.key").exists());
+    store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}
