@@ -416,6 +416,154 @@ fn an_import_rejects_outcomes_before_receipt() {
     }
 }
 
+/// Inputs an attacker or a careless export sends: each is refused naming
+/// its field, where it used to be taken (a text of NULs, an id of 100,000
+/// characters) or answered as if it were a real filter (an unknown status or
+/// topic found nothing); an event time written with a space is read as a
+/// ticket's receipt is; the override rates read a district filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_inputs_are_refused_naming_their_field() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let base = &server.base;
+    let operator = server.token("operator", false, None).await;
+    let supervisor = server.token("supervisor", false, None).await;
+    let chaoyang = server.token("supervisor", false, Some("朝阳区")).await;
+    for (ticket, field) in [
+        (json!({"text": "\u{0}\u{0}\u{0}"}), "text"),
+        (json!({"text": " \t\n。，！"}), "text"),
+        (
+            json!({"text": "楼下饭店油烟太大", "external_id": "x".repeat(100_000)}),
+            "external_id",
+        ),
+    ] {
+        let (status, body) = post(&http, &format!("{base}/tickets"), &operator, ticket).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["error"]["field"], field, "{body}");
+    }
+    for (query, field) in [("status=xx", "status"), ("topic=xx", "topic")] {
+        let (status, body) =
+            get(&http, &format!("{base}/search?q=油烟&{query}"), &supervisor).await;
+        assert_eq!(status, 422, "{query}: {body}");
+        assert_eq!(body["error"]["field"], field, "{query}: {body}");
+    }
+    let (status, body) = get(
+        &http,
+        &format!("{base}/search?q=油烟&status=dispatched&topic=kitchen_fumes"),
+        &supervisor,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = post(
+        &http,
+        &format!("{base}/tickets"),
+        &operator,
+        json!({"text": "楼下饭店油烟太大", "district": "朝阳区", "received_at": "2024-03-01 08:00:00"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap_or_default().to_owned();
+    let (status, body) = post(
+        &http,
+        &format!("{base}/tickets/{id}/events"),
+        &operator,
+        json!({"type": "dispatched", "department": "朝阳区城管委", "at": "2024-03-01 09:30:00"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body["ticket"]["events"][0]["at"], "2024-03-01T09:30:00",
+        "{body}"
+    );
+
+    // Override rates: one district asked for, or refused beyond the limit.
+    let (status, body) = get(
+        &http,
+        &format!("{base}/model/overrides?district=海淀"),
+        &supervisor,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let routed = |b: &Value| {
+        b["models"].as_array().map_or(0, |m| {
+            m.iter()
+                .map(|x| x["routed"].as_u64().unwrap_or(0))
+                .sum::<u64>()
+        })
+    };
+    assert_eq!(routed(&body), 0, "{body}");
+    let (_, all) = get(&http, &format!("{base}/model/overrides"), &supervisor).await;
+    assert!(routed(&all) >= 1, "{all}");
+    let (status, body) = get(
+        &http,
+        &format!("{base}/model/overrides?district=海淀区"),
+        &chaoyang,
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = get(
+        &http,
+        &format!("{base}/model/overrides?dist=1"),
+        &supervisor,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    server.stop().await;
+}
+
+/// The same at import: a receipt before 2000 or in the future, a topic
+/// that is none of the year's, an external id too long, and a CSV row with
+/// more fields than its header are rejected rows naming the field; the good
+/// rows are kept.
+#[test]
+fn an_import_rejects_odd_rows_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = hotline_suite::state_in(&dir.path().join("data"));
+    let jsonl = dir.path().join("rows.jsonl");
+    let rows = [
+        json!({"external_id": "g1", "text": "小区没有电动车充电桩", "received_at": "2024-03-01 08:00:00"}),
+        json!({"external_id": "b1", "text": "楼下饭店油烟太大", "received_at": "1999-03-01 08:00:00"}),
+        json!({"external_id": "b2", "text": "楼道灯坏了没人修", "received_at": "2099-01-01 00:00:00"}),
+        json!({"external_id": "b3", "text": "路口红绿灯坏了", "topic": "完全不存在的分类"}),
+        json!({"external_id": "x".repeat(500), "text": "电梯又困人了"}),
+        json!({"external_id": "g2", "text": "公园厕所太脏", "topic": "公园管理服务优化"}),
+    ];
+    let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(&jsonl, text).unwrap_or_else(|e| panic!("{e}"));
+    let csv = dir.path().join("rows.csv");
+    std::fs::write(
+        &csv,
+        "external_id,text,district\nc1,朝阳区噪音扰民,朝阳区\nc2,朝阳区噪音,扰民,朝阳区\nc3,海淀区油烟,海淀区,,\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let report = dir.path().join("rejects.tsv");
+    let summary = hotline::import::run(
+        &state,
+        &hotline::import::ImportOptions {
+            files: vec![jsonl, csv],
+            format: None,
+            map: hotline_readers::FieldMap::new(),
+            report: report.clone(),
+            quiet: true,
+            progress_every: std::time::Duration::from_secs(5),
+            limits: Default::default(),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let lines = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((summary.imported, summary.rejected), (4, 5), "{lines}");
+    for expected in [
+        "rows.jsonl\t2\treceived_at\t",
+        "rows.jsonl\t3\treceived_at\t",
+        "rows.jsonl\t4\ttopic\t",
+        "rows.jsonl\t5\texternal_id\t",
+        "rows.csv\t3\t\t4 fields",
+    ] {
+        assert!(lines.contains(expected), "{expected} missing from\n{lines}");
+    }
+}
+
 /// Appends a version of `ticket` to the store's journal as an earlier
 /// version of the engine would have written it (record layout: length, CRC,
 /// version 1 · seq · no text hash · no index words · the ticket's JSON); the

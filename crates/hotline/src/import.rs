@@ -197,10 +197,20 @@ fn canonical_district(state: &AppState, mut row: ImportRow) -> Result<ImportRow,
     Ok(row)
 }
 
-/// A row's outcomes happen after its receipt, from 2000 on and not in the
-/// future (see [`hotline_store::check_time`]); otherwise the row is rejected
-/// naming the field, since an outcome before receipt counts as on time.
+/// A row's receipt and outcomes are from 2000 on and not in the future,
+/// and the outcomes after the receipt (see [`hotline_store::check_time`]);
+/// otherwise the row is rejected naming the field, since an outcome before
+/// receipt counts as on time.
 fn check_times(row: ImportRow) -> Result<ImportRow, RowError> {
+    // The receipt itself: from 2000 on and not in the future, as the API
+    // reads it (a date of 2099 would also move every default period).
+    if let Some(at) = row.received_at {
+        hotline_store::check_time(at, None).map_err(|reason| RowError {
+            line: row.line,
+            field: Some("received_at".to_owned()),
+            reason,
+        })?;
+    }
     for (field, at) in [
         ("dispatched_at", row.dispatched_at),
         ("feedback_at", row.feedback_at),
@@ -214,6 +224,45 @@ fn check_times(row: ImportRow) -> Result<ImportRow, RowError> {
                 reason,
             })?;
         }
+    }
+    Ok(row)
+}
+
+/// A row's topic column names one of this year's topics (its slug, or its
+/// name as exports write it), and its external id is not longer than an
+/// operator's may be; otherwise the row is rejected naming the field (a
+/// topic dropped in silence would leave the ticket to the router, counted
+/// under another topic than the file says).
+fn check_given(state: &AppState, row: ImportRow) -> Result<ImportRow, RowError> {
+    if let Some(given) = row
+        .topic
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let analyzer = state.analyzer();
+        let taxonomy = analyzer.taxonomy();
+        if !taxonomy
+            .topics()
+            .iter()
+            .any(|topic| topic.slug == given || topic.name == given)
+        {
+            return Err(RowError {
+                line: row.line,
+                field: Some("topic".to_owned()),
+                reason: format!(
+                    "'{given}' is not one of the {} topics (a slug or a name of config/topics/{}.toml); leave the column out to let the router decide, or import with the file's year set in [taxonomy]",
+                    taxonomy.year, taxonomy.year
+                ),
+            });
+        }
+    }
+    if let Some(id) = &row.external_id {
+        intake::check_external_id(id).map_err(|reason| RowError {
+            line: row.line,
+            field: Some("external_id".to_owned()),
+            reason,
+        })?;
     }
     Ok(row)
 }
@@ -377,6 +426,7 @@ fn import_file(
         for item in reader {
             match item
                 .and_then(check_times)
+                .and_then(|row| check_given(state, row))
                 .and_then(|row| canonical_district(state, row))
             {
                 Ok(row) => batch.push(row),

@@ -48,11 +48,34 @@ pub fn district_field(state: &AppState, given: Option<&str>) -> Result<Option<St
     }
 }
 
+/// The longest external id, in characters: a center's ticket numbers are
+/// tens of characters; an id of megabytes is a mistake or an attack.
+pub const MAX_EXTERNAL_ID_CHARS: usize = 128;
+
+/// An external id within [`MAX_EXTERNAL_ID_CHARS`], or why not.
+pub fn check_external_id(id: &str) -> Result<(), String> {
+    let n = id.chars().count();
+    if n > MAX_EXTERNAL_ID_CHARS {
+        return Err(format!(
+            "{n} characters, longer than {MAX_EXTERNAL_ID_CHARS}"
+        ));
+    }
+    Ok(())
+}
+
 /// Validates an operator's input and routes it (one segmentation).
 pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analysis), ApiError> {
     let max = state.config.server.max_text_chars;
-    if input.text.trim().is_empty() {
-        return Err(ApiError::invalid("text", "the ticket's text is empty"));
+    // Whitespace, control characters (NUL …) and punctuation alone say
+    // nothing: a text must have a letter, a digit or a character.
+    if !input.text.chars().any(char::is_alphanumeric) {
+        return Err(ApiError::invalid(
+            "text",
+            "the ticket's text is empty (no letter, digit or character)",
+        ));
+    }
+    if let Some(id) = input.external_id.as_deref() {
+        check_external_id(id.trim()).map_err(|m| ApiError::invalid("external_id", m))?;
     }
     if input.text.chars().count() > max {
         return Err(ApiError::invalid(

@@ -33,6 +33,28 @@ pub fn index_query(state: &AppState, p: &SearchParamsView<'_>) -> ApiResult<Inde
         ),
         None => None,
     };
+    // A topic or a status no ticket can have is the caller's mistake, as
+    // an unknown kind is: said, rather than answered with no hits.
+    if let Some(t) = p.topic {
+        if state.analyzer().taxonomy().get(t).is_none() {
+            return Err(ApiError::invalid(
+                "topic",
+                format!("'{t}' is not one of this year's topics"),
+            ));
+        }
+    }
+    if let Some(s) = p.status {
+        if !hotline_store::Status::ALL.iter().any(|x| x.as_str() == s) {
+            let known: Vec<&str> = hotline_store::Status::ALL
+                .iter()
+                .map(|x| x.as_str())
+                .collect();
+            return Err(ApiError::invalid(
+                "status",
+                format!("unknown status '{s}' ({})", known.join(" ")),
+            ));
+        }
+    }
     let ts = |d: Option<NaiveDate>| {
         d.and_then(|d| d.and_hms_opt(0, 0, 0))
             .map(|t| t.and_utc().timestamp())

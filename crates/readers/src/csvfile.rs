@@ -62,6 +62,8 @@ pub(crate) struct CsvSource {
     /// The 1-based number of the next line to read.
     next_line: u64,
     columns: [Option<usize>; N],
+    /// How many columns the header names.
+    width: usize,
     cap: usize,
     done: bool,
 }
@@ -89,6 +91,7 @@ impl CsvSource {
             pending: VecDeque::new(),
             next_line: 1,
             columns: [None; N],
+            width: 0,
             cap,
             done: false,
         };
@@ -134,6 +137,7 @@ impl CsvSource {
             .map(|c| c.map(|i| headers[i].clone()).unwrap_or_default())
             .collect();
         source.columns = columns;
+        source.width = headers.len();
         Ok((source, names))
     }
 
@@ -283,6 +287,20 @@ impl CsvSource {
     }
 
     fn convert(&self, line: u64, record: &[Vec<u8>]) -> Result<ImportRow, RowError> {
+        // More fields than the header names, not just empty ones at the end:
+        // an unquoted comma has shifted every field after it, so the row's
+        // fields are not the columns they sit under.
+        if record.len() > self.width && record[self.width..].iter().any(|f| !f.is_empty()) {
+            return Err(RowError {
+                line,
+                field: None,
+                reason: format!(
+                    "{} fields, but the header names {} columns (a comma inside a field that is not quoted?)",
+                    record.len(),
+                    self.width
+                ),
+            });
+        }
         let mut values = row::empty_values();
         for (t, column) in self.columns.iter().enumerate() {
             let Some(bytes) = column.and_then(|i| record.get(i)) else {

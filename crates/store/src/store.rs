@@ -34,10 +34,39 @@ pub enum Submitted {
 pub struct NewEvent {
     /// Idempotency key; a resubmitted event with the same id is ignored.
     pub id: Option<Uuid>,
-    /// When it happened (Beijing time); defaults to now in Beijing.
+    /// When it happened (Beijing time); defaults to now in Beijing. Read
+    /// with a `T` or a space between date and time, as a ticket's
+    /// `received_at` is.
+    #[serde(default, deserialize_with = "beijing_time")]
     pub at: Option<NaiveDateTime>,
     #[serde(flatten)]
     pub body: EventBody,
+}
+
+/// An optional Beijing time written `2026-12-04T14:50:00` or
+/// `2026-12-04 14:50:00` (seconds and their fractions optional).
+fn beijing_time<'de, D>(deserializer: D) -> std::result::Result<Option<NaiveDateTime>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let Some(text) = Option::<String>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let text = text.trim();
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+    .map(Some)
+    .ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "cannot read time '{text}' (write 2026-12-04 14:50:00)"
+        ))
+    })
 }
 
 /// A cheap handle to the store; clone it freely.

@@ -295,16 +295,27 @@ pub(super) struct OverridesView {
 
 /// How often operators override the router, per model version and topic:
 /// read from counted rows, so it costs the same at any number of tickets. A
-/// district-limited token sees the decisions of its district only.
+/// district-limited token sees the decisions of its district only; any
+/// token may ask for one district's (`?district=`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct OverrideParams {
+    district: Option<String>,
+}
+
 pub(super) async fn model_overrides(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    params: Result<Query<OverrideParams>, QueryRejection>,
 ) -> ApiResult<impl IntoResponse> {
+    let Query(p) = params?;
+    // One district's decisions: asked for (a short form reads as the
+    // district it names), or the token's own; another district is refused.
+    let only = caller.district_filter(super::params::district_param(&state, p.district))?;
     let store = state.store.clone();
     let rows = tokio::task::spawn_blocking(move || store.router_decisions()).await??;
-    let own = caller.token.district.as_deref();
     let report = crate::overrides::OverrideReport::from_rows(&rows, |district| {
-        own.is_none_or(|own| district == Some(own))
+        only.as_deref().is_none_or(|only| district == Some(only))
     });
     let (analyzer, _) = state.loaded();
     let current = analyzer.router().model().version().to_owned();

@@ -223,6 +223,10 @@ mod tests {
                 fields::<model::RerouteParams>(),
             ),
             (("GET", "/api/v1/audit"), fields::<admin::AuditParams>()),
+            (
+                ("GET", "/api/v1/model/overrides"),
+                fields::<model::OverrideParams>(),
+            ),
         ])
     }
 
