@@ -509,6 +509,18 @@ async fn odd_inputs_are_refused_naming_their_field() {
     )
     .await;
     assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "dist", "{body}");
+    // A body field of the wrong type names the field too.
+    let admin = server.token("admin", true, None).await;
+    let (status, body) = post(
+        &http,
+        &format!("{base}/tokens"),
+        &admin,
+        json!({"role": "operator", "pii": "true"}),
+    )
+    .await;
+    assert!((400..500).contains(&status), "{body}");
+    assert_eq!(body["error"]["field"], "pii", "{body}");
     server.stop().await;
 }
 

@@ -160,21 +160,52 @@ impl From<tokio::task::JoinError> for ApiError {
     }
 }
 
+/// The field a body's or query's deserialisation error names: the path
+/// serde_path_to_error puts before the message (`pii: invalid type …`,
+/// `events[0].at: …`), else the field in backticks of a missing, unknown
+/// or duplicated field.
+fn field_of(message: &str) -> Option<String> {
+    let detail = message
+        .split_once("target type: ")
+        .or_else(|| message.split_once("query string: "))
+        .map_or(message, |(_, rest)| rest);
+    if let Some((path, _)) = detail.split_once(": ") {
+        let is_path = !path.is_empty()
+            && path != "."
+            && path
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'));
+        if is_path {
+            return Some(path.to_owned());
+        }
+    }
+    ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|marker| {
+            let rest = detail.split_once(marker)?.1;
+            Some(rest.split_once('`')?.0.to_owned())
+        })
+}
+
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(e: axum::extract::rejection::JsonRejection) -> Self {
         let status = e.status();
+        let message = e.body_text();
         ApiError {
             status,
             code: "bad_request",
-            message: e.body_text(),
-            field: None,
+            field: field_of(&message),
+            message,
         }
     }
 }
 
 impl From<axum::extract::rejection::QueryRejection> for ApiError {
     fn from(e: axum::extract::rejection::QueryRejection) -> Self {
-        ApiError::bad_request(e.body_text())
+        let message = e.body_text();
+        let mut error = ApiError::bad_request(message.clone());
+        error.field = field_of(&message);
+        error
     }
 }
 
@@ -229,5 +260,20 @@ mod tests {
             StatusCode::CONFLICT
         );
         assert!(!hotline_store::Error::NotStored(String::new()).is_user_error());
+    }
+
+    #[test]
+    fn the_field_is_read_from_serdes_messages() {
+        for (message, field) in [
+            ("Failed to deserialize the JSON body into the target type: pii: invalid type: string \"true\", expected a boolean at line 1 column 29", Some("pii")),
+            ("Failed to deserialize the JSON body into the target type: missing field `resolved` at line 1 column 20", Some("resolved")),
+            ("Failed to deserialize the JSON body into the target type: satisfaction: unknown variant `xx`, expected one of `satisfied` at line 1 column 40", Some("satisfaction")),
+            ("Failed to deserialize the JSON body into the target type: unknown field `colour`, expected one of `text`", Some("colour")),
+            ("Failed to deserialize query string: unknown field `dist`, expected `district`", Some("dist")),
+            ("Failed to deserialize query string: duplicate field `district`", Some("district")),
+            ("Failed to parse the request body as JSON: expected value at line 1 column 1", None),
+        ] {
+            assert_eq!(field_of(message).as_deref(), field, "{message}");
+        }
     }
 }

@@ -18,7 +18,7 @@ pub enum Error {
     /// The caller's token does not allow it (a token granting more than its issuer holds).
     #[error("{0}")]
     Forbidden(String),
-    #[error("storage: {0}")]
+    #[error("{}", sled_message(.0))]
     Sled(#[from] sled::Error),
     #[error("search index: {0}")]
     Index(#[from] tantivy::TantivyError),
@@ -45,6 +45,20 @@ pub enum Error {
     Corrupt { key: String, message: String },
     #[error("the store is shutting down")]
     Closed,
+}
+
+/// What a sled error says to the person who must act on it: for damage,
+/// where it is and the ways on (the tickets are in the journal).
+fn sled_message(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Corruption { at, .. } => {
+            let at = at.map_or_else(|| "an unknown place".to_owned(), |at| format!("{at:?}"));
+            format!(
+                "the sled database (the data directory's `sled`) is damaged at {at}. The tickets are safe in the journal: restore `sled` from a backup, or move it aside and create it empty (`mkdir sled`) to rebuild the tickets from the journal (the API tokens and the audit log, which only sled holds, are then lost)"
+            )
+        }
+        e => format!("storage: {e}"),
+    }
 }
 
 impl Error {
@@ -80,3 +94,24 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn damage_in_sled_says_where_the_tickets_are_and_the_ways_on() {
+        let e = Error::from(sled::Error::Corruption { at: None, bt: () });
+        let text = e.to_string();
+        for part in [
+            "sled",
+            "damaged",
+            "journal",
+            "mkdir sled",
+            "backup",
+            "audit log",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+    }
+}
