@@ -496,6 +496,54 @@ fn a_damaged_index_file_is_found_by_verify_and_rebuilt_by_reindex() {
     assert!(report.is_ok(), "{report:?}");
 }
 
+/// What one client could do to the disk: every event writes the whole
+/// ticket again, so events are bounded in number and in size, and the
+/// journal grows by at most a bounded record per request.
+#[test]
+fn a_tickets_events_are_bounded_in_number_and_size() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = state_in(dir.path());
+    let t = submit(&state, "楼道灯坏了很久没人修", "2024-03-01 08:00:00", None);
+    let contacted = |note: String| NewEvent {
+        id: None,
+        at: None,
+        body: EventBody::Contacted { note: Some(note) },
+    };
+    match state.store.add_event(t.id, contacted("联".repeat(80_000))) {
+        Err(hotline_store::Error::Invalid { field, .. }) => assert_eq!(field, "note"),
+        other => panic!("a note of 80,000 characters: {other:?}"),
+    }
+    let long_department = NewEvent {
+        id: None,
+        at: None,
+        body: EventBody::Dispatched {
+            department: "局".repeat(5_000),
+        },
+    };
+    match state.store.add_event(t.id, long_department) {
+        Err(hotline_store::Error::Invalid { field, .. }) => assert_eq!(field, "department"),
+        other => panic!("a department of 5,000 characters: {other:?}"),
+    }
+    for i in 0..hotline_store::MAX_EVENTS_PER_TICKET {
+        state
+            .store
+            .add_event(t.id, contacted(format!("第{i}次联系")))
+            .unwrap_or_else(|e| panic!("event {i}: {e}"));
+    }
+    match state.store.add_event(t.id, contacted("再联系一次".into())) {
+        Err(hotline_store::Error::Conflict(message)) => {
+            assert!(message.contains("events"), "{message}")
+        }
+        other => panic!("one event too many: {other:?}"),
+    }
+    let stored = state
+        .store
+        .get(t.id)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("ticket gone"));
+    assert_eq!(stored.events.len(), hotline_store::MAX_EVENTS_PER_TICKET);
+}
+
 #[test]
 fn ranges_across_months_count_each_ticket_once() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

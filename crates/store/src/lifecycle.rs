@@ -36,6 +36,16 @@ impl Writer {
         if !ticket.is_open() {
             return Err(Error::Conflict(format!("ticket {id} is closed")));
         }
+        event
+            .body
+            .check_lengths()
+            .map_err(|(field, m)| Error::invalid(field, m))?;
+        if ticket.events.len() >= crate::model::MAX_EVENTS_PER_TICKET {
+            return Err(Error::Conflict(format!(
+                "ticket {id} holds {} events, the most one ticket may hold",
+                ticket.events.len()
+            )));
+        }
         let now = Utc::now();
         // An event before the ticket was received, before 2000 or in the
         // future would count as on time (or skew every deadline): refused.
@@ -80,6 +90,24 @@ impl Writer {
                 pending.unchanged.insert(id, ticket);
             }
             return Ok(id);
+        }
+        if let Some(r) = &reason {
+            let n = r.chars().count();
+            if n > crate::model::MAX_NOTE_CHARS {
+                return Err(Error::invalid(
+                    "reason",
+                    format!(
+                        "{n} characters, longer than {}",
+                        crate::model::MAX_NOTE_CHARS
+                    ),
+                ));
+            }
+        }
+        if ticket.events.len() >= crate::model::MAX_EVENTS_PER_TICKET {
+            return Err(Error::Conflict(format!(
+                "ticket {id} holds {} events, the most one ticket may hold",
+                ticket.events.len()
+            )));
         }
         let now = Utc::now();
         ticket.events.push(Event {

@@ -254,7 +254,59 @@ pub enum EventBody {
     },
 }
 
+/// The most events one ticket holds: a ticket's life is tens of them
+/// (dispatch, return, reassignment, contacts, feedback, callbacks). Every
+/// event writes the whole ticket to the journal again, so without a bound
+/// one client could make the journal grow with the square of its requests.
+pub const MAX_EVENTS_PER_TICKET: usize = 200;
+
+/// The longest department name and the longest note or reason of an event,
+/// in characters: a department is a name, a note a few sentences.
+pub const MAX_DEPARTMENT_CHARS: usize = 100;
+pub const MAX_NOTE_CHARS: usize = 2000;
+
 impl EventBody {
+    /// The event's texts within their bounds, or the field that is not
+    /// (an event written by the API, an import or a test alike).
+    pub fn check_lengths(&self) -> std::result::Result<(), (&'static str, String)> {
+        let (departments, notes): (Vec<&String>, Vec<(&'static str, &String)>) = match self {
+            EventBody::Dispatched { department } => (vec![department], vec![]),
+            EventBody::Returned { department, reason } => {
+                (department.iter().collect(), vec![("reason", reason)])
+            }
+            EventBody::Reassigned { department, reason } => (
+                vec![department],
+                reason.iter().map(|r| ("reason", r)).collect(),
+            ),
+            EventBody::Contacted { note }
+            | EventBody::Feedback { note, .. }
+            | EventBody::Closed { note } => (vec![], note.iter().map(|n| ("note", n)).collect()),
+            EventBody::Callback { .. } => (vec![], vec![]),
+            EventBody::TopicChanged { reason, .. } => {
+                (vec![], reason.iter().map(|r| ("reason", r)).collect())
+            }
+        };
+        for d in departments {
+            let n = d.chars().count();
+            if n > MAX_DEPARTMENT_CHARS {
+                return Err((
+                    "department",
+                    format!("{n} characters, longer than {MAX_DEPARTMENT_CHARS}"),
+                ));
+            }
+        }
+        for (field, text) in notes {
+            let n = text.chars().count();
+            if n > MAX_NOTE_CHARS {
+                return Err((
+                    field,
+                    format!("{n} characters, longer than {MAX_NOTE_CHARS}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             EventBody::Dispatched { .. } => "dispatched",
