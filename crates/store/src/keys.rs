@@ -45,6 +45,9 @@ pub(crate) const META_JOURNAL: &[u8] = b"mjournal_offset";
 pub(crate) const META_SEQ: &[u8] = b"mlast_seq";
 /// Which journal file is live: 0 (`journal.log`) until the first compaction.
 pub(crate) const META_JOURNAL_GENERATION: &[u8] = b"mjournal_generation";
+/// A keyed hash of a fixed text under `personal.key`: tells a changed or
+/// foreign key from the store's own (`personal`).
+pub(crate) const META_PERSONAL_KEY_CHECK: &[u8] = b"mpersonal_key_check";
 /// Set while `Store::salvage` rebuilds the tickets' keys: the generation of
 /// the journal it rebuilds them from (complete and fsynced before this is set).
 pub(crate) const META_SALVAGE: &[u8] = b"msalvage_generation";

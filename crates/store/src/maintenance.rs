@@ -165,6 +165,9 @@ impl Store {
         self.commit_index()?;
         report.indexed_docs = self.inner.index.num_docs();
         report.damaged_index_files = self.inner.index.damaged_files()?;
+        if let Some(problem) = crate::personal::key_problem(self)? {
+            report.corrupt_records.push(problem);
+        }
         report.index_missing = report.tickets.saturating_sub(report.indexed_docs);
         Ok(report)
     }

@@ -16,6 +16,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::keys::META_PERSONAL_KEY_CHECK;
 use crate::store::Store;
 
 const KEY_FILE: &str = "personal.key";
@@ -50,7 +51,34 @@ impl PersonalKey {
                 ),
             });
         }
-        Self::open_in(store.dir())
+        let key = Self::open_in(store.dir())?;
+        key.check_against(store)?;
+        Ok(key)
+    }
+
+    /// What the store recorded of its key: a keyed hash of a fixed text,
+    /// which tells the key apart without holding it.
+    fn check_value(&self) -> Vec<u8> {
+        hmac_sha256(&self.key, KEY_CHECK_TEXT)[..16].to_vec()
+    }
+
+    /// Refuses a key that is not the one the store recorded (a changed byte,
+    /// or a key restored from another store), and records it when the store
+    /// has none yet (a new store, or one written before the check existed).
+    fn check_against(&self, store: &Store) -> Result<()> {
+        let tree = &store.inner.tree;
+        match tree.get(META_PERSONAL_KEY_CHECK)? {
+            Some(recorded) if recorded.as_ref() == self.check_value().as_slice() => Ok(()),
+            Some(_) => Err(Error::Corrupt {
+                key: store.dir().join(KEY_FILE).display().to_string(),
+                message: WRONG_KEY.to_owned(),
+            }),
+            None => {
+                tree.insert(META_PERSONAL_KEY_CHECK, self.check_value())?;
+                tree.flush()?;
+                Ok(())
+            }
+        }
     }
 
     fn open_in(dir: &Path) -> Result<PersonalKey> {
@@ -100,6 +128,43 @@ impl PersonalKey {
         }
         Some(term)
     }
+}
+
+/// The text whose keyed hash the store records as its key's check value.
+const KEY_CHECK_TEXT: &[u8] = b"hotline personal key check";
+
+const WRONG_KEY: &str = "is not the key this store's identifiers were indexed under (a changed byte, or a key restored from another store): every search by a caller's name, phone or ID number would miss the tickets stored so far. Restore the right personal.key from a backup";
+
+/// What is wrong with the store's key file, read without creating or
+/// recording anything (for `verify`): None when it is the store's key, or
+/// when there is none and the store never recorded one (a store used
+/// without the application, as its own tests do).
+pub(crate) fn key_problem(store: &Store) -> Result<Option<String>> {
+    let path = store.dir().join(KEY_FILE);
+    let name = path.display();
+    let recorded = store.inner.tree.get(META_PERSONAL_KEY_CHECK)?;
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(recorded.is_some().then(|| {
+                format!("{name}: missing, while the store's identifiers are indexed under it")
+            }));
+        }
+        Err(e) => return Ok(Some(format!("{name}: {e}"))),
+    };
+    let Ok(key) = <[u8; KEY_LEN]>::try_from(bytes.as_slice()) else {
+        return Ok(Some(format!(
+            "{name}: {} bytes, not {KEY_LEN}",
+            bytes.len()
+        )));
+    };
+    let key = PersonalKey { key };
+    Ok(match recorded {
+        Some(recorded) if recorded.as_ref() != key.check_value().as_slice() => {
+            Some(format!("{name}: {WRONG_KEY}"))
+        }
+        _ => None,
+    })
 }
 
 /// Letters and digits only, full-width forms folded to ASCII, ASCII lowercased.

@@ -1,6 +1,7 @@
-//! A file of the data directory lost (the sled directory, `personal.key`):
-//! opening refuses and names what is lost instead of quietly making a new
-//! one, and the way on that the refusal names works.
+//! A file of the data directory lost or changed (the sled directory,
+//! `personal.key`): opening refuses and names it instead of quietly making a
+//! new one or reading a wrong one, `verify` names it, and the way on that the
+//! refusal names works.
 
 use std::path::Path;
 
@@ -124,5 +125,53 @@ fn a_lost_personal_key_is_refused_not_replaced() {
     let store = Store::open(empty.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
     PersonalKey::open(&store).unwrap_or_else(|e| panic!("{e}"));
     assert!(empty.path().join("personal.key").exists());
+    store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn a_changed_personal_key_is_refused_and_verify_names_it() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    fill(dir.path(), 2);
+    let key_file = dir.path().join("personal.key");
+    let good = std::fs::read(&key_file).unwrap_or_else(|e| panic!("{e}"));
+    let mut changed = good.clone();
+    changed[5] ^= 0x01;
+    std::fs::write(&key_file, &changed).unwrap_or_else(|e| panic!("{e}"));
+
+    let store = Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let refused = match PersonalKey::open(&store) {
+        Ok(_) => panic!("a changed key was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refused.contains("personal.key"), "{refused}");
+    assert!(refused.contains("not the key"), "{refused}");
+    let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
+    assert!(!report.is_ok(), "{report:?}");
+    assert!(
+        report
+            .corrupt_records
+            .iter()
+            .any(|r| r.contains("personal.key")),
+        "{report:?}"
+    );
+    // Deleted, or cut short: verify names it too.
+    for bad in [None, Some(&good[..31])] {
+        match bad {
+            None => std::fs::remove_file(&key_file).unwrap_or_else(|e| panic!("{e}")),
+            Some(bytes) => std::fs::write(&key_file, bytes).unwrap_or_else(|e| panic!("{e}")),
+        }
+        let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            report
+                .corrupt_records
+                .iter()
+                .any(|r| r.contains("personal.key")),
+            "{bad:?}: {report:?}"
+        );
+    }
+    // The right key back: accepted, and verify is satisfied.
+    std::fs::write(&key_file, &good).unwrap_or_else(|e| panic!("{e}"));
+    PersonalKey::open(&store).unwrap_or_else(|e| panic!("{e}"));
+    assert!(store.verify().unwrap_or_else(|e| panic!("{e}")).is_ok());
     store.shutdown().unwrap_or_else(|e| panic!("{e}"));
 }
