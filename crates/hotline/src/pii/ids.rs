@@ -34,16 +34,19 @@ static OTHER_IDS: LazyLock<Vec<(Regex, usize, usize)>> = LazyLock::new(|| {
     [
         // e-mail: the first character of the mailbox kept, the domain kept
         // (masked below by keeping the part after @).
-        (r"(?P<v>[A-Za-z0-9._%+\-]+[@＠][A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})".to_owned(), 1, 0),
+        // Full-width letters, digits and dots, and 。 for a dot, count too.
+        (r"(?P<v>[A-Za-z0-9Ａ-Ｚａ-ｚ０-９._%+\-．]+[@＠][A-Za-z0-9Ａ-Ｚａ-ｚ０-９\-]+(?:[.．。][A-Za-z0-9Ａ-Ｚａ-ｚ０-９\-]+)*[.．。][A-Za-zＡ-Ｚａ-ｚ]{2,})".to_owned(), 1, 0),
         // WeChat ids after 微信 / vx / wx; QQ numbers after QQ.
         (r"(?i:微信号?|weixin|wechat|vx|wx)\s*(?:号码?)?\s*(?:是|为|[:：])?\s*(?P<v>[A-Za-z][-_A-Za-z0-9]{5,19})".to_owned(), 1, 0),
-        (r"(?i:qq)\s*(?:号码?)?\s*(?:是|为|[:：])?\s*(?P<v>[1-9][0-9]{4,11})".to_owned(), 1, 0),
+        (r"(?i:qq|ＱＱ|ｑｑ)\s*(?:号码?)?\s*(?:是|为|[:：])?\s*(?P<v>[1-9１-９][0-9０-９]{4,11})".to_owned(), 1, 0),
         // Passports, Hong Kong/Macao/Taiwan permits, residence permits: a
         // letter or two and 7 to 9 digits after their name, or E/G/C and 8 digits.
         (r"(?:护照|通行证|台胞证|回乡证|居留证|居住证|签证)\s*(?:号码?)?\s*(?:是|为|[:：])?\s*(?P<v>[A-Za-z]{1,2}[0-9]{7,9}|[0-9]{8,10})".to_owned(), 1, 1),
         (r"(?P<v>[EeGgCc][0-9]{8})".to_owned(), 1, 1),
         // Licence plates: 京A12345, 京A·12345, 京AD12345 (new energy).
-        (format!(r"(?P<v>[{plate_province}][A-HJ-NP-Za-hj-np-z][\s·•.\-]?[A-HJ-NP-Za-hj-np-z0-9]{{5,6}})"), 2, 1),
+        // Full-width letters and digits, a space after the province, and
+        // any middle dot (・ too) are the same plate.
+        (format!(r"(?P<v>[{plate_province}]\s?[A-HJ-NP-Za-hj-np-zＡ-ＨＪ-ＮＰ-Ｚａ-ｈｊ-ｎｐ-ｚ][\s·•・.．\-]?[A-HJ-NP-Za-hj-np-z0-9Ａ-ＨＪ-ＮＰ-Ｚａ-ｈｊ-ｎｐ-ｚ０-９]{{5,6}})"), 2, 1),
     ]
     .into_iter()
     .map(|(pattern, keep, keep_end)| {

@@ -55,7 +55,7 @@ impl Known {
                     s.chars()
                         .map(|c| regex::escape(&c.to_string()))
                         .collect::<Vec<_>>()
-                        .join(r"[\s\u{3000}·•・.\-_、，,\u{200B}-\u{200D}\u{2060}\u{FEFF}]{0,2}")
+                        .join(r"[\s\p{Cf}\p{Mn}\p{Me}\p{Cc}\u{115F}\u{1160}\u{3164}\u{FFA0}\u{2800}·•・.\-_、，,]{0,3}")
                 };
                 // Case-insensitive: a name in Latin letters is written in
                 // any case (Zhang San, ZHANG SAN, zhangsan).

@@ -67,6 +67,22 @@ pub(super) fn is_digit(c: char) -> bool {
 /// anyone types between the parts of a phone number (`138     1234`).
 const MAX_GAP: usize = 8;
 
+/// Characters a reader does not see, or sees as a space: format controls
+/// (soft hyphen, direction marks and isolates, zero-width joiners),
+/// combining and enclosing marks, variation selectors, Hangul and Braille
+/// fillers. Between two digit groups they hide nothing from the eye, so
+/// they hide nothing from the masks either.
+static INVISIBLE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^[\p{Cf}\p{Mn}\p{Me}\u{115F}\u{1160}\u{3164}\u{FFA0}\u{2800}]$")
+        .expect("the invisible class is a valid pattern")
+});
+
+/// A character a reader does not see or sees as a space (see [`INVISIBLE`]),
+/// any space or line break, or a control character.
+pub(super) fn is_invisible(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || INVISIBLE.is_match(c.encode_utf8(&mut [0; 4]))
+}
+
 fn is_separator(c: char) -> bool {
     matches!(
         c,
@@ -112,7 +128,7 @@ fn is_separator(c: char) -> bool {
             | '、'
             | ','
             | '，'
-    )
+    ) || is_invisible(c)
 }
 
 /// Which digits of a number (by their index among its digits) are hidden,

@@ -47,9 +47,11 @@ impl Rng {
 /// digits; Chinese numerals, whole or mixed; other scripts' digits,
 /// circled, mathematical and superscript ones.
 fn spell(number: &str, groups: &[usize], rng: &mut Rng) -> String {
-    const SEPARATORS: [&str; 24] = [
+    const SEPARATORS: [&str; 35] = [
         "", " ", "-", ".", "/", "　", "－", "·", "—", " - ", "．", "、", ",", "，", "\n", "\r\n",
-        "\u{200B}", "\u{00A0}", ":", "~", "*", "|", "     ", " \n\n ",
+        "\u{200B}", "\u{00A0}", ":", "~", "*", "|", "     ", " \n\n ", "\u{00AD}", "\u{200E}",
+        "\u{202E}", "\u{2066}", "\u{FE0F}", "\u{2009}", "\u{2028}", "\u{0085}", "\u{3164}",
+        "\u{2800}", "\u{034F}",
     ];
     let sep = SEPARATORS[rng.below(SEPARATORS.len())];
     // 0 ASCII, 1 full-width, 2 Chinese, 3 mixed, 4 幺, 5 两, 6 circled,
@@ -227,6 +229,8 @@ fn names_spaced_or_given_alone_are_masked() {
         "王、小、明",
         "王小\u{200B}明",
         "王，小明",
+        "王小\u{200E}明",
+        "王\u{00AD}小\u{2066}明",
     ] {
         let masked = known.mask(text);
         assert!(
@@ -516,5 +520,21 @@ fn an_audited_query_hides_a_name_written_among_other_words_or_numbers() {
         entry.query = Some(query.to_owned());
         mask_audit(&mut entry);
         assert_eq!(entry.query.as_deref(), Some(shown), "{query}");
+    }
+}
+
+#[test]
+fn identifiers_in_full_width_or_with_other_dots_are_masked() {
+    for (text, hidden) in [
+        ("邮箱zhangsan＠qq．com请回复", "zhangsan"),
+        ("邮箱zhangsan@qq。com请回复", "zhangsan"),
+        ("车牌京A・12345停在门口", "12345"),
+        ("车牌京 A·12345停在门口", "12345"),
+        ("车牌京Ａ１２３４５停在门口", "１２３４５"),
+        ("ＱＱ号１２３４５６７８９", "１２３４５６７８９"),
+    ] {
+        let masked = none().mask(text);
+        assert!(!masked.contains(hidden), "{text} → {masked}");
+        assert_eq!(masked.chars().count(), text.chars().count(), "{text}");
     }
 }
