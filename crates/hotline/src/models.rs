@@ -1,9 +1,12 @@
 //! Router models installed in a data directory: which one is current, the
 //! ones before it, installing a new one and rolling back.
 //!
-//! Layout: `models/<version>.json` (every installed model, kept), and
-//! `models/installed` (one version per line, oldest first; the last line is
-//! the current model). No file means the built-in model. Both are replaced
+//! Layout: `models/<version>.json` (every installed model, kept), beside it
+//! `models/<version>.sha256` (the file's SHA-256, written at install and
+//! checked at every load: the version names the training inputs, not the
+//! file's bytes, so a damaged file would route under a good model's name),
+//! and `models/installed` (one version per line, oldest first; the last
+//! line is the current model). No file means the built-in model. Both are replaced
 //! by writing a temporary file, syncing it and renaming it, so a crash
 //! leaves the old or the new state, never half of one.
 
@@ -31,6 +34,10 @@ impl ModelRegistry {
 
     fn model_path(&self, version: &str) -> PathBuf {
         self.dir.join(format!("{version}.json"))
+    }
+
+    fn checksum_path(&self, version: &str) -> PathBuf {
+        self.dir.join(format!("{version}.sha256"))
     }
 
     /// Installed versions, oldest first; the last is current. Empty: the
@@ -61,6 +68,18 @@ impl ModelRegistry {
                 path.display()
             )
         })?;
+        // A model installed before checksums were written has none to check.
+        let sums = self.checksum_path(&version);
+        match std::fs::read_to_string(&sums) {
+            Ok(expected) if expected.trim() != sha256_hex(json.as_bytes()) => bail!(
+                "the installed model file {} does not match the checksum written when it was installed ({}): it was damaged or edited. `hotline model rollback` goes back to the one before",
+                path.display(),
+                sums.display()
+            ),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", sums.display())),
+        }
         Ok(Some((version, json)))
     }
 
@@ -73,6 +92,10 @@ impl ModelRegistry {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create {}", self.dir.display()))?;
         write_atomically(&self.model_path(version), json.as_bytes())?;
+        write_atomically(
+            &self.checksum_path(version),
+            format!("{}\n", sha256_hex(json.as_bytes())).as_bytes(),
+        )?;
         let mut list = self.installed()?;
         if list.last().map(String::as_str) == Some(version) {
             return Ok(());
@@ -102,6 +125,14 @@ impl ModelRegistry {
         text.push('\n');
         write_atomically(&self.list_path(), text.as_bytes())
     }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// `m-` and twelve hex digits, as `hotline_classifier::version_of` makes.
@@ -162,5 +193,31 @@ mod tests {
         assert_eq!(registry.rollback().ok(), Some(None));
         assert_eq!(registry.current().ok().flatten(), None);
         assert!(registry.install("../evil", "{}").is_err());
+    }
+
+    /// What a bad sector or a hand edit does: the file is still a model,
+    /// one number changed. It must not route under the good model's name.
+    #[test]
+    fn a_model_file_changed_after_install_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let registry = ModelRegistry::new(dir.path());
+        let good = "{\"bias\":[-0.15908991,0.5]}";
+        registry
+            .install("m-aaaa", good)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let file = dir.path().join("models/m-aaaa.json");
+        std::fs::write(&file, good.replace("-0.159", "9.159")).unwrap_or_else(|e| panic!("{e}"));
+        let refused = match registry.current() {
+            Ok(c) => panic!("a changed model file was loaded: {c:?}"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(refused.contains("m-aaaa.json"), "{refused}");
+        assert!(refused.contains("rollback"), "{refused}");
+        // Written back as installed: loaded again.
+        std::fs::write(&file, good).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            registry.current().ok().flatten(),
+            Some(("m-aaaa".to_owned(), good.to_owned()))
+        );
     }
 }
