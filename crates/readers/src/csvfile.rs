@@ -64,6 +64,8 @@ pub(crate) struct CsvSource {
     columns: [Option<usize>; N],
     /// How many columns the header names.
     width: usize,
+    /// The number of a line just read past for being longer than `cap`.
+    too_long: Option<u64>,
     cap: usize,
     done: bool,
 }
@@ -92,6 +94,7 @@ impl CsvSource {
             next_line: 1,
             columns: [None; N],
             width: 0,
+            too_long: None,
             cap,
             done: false,
         };
@@ -142,33 +145,25 @@ impl CsvSource {
     }
 
     /// The next line without its line end, or `None` at the end of the file.
+    /// A line longer than the cap is read past and comes back empty, its
+    /// number in `too_long`, so that it is reported and the lines after it
+    /// are read.
     fn read_line(&mut self) -> io::Result<Option<Vec<u8>>> {
         if let Some(line) = self.pending.pop_front() {
             self.next_line += 1;
             return Ok(Some(line));
         }
         let mut line = Vec::new();
-        let limit = u64::try_from(self.cap)
-            .unwrap_or(u64::MAX)
-            .saturating_add(1);
-        let n = (&mut self.input).take(limit).read_until(b'\n', &mut line)?;
-        if n == 0 {
-            return Ok(None);
-        }
-        if line.len() > self.cap {
-            return Err(io::Error::other(format!(
-                "a line is longer than {} bytes",
-                self.cap
-            )));
-        }
-        if line.last() == Some(&b'\n') {
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
+        match crate::jsonl::read_line_capped(&mut self.input, &mut line, self.cap)? {
+            None => Ok(None),
+            Some(too_long) => {
+                self.next_line += 1;
+                if too_long {
+                    self.too_long = Some(self.next_line - 1);
+                }
+                Ok(Some(line))
             }
         }
-        self.next_line += 1;
-        Ok(Some(line))
     }
 
     /// Splits the next record into fields (see the module's description).
@@ -177,6 +172,12 @@ impl CsvSource {
             return Ok(None);
         };
         let start = self.next_line - 1;
+        if self.too_long.take().is_some() {
+            return Ok(Some(Record::Broken(
+                start,
+                format!("line longer than {} bytes", self.cap),
+            )));
+        }
         let mut lines = vec![first];
         let mut bytes = lines[0].len();
         let mut fields = Vec::new();
@@ -231,6 +232,13 @@ impl CsvSource {
             }
             match self.read_line()? {
                 Some(next) => {
+                    if self.too_long.take().is_some() {
+                        // The long line stays in the count (read again as
+                        // an empty line), so the rows after it keep their numbers.
+                        lines.push(next);
+                        let reason = format!("a line inside the quoted field opened here is longer than {} bytes; the lines after it are read as rows", self.cap);
+                        return Ok(Some(self.broken(start, lines, reason)));
+                    }
                     bytes += next.len() + 1;
                     field.push(b'\n');
                     lines.push(next);
@@ -358,17 +366,27 @@ mod tests {
     }
 
     #[test]
-    fn a_line_longer_than_the_cap_ends_the_reading() {
+    fn a_line_longer_than_the_cap_is_reported_and_the_rows_after_it_are_read() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
-        writeln!(f, "id,text").unwrap();
+        writeln!(f, "external_id,text").unwrap();
         writeln!(f, "1,{}", "x".repeat(40_000)).unwrap();
         writeln!(f, "2,fine").unwrap();
+        writeln!(f, "3,\"a quoted field").unwrap();
+        writeln!(f, "{}\"", "y".repeat(40_000)).unwrap();
+        writeln!(f, "4,also fine").unwrap();
         let file = File::open(f.path()).unwrap();
         let map = FieldMap::new();
         let (mut src, _) =
             CsvSource::open_capped(f.path(), file, &map, &Resolver::new(&map), 16 * 1024).unwrap();
         let err = src.next_row().unwrap().unwrap_err();
+        assert_eq!(err.line, 2);
         assert!(err.reason.contains("longer than"), "{err}");
+        let row = src.next_row().unwrap().unwrap();
+        assert_eq!((row.line, row.external_id.as_deref()), (3, Some("2")));
+        let err = src.next_row().unwrap().unwrap_err();
+        assert_eq!(err.line, 4, "{err}");
+        let row = src.next_row().unwrap().unwrap();
+        assert_eq!((row.line, row.external_id.as_deref()), (6, Some("4")));
         assert!(src.next_row().is_none());
     }
 }
