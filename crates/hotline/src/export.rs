@@ -56,11 +56,20 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
 }
 
-/// A text that a spreadsheet would read as a formula (=, +, -, @) is
-/// prefixed with an apostrophe: callers' texts are not to run in Excel.
+/// A text that a spreadsheet could read as a formula is prefixed with an
+/// apostrophe: callers' texts are not to run in Excel. That is a text whose
+/// first visible character is =, +, -, @ or their full-width forms (some
+/// spreadsheets fold them), or that starts with a tab or a line break;
+/// spaces and invisible characters before it do not hide it.
 fn defuse(s: &str) -> std::borrow::Cow<'_, str> {
-    match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}").into(),
+    if matches!(s.chars().next(), Some('\t' | '\r' | '\n')) {
+        return format!("'{s}").into();
+    }
+    let first_visible = s
+        .chars()
+        .find(|c| !c.is_whitespace() && !crate::pii::is_invisible(*c));
+    match first_visible {
+        Some('=' | '+' | '-' | '@' | '＝' | '＋' | '－' | '＠') => format!("'{s}").into(),
         _ => s.into(),
     }
 }
@@ -349,6 +358,26 @@ mod tests {
         assert_eq!(lines[1], "电动车充电,12,87.5%");
         // A formula is defused.
         assert!(lines[2].starts_with("\"'=HYPERLINK"), "{}", lines[2]);
+    }
+
+    #[test]
+    fn formulas_behind_spaces_invisible_characters_or_in_full_width_are_defused() {
+        for text in [
+            "=1+1",
+            " =1+1",
+            "\u{200B}=1+1",
+            "\n=1+1",
+            "＝1+1",
+            "＋cmd",
+            "－1",
+            "＠SUM(A1)",
+            "\u{3000}@SUM(A1)",
+        ] {
+            assert!(defuse(text).starts_with('\''), "{text:?}");
+        }
+        for text in ["楼下饭店油烟太大", "1-2楼漏水", "电话：138****5678"] {
+            assert_eq!(defuse(text), text);
+        }
     }
 
     #[test]

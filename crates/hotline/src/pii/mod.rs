@@ -33,6 +33,7 @@ use hotline_store::{AuditEntry, EventBody, Fragment, SearchHit, Ticket};
 
 pub use known::Known;
 use numbers::is_digit;
+pub use numbers::is_invisible;
 
 /// Masks phone and identity numbers, and the other identifiers the masks
 /// know (e-mail, WeChat and QQ ids, passports and permits, plates), in free text.

@@ -79,7 +79,7 @@ static INVISIBLE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|
 
 /// A character a reader does not see or sees as a space (see [`INVISIBLE`]),
 /// any space or line break, or a control character.
-pub(super) fn is_invisible(c: char) -> bool {
+pub fn is_invisible(c: char) -> bool {
     c.is_whitespace() || c.is_control() || INVISIBLE.is_match(c.encode_utf8(&mut [0; 4]))
 }
 
