@@ -29,6 +29,17 @@ impl Store {
         config.validate().map_err(|m| Error::invalid("config", m))?;
         let io = Error::io_at(dir);
         std::fs::create_dir_all(dir).map_err(io)?;
+        // Callers' personal data is in the journal, sled and the index in
+        // clear: the data directory is its owner's alone.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // A file system that has no modes (some mounts) refuses: said,
+            // not fatal, since the directory's place is then the protection.
+            if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+                tracing::warn!(dir = %dir.display(), error = %e, "data directory not made private");
+            }
+        }
         refuse_lost_sled(dir)?;
         let db = open_sled(&dir.join("sled"))?;
         let tree = db.open_tree("hotline")?;

@@ -175,3 +175,22 @@ fn a_changed_personal_key_is_refused_and_verify_names_it() {
     assert!(store.verify().unwrap_or_else(|e| panic!("{e}")).is_ok());
     store.shutdown().unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// Callers' personal data is in the files in clear: nobody but the owner
+/// may list or read the data directory.
+#[cfg(unix)]
+#[test]
+fn the_data_directory_is_its_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("{e}"));
+    fill(&data, 1);
+    let mode = std::fs::metadata(&data)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+}
