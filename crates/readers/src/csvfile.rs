@@ -17,7 +17,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader};
 use std::path::Path;
 
 use crate::fields::{self, Resolver, N, TARGET_FIELDS};
