@@ -50,6 +50,9 @@ pub struct Journal {
     path: PathBuf,
     file: File,
     len: u64,
+    /// Set when a failed append's bytes could not be cut off: no append is
+    /// taken after it, since it would land behind them.
+    broken: Option<String>,
 }
 
 /// What is wrong with a stretch of a journal.
@@ -373,6 +376,7 @@ impl Journal {
                 path: path.to_owned(),
                 file,
                 len: good_end,
+                broken: None,
             },
             records,
         ))
@@ -391,10 +395,37 @@ impl Journal {
             end += 8 + p.len() as u64;
             ends.push(end);
         }
-        self.file.write_all(&buf).map_err(io)?;
-        self.file.sync_data().map_err(io)?;
+        if let Some(why) = &self.broken {
+            return Err(io(std::io::Error::other(format!(
+                "no append is taken after a failed one that could not be cut off ({why}); restart, and the opening checks the journal"
+            ))));
+        }
+        if let Err(e) = self
+            .file
+            .write_all(&buf)
+            .and_then(|()| self.file.sync_data())
+        {
+            let error = io(e);
+            self.cut_back();
+            return Err(error);
+        }
         self.len = end;
         Ok(ends)
+    }
+
+    /// After a failed append (a full disk writes part of a buffer, a failed
+    /// sync leaves it unknown), the file is cut back to its last
+    /// acknowledged byte: the next append must start where the offsets
+    /// sled stores say, not behind the failed one's bytes.
+    fn cut_back(&mut self) {
+        if let Err(e) = self
+            .file
+            .set_len(self.len)
+            .and_then(|()| self.file.sync_data())
+        {
+            tracing::error!(file = %self.path.display(), error = %e, "journal not cut back after a failed append; appends refused");
+            self.broken = Some(e.to_string());
+        }
     }
 
     pub fn len(&self) -> u64 {
@@ -508,6 +539,32 @@ mod tests {
         let (mut journal, _) = Journal::open(&path, 0)?;
         journal.append(&payloads.iter().map(|p| p.to_vec()).collect::<Vec<_>>())?;
         Ok((dir, path))
+    }
+
+    /// What a full disk leaves: part of an append written, then the error.
+    /// The bytes are cut off, and the next append starts where the last
+    /// acknowledged record ends, so every record reads back.
+    #[test]
+    fn a_failed_appends_bytes_are_cut_before_the_next_append() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(Error::io_at(Path::new("tmp")))?;
+        let path = journal_path(&dir);
+        let (mut journal, _) = Journal::open(&path, 0)?;
+        let first = journal.append(&[b"one".to_vec()])?;
+        // The part of a record a failed write left behind.
+        journal
+            .file
+            .write_all(&[7, 0, 0, 0, 1, 2])
+            .map_err(Error::io_at(&path))?;
+        journal.cut_back();
+        assert!(journal.broken.is_none());
+        let second = journal.append(&[b"two".to_vec()])?;
+        assert_eq!(second, vec![first[0] + 11]);
+        let reader = JournalReader::open(&path)?;
+        assert_eq!(reader.payload_at(first[0])?, b"two");
+        drop(journal);
+        let (_, pending) = Journal::open(&path, 0)?;
+        assert_eq!(pending.len(), 2);
+        Ok(())
     }
 
     #[test]
