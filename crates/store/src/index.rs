@@ -585,7 +585,13 @@ fn run_indexer(
                     pending = 0;
                     first_pending = None;
                 }
-                Err(e) => tracing::error!(error = %e, "index commit failed; will retry"),
+                Err(e) => {
+                    // Retried after another `max_delay`, not at once: a
+                    // full disk made this a loop of thousands of tries a
+                    // second, each logged.
+                    first_pending = Some(Instant::now());
+                    tracing::error!(error = %e, "index commit failed; will retry");
+                }
             }
         }
     }
