@@ -117,6 +117,17 @@ impl Store {
                 check.bytes = scanned.len;
                 check.records = scanned.records;
                 check.damage = scanned.damage;
+                // A damaged end that sled has applied was acknowledged: not
+                // an interrupted append, and opening does not cut it.
+                for d in &mut check.damage {
+                    if d.kind == DamageKind::TornTail && d.offset < applied {
+                        d.kind = DamageKind::Corrupt;
+                        d.message = format!(
+                            "{}; but sled has applied the journal up to byte {applied}, past it: it was acknowledged, and opening does not cut it",
+                            d.message
+                        );
+                    }
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io_at(&path)(e)),

@@ -370,6 +370,32 @@ fn a_torn_tail_is_cut_and_only_it() {
     }
 }
 
+/// A damaged end that sled has applied was acknowledged: the read-only
+/// check must not call it an interrupted append (which opening would cut
+/// and which was never acknowledged). Opening reads only past sled's
+/// offset, so it cuts nothing; the damage is found when the record is read.
+#[test]
+fn an_acknowledged_damaged_end_is_not_called_an_interrupted_append() {
+    let fx = Fixture::new(6, 0);
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = fx.copy(tmp.path());
+    let journal = dir.join("journal.log");
+    let mut bytes = read(&journal);
+    let len = bytes.len();
+    bytes[len - 20..].fill(0);
+    std::fs::write(&journal, &bytes).unwrap_or_else(|e| panic!("{e}"));
+    let check = Store::check_journal(&dir).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!check.damage.is_empty(), "{check:?}");
+    for d in &check.damage {
+        assert_eq!(d.kind, DamageKind::Corrupt, "{d:?}");
+        assert!(d.message.contains("acknowledged"), "{}", d.message);
+    }
+    let store = Store::open(&dir, config()).unwrap_or_else(|e| panic!("{e}"));
+    store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    drop(store);
+    assert_eq!(read(&journal), bytes);
+}
+
 /// (d) A journal shorter than sled has applied is refused, naming the file
 /// and both lengths, and nothing is appended where sled still points.
 #[test]
