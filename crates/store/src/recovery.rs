@@ -126,8 +126,19 @@ impl Store {
                 load_tokens(&tree, &journal, id)
             })
         };
+        let index_dir = dir.join("index");
+        // The index is derived from the tickets: one that cannot be opened
+        // is refused naming the way to rebuild it, not dropped in silence.
         let (index, indexed, owner) =
-            SearchIndex::open(&dir.join("index"), policy, stored_words, generation)?;
+            SearchIndex::open(&index_dir, policy, stored_words, generation).map_err(|e| {
+                Error::Corrupt {
+                    key: index_dir.display().to_string(),
+                    message: format!(
+                        "the search index cannot be opened ({e}). No ticket is lost, they are in the journal: move the directory aside (`mv {0} {0}.damaged`) and open the store again, which rebuilds the index from them",
+                        index_dir.display()
+                    ),
+                }
+            })?;
         let journal_end = journal.len();
         match indexed {
             // Every change after the index's last commit is in the journal,

@@ -194,3 +194,39 @@ fn the_data_directory_is_its_owners_alone() {
         .mode();
     assert_eq!(mode & 0o777, 0o700, "{mode:o}");
 }
+
+/// An index whose files cannot be opened (its meta.json garbled) stops the
+/// store, naming the directory and the way on; moving it aside rebuilds it
+/// from the tickets, every one searchable again.
+#[test]
+fn an_index_that_cannot_be_opened_is_refused_with_the_way_to_rebuild_it() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    fill(dir.path(), 4);
+    let index = dir.path().join("index");
+    std::fs::write(index.join("meta.json"), "{garbage").unwrap_or_else(|e| panic!("{e}"));
+    let refused = match Store::open(dir.path(), StoreConfig::default()) {
+        Ok(_) => panic!("a store with a garbled index opened"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refused.contains("index"), "{refused}");
+    assert!(refused.contains("mv "), "{refused}");
+    std::fs::rename(&index, dir.path().join("index.damaged")).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    store.commit_index().unwrap_or_else(|e| panic!("{e}"));
+    let query = hotline_store::IndexQuery {
+        words: vec!["漏水".into()],
+        personal: Vec::new(),
+        topic: None,
+        district: None,
+        kind: None,
+        status: None,
+        from: None,
+        to: None,
+        all_words: true,
+        offset: 0,
+        limit: 10,
+    };
+    let page = store.search(&query).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.total, 4);
+    store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}
