@@ -525,9 +525,9 @@ async fn odd_inputs_are_refused_naming_their_field() {
 }
 
 /// The same at import: a receipt before 2000 or in the future, a topic
-/// that is none of the year's, an external id too long, and a CSV row with
-/// more fields than its header are rejected rows naming the field; the good
-/// rows are kept.
+/// that is none of the year's, an external id or a caller's name too long,
+/// and a CSV row with more fields than its header are rejected rows naming
+/// the field; the good rows are kept.
 #[test]
 fn an_import_rejects_odd_rows_naming_the_field() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -540,6 +540,7 @@ fn an_import_rejects_odd_rows_naming_the_field() {
         json!({"external_id": "b3", "text": "路口红绿灯坏了", "topic": "完全不存在的分类"}),
         json!({"external_id": "x".repeat(500), "text": "电梯又困人了"}),
         json!({"external_id": "g2", "text": "公园厕所太脏", "topic": "公园管理服务优化"}),
+        json!({"external_id": "b5", "text": "噪音扰民", "caller_name": "王".repeat(1_000)}),
     ];
     let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
     std::fs::write(&jsonl, text).unwrap_or_else(|e| panic!("{e}"));
@@ -564,8 +565,9 @@ fn an_import_rejects_odd_rows_naming_the_field() {
     )
     .unwrap_or_else(|e| panic!("{e:#}"));
     let lines = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((summary.imported, summary.rejected), (4, 5), "{lines}");
+    assert_eq!((summary.imported, summary.rejected), (4, 6), "{lines}");
     for expected in [
+        "rows.jsonl\t7\tcaller_name\t",
         "rows.jsonl\t2\treceived_at\t",
         "rows.jsonl\t3\treceived_at\t",
         "rows.jsonl\t4\ttopic\t",
