@@ -21,6 +21,30 @@ async fn post(http: &reqwest::Client, url: &str, token: &str, body: Value) -> (u
     send(http.post(url).bearer_auth(token).json(&body)).await
 }
 
+/// Imports `files` into `state` and returns the summary and the report of
+/// rejected rows (file, line, field, reason per line).
+fn import_files(
+    state: &hotline::AppState,
+    files: Vec<std::path::PathBuf>,
+    report: &std::path::Path,
+) -> (hotline::import::ImportSummary, String) {
+    let summary = hotline::import::run(
+        state,
+        &hotline::import::ImportOptions {
+            files,
+            format: None,
+            map: hotline_readers::FieldMap::new(),
+            report: report.to_owned(),
+            quiet: true,
+            progress_every: std::time::Duration::from_secs(5),
+            limits: Default::default(),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let lines = std::fs::read_to_string(report).unwrap_or_else(|e| panic!("{e}"));
+    (summary, lines)
+}
+
 /// Defect 12: the district is one of the configured list, short forms are
 /// read as the district they name, anything else is refused naming the
 /// field, and a district-limited token creates tickets only in its district.
@@ -144,23 +168,8 @@ fn an_import_reads_short_districts_and_rejects_unknown_ones() {
     ];
     let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
     std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
-    let report = dir.path().join("rejects.tsv");
-    let map = hotline_readers::FieldMap::new();
-    let summary = hotline::import::run(
-        &state,
-        &hotline::import::ImportOptions {
-            files: vec![file],
-            format: None,
-            map,
-            report: report.clone(),
-            quiet: true,
-            progress_every: std::time::Duration::from_secs(5),
-            limits: Default::default(),
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e:#}"));
+    let (summary, lines) = import_files(&state, vec![file], &dir.path().join("rejects.tsv"));
     assert_eq!((summary.imported, summary.rejected), (2, 1), "{summary:?}");
-    let lines = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{e}"));
     assert!(lines.contains("rows.jsonl\t2\tdistrict\t"), "{lines}");
     let districts: Vec<Option<String>> = state
         .store
@@ -391,21 +400,7 @@ fn an_import_rejects_outcomes_before_receipt() {
     ];
     let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
     std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
-    let report = dir.path().join("rejects.tsv");
-    let summary = hotline::import::run(
-        &state,
-        &hotline::import::ImportOptions {
-            files: vec![file],
-            format: None,
-            map: hotline_readers::FieldMap::new(),
-            report: report.clone(),
-            quiet: true,
-            progress_every: std::time::Duration::from_secs(5),
-            limits: Default::default(),
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e:#}"));
-    let lines = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{e}"));
+    let (summary, lines) = import_files(&state, vec![file], &dir.path().join("rejects.tsv"));
     assert_eq!((summary.imported, summary.rejected), (1, 3), "{lines}");
     for expected in [
         "rows.jsonl\t2\tdispatched_at\t",
@@ -550,21 +545,7 @@ fn an_import_rejects_odd_rows_naming_the_field() {
         "external_id,text,district\nc1,朝阳区噪音扰民,朝阳区\nc2,朝阳区噪音,扰民,朝阳区\nc3,海淀区油烟,海淀区,,\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let report = dir.path().join("rejects.tsv");
-    let summary = hotline::import::run(
-        &state,
-        &hotline::import::ImportOptions {
-            files: vec![jsonl, csv],
-            format: None,
-            map: hotline_readers::FieldMap::new(),
-            report: report.clone(),
-            quiet: true,
-            progress_every: std::time::Duration::from_secs(5),
-            limits: Default::default(),
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e:#}"));
-    let lines = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{e}"));
+    let (summary, lines) = import_files(&state, vec![jsonl, csv], &dir.path().join("rejects.tsv"));
     assert_eq!((summary.imported, summary.rejected), (4, 6), "{lines}");
     for expected in [
         "rows.jsonl\t7\tcaller_name\t",
