@@ -536,12 +536,26 @@ fn a_tickets_events_are_bounded_in_number_and_size() {
         }
         other => panic!("one event too many: {other:?}"),
     }
-    let stored = state
+    // A full ticket can still be closed, and then takes nothing more.
+    let closed = state
         .store
-        .get(t.id)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("ticket gone"));
-    assert_eq!(stored.events.len(), hotline_store::MAX_EVENTS_PER_TICKET);
+        .add_event(
+            t.id,
+            NewEvent {
+                id: None,
+                at: None,
+                body: EventBody::Closed { note: None },
+            },
+        )
+        .unwrap_or_else(|e| panic!("closing a full ticket: {e}"));
+    assert_eq!(
+        closed.events.len(),
+        hotline_store::MAX_EVENTS_PER_TICKET + 1
+    );
+    assert!(state
+        .store
+        .add_event(t.id, contacted("还有".into()))
+        .is_err());
 }
 
 #[test]

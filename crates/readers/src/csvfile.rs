@@ -24,8 +24,9 @@ use crate::fields::{self, Resolver, N, TARGET_FIELDS};
 use crate::row::{self, Raw};
 use crate::{Error, FieldMap, ImportRow, RowError};
 
-/// Most bytes read for one record. A longer line ends the reading with an
-/// error instead of filling memory; a longer quoted field is rejected.
+/// Most bytes read for one record. A longer line is read past and rejected
+/// (the rows after it are read) instead of filling memory; a longer quoted
+/// field is rejected.
 pub(crate) const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
 
 /// Most lines one quoted field may span. Real complaint texts have a few
@@ -298,7 +299,11 @@ impl CsvSource {
         // More fields than the header names, not just empty ones at the end:
         // an unquoted comma has shifted every field after it, so the row's
         // fields are not the columns they sit under.
-        if record.len() > self.width && record[self.width..].iter().any(|f| !f.is_empty()) {
+        if record.len() > self.width
+            && record[self.width..]
+                .iter()
+                .any(|f| !f.iter().all(u8::is_ascii_whitespace))
+        {
             return Err(RowError {
                 line,
                 field: None,

@@ -18,6 +18,8 @@ pub(crate) struct DistrictStatistics<'a> {
     searcher: &'a Searcher,
     district: Term,
     docs: u64,
+    /// Tokens per field, walked once per search (each query word asks).
+    tokens: std::cell::RefCell<Vec<(Field, u64)>>,
 }
 
 impl<'a> DistrictStatistics<'a> {
@@ -29,6 +31,7 @@ impl<'a> DistrictStatistics<'a> {
             searcher,
             district,
             docs,
+            tokens: std::cell::RefCell::new(Vec::new()),
         })
     }
 
@@ -38,9 +41,37 @@ impl<'a> DistrictStatistics<'a> {
 }
 
 impl Bm25StatisticsProvider for DistrictStatistics<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        if let Some((_, n)) = self.tokens.borrow().iter().find(|(f, _)| *f == field) {
+            return Ok(*n);
+        }
+        let n = self.count_tokens(field)?;
+        self.tokens.borrow_mut().push((field, n));
+        Ok(n)
+    }
+
+    /// At least one, so that BM25's average length is defined when the
+    /// district has no document yet (nothing is scored then).
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        Ok(self.docs.max(1))
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        if *term == self.district {
+            return Ok(self.docs);
+        }
+        let both = BooleanQuery::new(vec![
+            (Occur::Must, Self::term_query(term)),
+            (Occur::Must, Self::term_query(&self.district)),
+        ]);
+        Ok(self.searcher.search(&both, &Count)? as u64)
+    }
+}
+
+impl DistrictStatistics<'_> {
     /// The tokens of `field` in the district's live documents, read from
     /// their field norms (what BM25 itself reads as each document's length).
-    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+    fn count_tokens(&self, field: Field) -> tantivy::Result<u64> {
         let mut tokens = 0u64;
         for segment in self.searcher.segment_readers() {
             let index = segment.inverted_index(self.district.field())?;
@@ -60,22 +91,5 @@ impl Bm25StatisticsProvider for DistrictStatistics<'_> {
             }
         }
         Ok(tokens.max(1))
-    }
-
-    /// At least one, so that BM25's average length is defined when the
-    /// district has no document yet (nothing is scored then).
-    fn total_num_docs(&self) -> tantivy::Result<u64> {
-        Ok(self.docs.max(1))
-    }
-
-    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
-        if *term == self.district {
-            return Ok(self.docs);
-        }
-        let both = BooleanQuery::new(vec![
-            (Occur::Must, Self::term_query(term)),
-            (Occur::Must, Self::term_query(&self.district)),
-        ]);
-        Ok(self.searcher.search(&both, &Count)? as u64)
     }
 }

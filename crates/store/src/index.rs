@@ -471,6 +471,8 @@ fn run_indexer(
     let mut pending = 0usize;
     let mut last_end = committed_end;
     let mut first_pending: Option<Instant> = None;
+    // When a failed commit may be tried again.
+    let mut retry_at: Option<Instant> = None;
     let commit = |writer: &mut IndexWriter, last_end: u64| -> Result<()> {
         let mut prepared = writer.prepare_commit()?;
         prepared.set_payload(&IndexedUpTo::payload(last_end, generation));
@@ -578,18 +580,21 @@ fn run_indexer(
         }
         let due = first_pending.is_some_and(|t| !policy.bulk && t.elapsed() >= policy.max_delay)
             || pending >= policy.max_docs;
-        if due && pending > 0 {
+        if due && pending > 0 && retry_at.is_none_or(|t| Instant::now() >= t) {
             match commit(&mut writer, last_end) {
                 Ok(()) => {
                     committed_end = last_end;
                     pending = 0;
                     first_pending = None;
+                    retry_at = None;
                 }
                 Err(e) => {
-                    // Retried after another `max_delay`, not at once: a
-                    // full disk made this a loop of thousands of tries a
-                    // second, each logged.
+                    // Retried after a pause, whatever made it due: a full
+                    // disk made this a loop of thousands of tries a second,
+                    // each logged.
+                    let pause = policy.max_delay.max(Duration::from_secs(1));
                     first_pending = Some(Instant::now());
+                    retry_at = Some(Instant::now() + pause);
                     tracing::error!(error = %e, "index commit failed; will retry");
                 }
             }

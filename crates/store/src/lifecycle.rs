@@ -40,7 +40,11 @@ impl Writer {
             .body
             .check_lengths()
             .map_err(|(field, m)| Error::invalid(field, m))?;
-        if ticket.events.len() >= crate::model::MAX_EVENTS_PER_TICKET {
+        // Closing is always taken (a closed ticket takes nothing after it),
+        // so a ticket a client filled with events can still be closed.
+        if !matches!(event.body, EventBody::Closed { .. })
+            && ticket.events.len() >= crate::model::MAX_EVENTS_PER_TICKET
+        {
             return Err(Error::Conflict(format!(
                 "ticket {id} holds {} events, the most one ticket may hold",
                 ticket.events.len()

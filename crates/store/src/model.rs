@@ -254,10 +254,12 @@ pub enum EventBody {
     },
 }
 
-/// The most events one ticket holds: a ticket's life is tens of them
-/// (dispatch, return, reassignment, contacts, feedback, callbacks). Every
-/// event writes the whole ticket to the journal again, so without a bound
-/// one client could make the journal grow with the square of its requests.
+/// The most events one ticket takes from departments and operators, its
+/// closing apart: a ticket's life is tens of them (dispatch, return,
+/// reassignment, contacts, feedback, callbacks). Every event writes the
+/// whole ticket to the journal again, so without a bound one client could
+/// make the journal grow with the square of its requests. (A reroute's
+/// `topic_changed`, one per model installed, is not counted against it.)
 pub const MAX_EVENTS_PER_TICKET: usize = 200;
 
 /// The longest department name and the longest note or reason of an event,

@@ -37,11 +37,15 @@ impl std::fmt::Debug for PersonalKey {
 
 impl PersonalKey {
     /// The key of `store`, created on first use. Blocking. A store that
-    /// holds tickets but no key file has lost its key: refused, since a new
-    /// key would silently leave every identifier indexed so far unsearchable.
+    /// recorded its key but has no key file has lost it: refused, since a
+    /// new key would silently leave every identifier indexed so far
+    /// unsearchable.
     pub fn open(store: &Store) -> Result<PersonalKey> {
         let path = store.dir().join(KEY_FILE);
-        if !path.exists() && !store.is_empty()? {
+        // Only a store that recorded its key has lost it: one written before
+        // keys (or by the store alone, as its tests do) makes one now.
+        let recorded = store.inner.tree.get(META_PERSONAL_KEY_CHECK)?.is_some();
+        if !path.exists() && recorded {
             return Err(Error::Corrupt {
                 key: path.display().to_string(),
                 message: format!(

@@ -28,16 +28,23 @@ impl Store {
     pub fn open(dir: &Path, config: StoreConfig) -> Result<Store> {
         config.validate().map_err(|m| Error::invalid("config", m))?;
         let io = Error::io_at(dir);
+        let created = !dir.exists();
         std::fs::create_dir_all(dir).map_err(io)?;
         // Callers' personal data is in the journal, sled and the index in
-        // clear: the data directory is its owner's alone.
+        // clear: a data directory made here is its owner's alone; one that
+        // existed (perhaps shared on purpose) is not changed, only warned of.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            // A file system that has no modes (some mounts) refuses: said,
-            // not fatal, since the directory's place is then the protection.
-            if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
-                tracing::warn!(dir = %dir.display(), error = %e, "data directory not made private");
+            if created {
+                // A file system without modes (some mounts) refuses: said, not fatal.
+                if let Err(e) =
+                    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                {
+                    tracing::warn!(dir = %dir.display(), error = %e, "data directory not made private");
+                }
+            } else if std::fs::metadata(dir).map_err(io)?.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(dir = %dir.display(), "data directory readable by others: its files hold callers' personal data (chmod 700)");
             }
         }
         refuse_lost_sled(dir)?;
@@ -131,6 +138,19 @@ impl Store {
         // is refused naming the way to rebuild it, not dropped in silence.
         let (index, indexed, owner) =
             SearchIndex::open(&index_dir, policy, stored_words, generation).map_err(|e| {
+                // Only what says the files are damaged gets the advice; a
+                // full disk, a permission or a held lock is another matter.
+                let damaged = matches!(
+                    &e,
+                    Error::Index(
+                        tantivy::TantivyError::DataCorruption(_)
+                            | tantivy::TantivyError::IncompatibleIndex(_)
+                            | tantivy::TantivyError::OpenReadError(_)
+                    )
+                );
+                if !damaged {
+                    return e;
+                }
                 Error::Corrupt {
                     key: index_dir.display().to_string(),
                     message: format!(
@@ -232,8 +252,6 @@ impl Store {
     }
 }
 
-/// Opens sled, waiting up to two seconds for its file lock: a store closed
-/// a moment ago in this process releases it from sled's own threads.
 /// A journal with records but no sled directory beside it: sled was lost
 /// (deleted, or a backup restored without it). Opening would make a new
 /// sled, replay the tickets, and drop without a word the tokens and the
@@ -268,7 +286,14 @@ fn refuse_lost_sled(dir: &Path) -> Result<()> {
 /// is none; refused when there are several, since sled no longer says
 /// which one is live.
 fn journal_of_new_sled(dir: &Path) -> Result<u64> {
-    let files = crate::generation::journal_files(dir)?;
+    // Empty files hold nothing to rebuild (an interrupted compaction of an
+    // empty store leaves one): the generation is one of the others.
+    let mut files = Vec::new();
+    for file in crate::generation::journal_files(dir)? {
+        if std::fs::metadata(&file).map_err(Error::io_at(&file))?.len() > 0 {
+            files.push(file);
+        }
+    }
     match files.as_slice() {
         [] => Ok(0),
         [one] => Ok(crate::generation::generation_of(one).unwrap_or(0)),
@@ -284,6 +309,8 @@ fn journal_of_new_sled(dir: &Path) -> Result<u64> {
     }
 }
 
+/// Opens sled, waiting up to two seconds for its file lock: a store closed
+/// a moment ago in this process releases it from sled's own threads.
 pub(crate) fn open_sled(path: &Path) -> Result<sled::Db> {
     let started = std::time::Instant::now();
     loop {

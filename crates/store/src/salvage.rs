@@ -313,7 +313,9 @@ impl Store {
         let mut n = 0;
         for item in tree.iter() {
             let (k, _) = item?;
-            if k.as_ref() != META_SALVAGE {
+            // The salvage mark, and the check of the store's personal key
+            // (the key is the store's own, whatever the journal lost).
+            if k.as_ref() != META_SALVAGE && k.as_ref() != crate::keys::META_PERSONAL_KEY_CHECK {
                 batch.remove(k);
                 n += 1;
                 if n % 10_000 == 0 {

@@ -176,23 +176,30 @@ fn a_changed_personal_key_is_refused_and_verify_names_it() {
     store.shutdown().unwrap_or_else(|e| panic!("{e}"));
 }
 
-/// Callers' personal data is in the files in clear: nobody but the owner
-/// may list or read the data directory.
+/// Callers' personal data is in the files in clear: a data directory the
+/// store makes is its owner's alone; one that existed is left as it was
+/// (it may be shared on purpose; the opening warns).
 #[cfg(unix)]
 #[test]
-fn the_data_directory_is_its_owners_alone() {
+fn the_data_directory_it_makes_is_its_owners_alone() {
     use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755))
-        .unwrap_or_else(|e| panic!("{e}"));
     fill(&data, 1);
-    let mode = std::fs::metadata(&data)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+    assert_eq!(mode(&data), 0o700);
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o750))
+        .unwrap_or_else(|e| panic!("{e}"));
+    fill(&shared, 1);
+    assert_eq!(mode(&shared), 0o750);
 }
 
 /// An index whose files cannot be opened (its meta.json garbled) stops the

@@ -125,42 +125,56 @@ pub fn mask_audit(entry: &mut AuditEntry) {
         entry.target = mask_free_text(&entry.target);
     }
     if let Some(q) = &mut entry.query {
-        let mut out = String::with_capacity(q.len());
-        let mut piece = String::new();
-        // Within a piece, a run of digits (and the stars of a number
-        // already masked) is left to the free-text masks and every other
-        // run is masked as a name: `130****0479唐小红` → `130****0479唐**`.
-        let flush = |piece: &mut String, out: &mut String| {
-            let chars: Vec<char> = piece.chars().collect();
-            for run in chars.chunk_by(|a, b| is_number_char(*a) == is_number_char(*b)) {
-                let run: String = run.iter().collect();
-                if run.starts_with(is_number_char) {
-                    out.push_str(&run);
-                } else {
-                    out.push_str(&mask_name(&run));
+        // Numbers first, on the query as typed (a phone in Chinese numerals
+        // or mixed digits is seen whole only there); then every other run
+        // is masked as a name. A digit however written, and a star next to
+        // one (a digit already masked), is a number's.
+        let numbers_masked: Vec<char> = mask_free_text(q).chars().collect();
+        let digit = |c: char| numbers::digit_of(c).is_some();
+        let is_number: Vec<bool> = (0..numbers_masked.len())
+            .map(|i| {
+                let c = numbers_masked[i];
+                if digit(c) {
+                    return true;
                 }
-            }
-            piece.clear();
-        };
-        for c in q.chars() {
-            if c.is_whitespace()
-                || (c.is_ascii_punctuation() && c != '-')
+                if c != '*' {
+                    return false;
+                }
+                let left = numbers_masked[..i].iter().rev().find(|c| **c != '*');
+                let right = numbers_masked[i + 1..].iter().find(|c| **c != '*');
+                left.is_some_and(|c| digit(*c)) || right.is_some_and(|c| digit(*c))
+            })
+            .collect();
+        let breaks = |c: char| {
+            c.is_whitespace()
+                || (c.is_ascii_punctuation() && c != '-' && c != '*')
                 || "，、；：。".contains(c)
-            {
-                flush(&mut piece, &mut out);
+        };
+        let mut out = String::with_capacity(q.len());
+        let mut i = 0;
+        while i < numbers_masked.len() {
+            let c = numbers_masked[i];
+            if breaks(c) {
                 out.push(c);
-            } else {
-                piece.push(c);
+                i += 1;
+                continue;
             }
+            // A run of one kind (number or not) within a piece.
+            let kind = is_number[i];
+            let mut j = i;
+            while j < numbers_masked.len() && !breaks(numbers_masked[j]) && is_number[j] == kind {
+                j += 1;
+            }
+            let run: String = numbers_masked[i..j].iter().collect();
+            if kind {
+                out.push_str(&run);
+            } else {
+                out.push_str(&mask_name(&run));
+            }
+            i = j;
         }
-        flush(&mut piece, &mut out);
-        *q = mask_free_text(&out);
+        *q = out;
     }
-}
-
-/// A digit, or a star that stands for one in a number already masked.
-fn is_number_char(c: char) -> bool {
-    is_digit(c) || c == '*'
 }
 
 /// A run of five digits or more cut by an excerpt's edge (`…3812345678`) is

@@ -510,6 +510,9 @@ fn an_audited_query_hides_a_name_written_among_other_words_or_numbers() {
         ("13054050479唐小红", "130****0479唐**"),
         ("唐小红 13054050479", "唐** 130****0479"),
         ("充电桩，朝阳区", "充**，朝**"),
+        ("一三八12345678", "一三八****5678"),
+        ("幺三八 1234 5678", "幺三八 **** 5678"),
+        ("王*小明", "王***"),
     ] {
         let mut entry = hotline_store::AuditEntry::new(
             None,
