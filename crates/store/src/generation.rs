@@ -39,6 +39,19 @@ pub(crate) fn journal_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The journal files in `dir` that hold bytes, with their lengths: what a
+/// sled lost or made anew must account for (an empty file holds nothing).
+pub(crate) fn non_empty_journals(dir: &Path) -> Result<Vec<(PathBuf, u64)>> {
+    let mut found = Vec::new();
+    for file in journal_files(dir)? {
+        let len = std::fs::metadata(&file).map_err(Error::io_at(&file))?.len();
+        if len > 0 {
+            found.push((file, len));
+        }
+    }
+    Ok(found)
+}
+
 /// Removes the journal files of other generations than the live one: the
 /// new file of a compaction that stopped before sled switched to it, or the
 /// old file of one that stopped after. Neither holds anything sled points at.

@@ -9,6 +9,20 @@ use crate::record::JournalEntry;
 use crate::store::NewEvent;
 use crate::writer::{Pending, Writer};
 
+/// Refuses an event to a ticket that holds [`MAX_EVENTS_PER_TICKET`] already.
+///
+/// [`MAX_EVENTS_PER_TICKET`]: crate::model::MAX_EVENTS_PER_TICKET
+fn check_room(ticket: &Ticket) -> Result<()> {
+    if ticket.events.len() >= crate::model::MAX_EVENTS_PER_TICKET {
+        return Err(Error::Conflict(format!(
+            "ticket {} holds {} events, the most one ticket may hold",
+            ticket.id,
+            ticket.events.len()
+        )));
+    }
+    Ok(())
+}
+
 impl Writer {
     pub(crate) fn event(
         &mut self,
@@ -42,13 +56,8 @@ impl Writer {
             .map_err(|(field, m)| Error::invalid(field, m))?;
         // Closing is always taken (a closed ticket takes nothing after it),
         // so a ticket a client filled with events can still be closed.
-        if !matches!(event.body, EventBody::Closed { .. })
-            && ticket.events.len() >= crate::model::MAX_EVENTS_PER_TICKET
-        {
-            return Err(Error::Conflict(format!(
-                "ticket {id} holds {} events, the most one ticket may hold",
-                ticket.events.len()
-            )));
+        if !matches!(event.body, EventBody::Closed { .. }) {
+            check_room(&ticket)?;
         }
         let now = Utc::now();
         // An event before the ticket was received, before 2000 or in the
@@ -107,12 +116,7 @@ impl Writer {
                 ));
             }
         }
-        if ticket.events.len() >= crate::model::MAX_EVENTS_PER_TICKET {
-            return Err(Error::Conflict(format!(
-                "ticket {id} holds {} events, the most one ticket may hold",
-                ticket.events.len()
-            )));
-        }
+        check_room(&ticket)?;
         let now = Utc::now();
         ticket.events.push(Event {
             id: Uuid::now_v7(),

@@ -262,22 +262,17 @@ fn refuse_lost_sled(dir: &Path) -> Result<()> {
     if sled.exists() {
         return Ok(());
     }
-    for journal in crate::generation::journal_files(dir)? {
-        let len = std::fs::metadata(&journal)
-            .map_err(Error::io_at(&journal))?
-            .len();
-        if len > 0 {
-            return Err(Error::Corrupt {
-                key: sled.display().to_string(),
-                message: format!(
-                    "missing, while the journal {} holds {len} bytes of tickets: the API tokens and the audit log were only there. Restore it from a backup; to rebuild the tickets from the journal alone, knowing that tokens and audit log are lost, create it empty (`mkdir {}`) and open the store again",
-                    journal.display(),
-                    sled.display()
-                ),
-            });
-        }
+    match crate::generation::non_empty_journals(dir)?.first() {
+        None => Ok(()),
+        Some((journal, len)) => Err(Error::Corrupt {
+            key: sled.display().to_string(),
+            message: format!(
+                "missing, while the journal {} holds {len} bytes of tickets: the API tokens and the audit log were only there. Restore it from a backup; to rebuild the tickets from the journal alone, knowing that tokens and audit log are lost, create it empty (`mkdir {}`) and open the store again",
+                journal.display(),
+                sled.display()
+            ),
+        }),
     }
-    Ok(())
 }
 
 /// The journal generation a new sled reads: the one journal file in the
@@ -288,21 +283,16 @@ fn refuse_lost_sled(dir: &Path) -> Result<()> {
 fn journal_of_new_sled(dir: &Path) -> Result<u64> {
     // Empty files hold nothing to rebuild (an interrupted compaction of an
     // empty store leaves one): the generation is one of the others.
-    let mut files = Vec::new();
-    for file in crate::generation::journal_files(dir)? {
-        if std::fs::metadata(&file).map_err(Error::io_at(&file))?.len() > 0 {
-            files.push(file);
-        }
-    }
+    let files = crate::generation::non_empty_journals(dir)?;
     match files.as_slice() {
         [] => Ok(0),
-        [one] => Ok(crate::generation::generation_of(one).unwrap_or(0)),
+        [(one, _)] => Ok(crate::generation::generation_of(one).unwrap_or(0)),
         several => Err(Error::Conflict(format!(
             "sled in {} is new but there are several journals ({}): keep the one to rebuild from and move the others away",
             dir.display(),
             several
                 .iter()
-                .map(|p| p.display().to_string())
+                .map(|(p, _)| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         ))),
