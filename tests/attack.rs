@@ -1,4 +1,4 @@
-//! An attacker on the newer surfaces: hot-spot clusters' addresses without `pii`, the reroute run's city-wide counts, and statistics and exports by street, department and assessment month under a district limit.
+//! An attacker on the newer surfaces: hot-spot clusters' addresses without `pii`, the reroute run's city-wide counts, statistics and exports by street, department and assessment month under a district limit, and repeat links as an oracle for masked phones.
 
 use std::collections::BTreeMap;
 
@@ -271,5 +271,110 @@ async fn statistics_and_exports_by_street_department_and_assessment_month_keep_t
         let (status, body) = get_text(&haidian, format!("{base}/{query}")).await;
         assert_eq!(status, 403, "{query}: {body}");
     }
+    server.stop().await;
+}
+
+/// Posts a ticket; its status, Retry-After and body.
+async fn post(http: &reqwest::Client, base: &str, ticket: &Value) -> (u16, Option<u64>, Value) {
+    let r = http
+        .post(format!("{base}/tickets"))
+        .json(ticket)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    (status, retry, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A caller's ticket is open; an operator without `pii` sees its phone as
+/// 139****5678 and submits the same complaint with guessed phones, because
+/// a right guess comes back as a repeat of it. With the shipped limits the
+/// guesses are rationed per token (so the 10,000 take a day, each one a
+/// ticket of that token), a right guess past the quota tells nothing, and a
+/// ticket cannot be dated back to reach old callers. Tickets without a
+/// phone, and tokens that see phones anyway, are not rationed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeat_links_are_no_fast_oracle_for_masked_phones() {
+    let shipped = hotline::config::Config::load(None).expect("built-in config");
+    let (backdate, per_minute) = (
+        shipped.server.max_backdate_days,
+        shipped.server.phone_submissions_per_minute,
+    );
+    assert_eq!((backdate, per_minute), (7, 6), "the documented defaults");
+    let server = TestServer::start_with(move |c| {
+        c.server.max_backdate_days = backdate;
+        c.server.phone_submissions_per_minute = per_minute;
+    })
+    .await;
+    let base = &server.base;
+    let taker = TestServer::client(&server.token("operator", true, None).await);
+    let prober = TestServer::client(&server.token("operator", false, None).await);
+    let text = "望京西园三区楼下饭馆油烟直排，家里窗户都不敢开，请尽快处理";
+    let ticket = |phone: &str| json!({"text": text, "kind": "投诉", "district": "朝阳区", "caller_phone": phone});
+    let (status, _, victim) = post(&taker, base, &ticket("13912345678")).await;
+    assert_eq!(status, 201, "{victim}");
+
+    // Wrong guesses use up the quota; every one was stored.
+    for guess in 0..per_minute {
+        let (status, _, body) = post(&prober, base, &ticket(&format!("139123400{guess:02}"))).await;
+        assert_eq!(status, 201, "guess {guess}: {body}");
+        assert!(body["repeat_of"].is_null(), "{body}");
+    }
+    // The right guess past the quota: refused, saying when to retry, and
+    // nothing of the victim's ticket.
+    let (status, retry, body) = post(&prober, base, &ticket("13912345678")).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "quota_exceeded", "{body}");
+    let retry = retry.expect("a Retry-After");
+    assert!(
+        (5..=10).contains(&retry),
+        "one guess comes back every 10 s: {retry}"
+    );
+    assert!(
+        !body
+            .to_string()
+            .contains(victim["id"].as_str().unwrap_or("?")),
+        "{body}"
+    );
+    // A ticket without a phone is not rationed, nor are tokens with pii.
+    let (status, _, body) = post(&prober, base, &json!({"text": text, "district": "朝阳区"})).await;
+    assert_eq!(status, 201, "{body}");
+    for guess in 0..per_minute + 2 {
+        let (status, _, body) = post(&taker, base, &ticket(&format!("1380000{guess:04}"))).await;
+        assert_eq!(status, 201, "pii guess {guess}: {body}");
+    }
+    // The oracle itself is real: a second token's right first guess is a repeat.
+    let other = TestServer::client(&server.token("operator", false, None).await);
+    let (status, _, body) = post(&other, base, &ticket("139 1234 5678")).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["repeat_of"], victim["id"], "{body}");
+
+    // A receipt more than max_backdate_days ago is refused, naming the field;
+    // a weekend's backlog is taken.
+    let now = hotline_store::beijing_now();
+    let at = |days: i64| {
+        (now - chrono::Duration::days(days))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let (status, _, body) = post(
+        &taker,
+        base,
+        &json!({"text": text, "district": "朝阳区", "received_at": at(i64::from(backdate) + 1)}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "received_at", "{body}");
+    let (status, _, body) = post(
+        &taker,
+        base,
+        &json!({"text": text, "district": "朝阳区", "received_at": at(2)}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
     server.stop().await;
 }

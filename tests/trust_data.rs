@@ -431,6 +431,27 @@ async fn odd_inputs_are_refused_naming_their_field() {
             json!({"text": "楼下饭店油烟太大", "external_id": "x".repeat(100_000)}),
             "external_id",
         ),
+        // The short fields are bounded as an import bounds them.
+        (
+            json!({"text": "噪音扰民", "title": "噪".repeat(501)}),
+            "title",
+        ),
+        (
+            json!({"text": "噪音扰民", "channel": "c".repeat(51)}),
+            "channel",
+        ),
+        (
+            json!({"text": "噪音扰民", "caller_name": "王".repeat(101)}),
+            "caller_name",
+        ),
+        (
+            json!({"text": "噪音扰民", "caller_phone": "1".repeat(51)}),
+            "caller_phone",
+        ),
+        (
+            json!({"text": "噪音扰民", "address": "楼".repeat(501)}),
+            "address",
+        ),
     ] {
         let (status, body) = post(&http, &format!("{base}/tickets"), &operator, ticket).await;
         assert_eq!(status, 422, "{body}");

@@ -32,6 +32,9 @@ pub struct AppState {
     pub analysis_permits: Arc<tokio::sync::Semaphore>,
     /// Each token's share of the requests in flight (`server.max_in_flight_per_token`).
     pub intake: Arc<crate::limits::TokenShares>,
+    /// Each token's quota of phone-bearing submissions without `pii`
+    /// (`server.phone_submissions_per_minute`).
+    pub phone_quota: Arc<crate::phone_quota::PhoneQuota>,
     /// Held while a model is trained in the server (`POST /api/v1/model/train`):
     /// one training at a time, a second is refused rather than queued.
     pub training: Arc<std::sync::Mutex<()>>,
@@ -73,6 +76,9 @@ impl AppState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(AppState {
             intake: crate::limits::TokenShares::new(config.server.max_in_flight_per_token),
+            phone_quota: Arc::new(crate::phone_quota::PhoneQuota::new(
+                config.server.phone_submissions_per_minute,
+            )),
             analyzer: Arc::new(std::sync::RwLock::new((
                 analyzer,
                 engine::model_source(&config, store.dir())?,

@@ -84,6 +84,12 @@ pub struct ServerSection {
     pub max_connections: usize,
     /// The deepest search result paging may reach (page × per_page).
     pub max_result_depth: usize,
+    /// How many days before now a submitted ticket's `received_at` may lie
+    /// (older tickets come in through `hotline import`).
+    pub max_backdate_days: u32,
+    /// Submissions carrying a caller's phone, per minute, of one token
+    /// without `pii` (0: no limit); see [`crate::phone_quota`].
+    pub phone_submissions_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -230,6 +236,18 @@ impl Config {
             bail!(
                 "server.max_connections must be within 16..=1000000, got {}",
                 self.server.max_connections
+            );
+        }
+        if !(1..=36_500).contains(&self.server.max_backdate_days) {
+            bail!(
+                "server.max_backdate_days must be within 1..=36500, got {}",
+                self.server.max_backdate_days
+            );
+        }
+        if self.server.phone_submissions_per_minute > 1_000_000 {
+            bail!(
+                "server.phone_submissions_per_minute must be within 0..=1000000, got {}",
+                self.server.phone_submissions_per_minute
             );
         }
         if !(100..=1_000_000).contains(&self.server.max_result_depth) {

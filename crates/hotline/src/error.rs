@@ -11,6 +11,9 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// Seconds a client must wait before retrying (Retry-After of a 429 or
+    /// 503); None: a second.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -20,6 +23,7 @@ impl ApiError {
             code: "invalid",
             message: message.into(),
             field: Some(field.to_owned()),
+            retry_after_secs: None,
         }
     }
 
@@ -29,6 +33,7 @@ impl ApiError {
             code: "bad_request",
             message: message.into(),
             field: None,
+            retry_after_secs: None,
         }
     }
 
@@ -40,6 +45,7 @@ impl ApiError {
             code: "bad_request",
             message: message.into(),
             field: Some(field.to_owned()),
+            retry_after_secs: None,
         }
     }
 
@@ -49,6 +55,7 @@ impl ApiError {
             code: "not_found",
             message: message.into(),
             field: None,
+            retry_after_secs: None,
         }
     }
 
@@ -65,6 +72,7 @@ impl ApiError {
             code: "unauthorized",
             message: message.into(),
             field: None,
+            retry_after_secs: None,
         }
     }
 
@@ -75,6 +83,7 @@ impl ApiError {
             code: "conflict",
             message: message.into(),
             field: None,
+            retry_after_secs: None,
         }
     }
 
@@ -84,6 +93,7 @@ impl ApiError {
             code: "forbidden",
             message: message.into(),
             field: None,
+            retry_after_secs: None,
         }
     }
 
@@ -94,6 +104,7 @@ impl ApiError {
             code: "body_timeout",
             message: message.into(),
             field: None,
+            retry_after_secs: None,
         }
     }
 
@@ -104,6 +115,19 @@ impl ApiError {
             code: "too_many_requests",
             message: message.into(),
             field: None,
+            retry_after_secs: None,
+        }
+    }
+
+    /// A token used up its quota of phone-bearing submissions
+    /// (`server.phone_submissions_per_minute`); it may submit again after `wait`.
+    pub fn quota(message: impl Into<String>, wait: std::time::Duration) -> Self {
+        ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "quota_exceeded",
+            message: message.into(),
+            field: None,
+            retry_after_secs: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
         }
     }
 
@@ -113,6 +137,7 @@ impl ApiError {
             code: "too_large",
             message: message.into(),
             field: None,
+            retry_after_secs: None,
         }
     }
 
@@ -122,6 +147,7 @@ impl ApiError {
             code: "internal",
             message: message.into(),
             field: None,
+            retry_after_secs: None,
         }
     }
 }
@@ -137,6 +163,7 @@ impl From<hotline_store::Error> for ApiError {
                 code: "conflict",
                 message: m,
                 field: None,
+                retry_after_secs: None,
             },
             E::Forbidden(m) => ApiError::forbidden(m),
             E::Closed => ApiError {
@@ -144,6 +171,7 @@ impl From<hotline_store::Error> for ApiError {
                 code: "unavailable",
                 message: "the store is shutting down".into(),
                 field: None,
+                retry_after_secs: None,
             },
             other => {
                 tracing::error!(error = %other, "store failure");
@@ -195,6 +223,7 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
             status,
             code: "bad_request",
             field: field_of(&message),
+            retry_after_secs: None,
             message,
         }
     }
@@ -226,7 +255,8 @@ impl IntoResponse for ApiError {
                 return (self.status, challenge, Json(body)).into_response();
             }
             StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
-                return (self.status, [(header::RETRY_AFTER, "1")], Json(body)).into_response();
+                let wait = self.retry_after_secs.unwrap_or(1).to_string();
+                return (self.status, [(header::RETRY_AFTER, wait)], Json(body)).into_response();
             }
             // The rest of the body is not read: the connection cannot be reused.
             StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE => {

@@ -63,6 +63,28 @@ pub fn check_external_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A submitted ticket's receipt lies at most `server.max_backdate_days`
+/// before now: older history is imported, and a ticket dated years back
+/// would reach the repeat links of every old ticket's caller.
+pub fn check_backdate(
+    state: &AppState,
+    received_at: Option<NaiveDateTime>,
+) -> Result<(), ApiError> {
+    let days = state.config.server.max_backdate_days;
+    let earliest = state.clock.now() - chrono::Duration::days(i64::from(days));
+    match received_at {
+        Some(at) if at < earliest => Err(ApiError::invalid(
+            "received_at",
+            format!(
+                "{} is more than {days} days ago (server.max_backdate_days); \
+                 older tickets are imported with `hotline import`",
+                at.format("%Y-%m-%d %H:%M:%S")
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Validates an operator's input and routes it (one segmentation).
 pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analysis), ApiError> {
     let max = state.config.server.max_text_chars;
@@ -76,6 +98,24 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
     }
     if let Some(id) = input.external_id.as_deref() {
         check_external_id(id.trim()).map_err(|m| ApiError::invalid("external_id", m))?;
+    }
+    // Names, numbers and places: bounded as an import bounds them (one
+    // table), so that no field of megabytes reaches the journal.
+    for (field, value) in [
+        ("title", &input.title),
+        ("channel", &input.channel),
+        ("caller_name", &input.caller_name),
+        ("caller_phone", &input.caller_phone),
+        ("address", &input.address),
+    ] {
+        let limit = hotline_readers::max_chars(field);
+        let n = value.as_deref().map_or(0, |v| v.chars().count());
+        if let Some(limit) = limit.filter(|limit| n > *limit) {
+            return Err(ApiError::invalid(
+                field,
+                format!("{n} characters; the limit is {limit}"),
+            ));
+        }
     }
     if input.text.chars().count() > max {
         return Err(ApiError::invalid(

@@ -22,6 +22,7 @@ pub mod limits;
 pub mod models;
 pub mod openapi;
 pub mod overrides;
+pub mod phone_quota;
 pub mod pii;
 pub mod progress;
 pub mod reroute;

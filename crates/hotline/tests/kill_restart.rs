@@ -88,7 +88,13 @@ fn prepared(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     );
     std::fs::write(
         &config,
-        format!("[router]\nmodel = {:?}\n", model.display().to_string()),
+        // The writers replay 2024's tickets with callers' phones, many a
+        // second, under an operator token without pii: the fences against
+        // probing for masked phones are opened for them.
+        format!(
+            "[router]\nmodel = {:?}\n[server]\nmax_backdate_days = 36500\nphone_submissions_per_minute = 0\n",
+            model.display().to_string()
+        ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     (data, config)

@@ -43,7 +43,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 pub use fields::{FieldMap, TARGET_FIELDS};
-pub use row::MAX_TEXT_CHARS;
+pub use row::{max_chars, MAX_TEXT_CHARS};
 pub use value::{
     canonical_kind, canonical_satisfaction, canonical_urgency, parse_bool, parse_datetime,
 };

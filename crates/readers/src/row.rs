@@ -20,6 +20,17 @@ const SHORT_FIELDS: [(usize, usize); 6] = [
     (fields::DEPARTMENT, 100),
 ];
 
+/// The longest value of the short field named `field` (a name of
+/// [`TARGET_FIELDS`](crate::TARGET_FIELDS)), in characters; None for a field
+/// without such a bound. The API bounds an operator's fields by the same
+/// table.
+pub fn max_chars(field: &str) -> Option<usize> {
+    SHORT_FIELDS
+        .iter()
+        .find(|(index, _)| TARGET_FIELDS[*index] == field)
+        .map(|(_, max)| *max)
+}
+
 /// A value as read from a file, before validation.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Raw {

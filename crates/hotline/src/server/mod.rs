@@ -92,6 +92,7 @@ async fn overloaded(_: tower::BoxError) -> axum::response::Response {
         code: "overloaded",
         message: "the server is at capacity; retry in a second".into(),
         field: None,
+        retry_after_secs: None,
     }
     .into_response();
     response.headers_mut().insert(

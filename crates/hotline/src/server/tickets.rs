@@ -37,6 +37,28 @@ pub(super) async fn submit(
         }
         input.district = Some(own.clone());
     }
+    // A token that sees phones masked could learn them from repeat links,
+    // one guessed digit string per submission: its phone-bearing
+    // submissions are rationed (crate::phone_quota).
+    if !caller.pii()
+        && input
+            .caller_phone
+            .as_deref()
+            .and_then(hotline_store::caller_key)
+            .is_some()
+    {
+        state.phone_quota.take(caller.token.id).map_err(|wait| {
+            ApiError::quota(
+                format!(
+                    "this token may submit {} tickets with a caller's phone a minute \
+                     (server.phone_submissions_per_minute); retry in {} s",
+                    state.config.server.phone_submissions_per_minute,
+                    wait.as_secs_f64().ceil()
+                ),
+                wait,
+            )
+        })?;
+    }
     let permit = analysis_permit(&state).await?;
     let prepared = if routes_inline(input.title.as_deref(), &input.text) {
         prepare(&state, input)
@@ -48,6 +70,7 @@ pub(super) async fn submit(
     // request route meanwhile.
     drop(permit);
     let (ticket, analysis) = prepared?;
+    crate::intake::check_backdate(&state, ticket.received_at)?;
     // The writer answers on a channel: no thread waits for the fsync.
     let (stored_tx, stored_rx) = tokio::sync::oneshot::channel();
     state.store.submit_then(vec![ticket], move |outcome| {
