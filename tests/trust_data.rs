@@ -452,6 +452,11 @@ async fn odd_inputs_are_refused_naming_their_field() {
             json!({"text": "噪音扰民", "address": "楼".repeat(501)}),
             "address",
         ),
+        // A channel names a way in, not a person.
+        (
+            json!({"text": "噪音扰民", "channel": "微信13966667777"}),
+            "channel",
+        ),
     ] {
         let (status, body) = post(&http, &format!("{base}/tickets"), &operator, ticket).await;
         assert_eq!(status, 422, "{body}");
@@ -480,6 +485,17 @@ async fn odd_inputs_are_refused_naming_their_field() {
     .await;
     assert_eq!(status, 201, "{body}");
     let id = body["id"].as_str().unwrap_or_default().to_owned();
+    // A department names an office: statistics and the queue show it to
+    // every role, so a person's number is refused there.
+    let (status, body) = post(
+        &http,
+        &format!("{base}/tickets/{id}/events"),
+        &operator,
+        json!({"type": "dispatched", "department": "住建委 褚九 13911113333"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "department", "{body}");
     let (status, body) = post(
         &http,
         &format!("{base}/tickets/{id}/events"),
@@ -557,6 +573,8 @@ fn an_import_rejects_odd_rows_naming_the_field() {
         json!({"external_id": "x".repeat(500), "text": "电梯又困人了"}),
         json!({"external_id": "g2", "text": "公园厕所太脏", "topic": "公园管理服务优化"}),
         json!({"external_id": "b5", "text": "噪音扰民", "caller_name": "王".repeat(1_000)}),
+        json!({"external_id": "b6", "text": "噪音扰民", "department": "王大锤13866665555"}),
+        json!({"external_id": "b7", "text": "噪音扰民", "kind": "王大锤13866665555"}),
     ];
     let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
     std::fs::write(&jsonl, text).unwrap_or_else(|e| panic!("{e}"));
@@ -567,8 +585,23 @@ fn an_import_rejects_odd_rows_naming_the_field() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let (summary, lines) = import_files(&state, vec![jsonl, csv], &dir.path().join("rejects.tsv"));
-    assert_eq!((summary.imported, summary.rejected), (4, 6), "{lines}");
+    assert_eq!((summary.imported, summary.rejected), (4, 8), "{lines}");
+    // The report quotes rejected values with their numbers masked, and
+    // only its owner may read it; the printed summary quotes none.
+    assert!(!lines.contains("13866665555"), "{lines}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("rejects.tsv"))
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or_default();
+        assert_eq!(mode, 0o600);
+    }
+    let reasons = format!("{:?}", summary.rejected_by_reason);
+    assert!(!reasons.contains("王大锤"), "{reasons}");
     for expected in [
+        "rows.jsonl\t8\tdepartment\t",
+        "rows.jsonl\t9\tkind\t",
         "rows.jsonl\t7\tcaller_name\t",
         "rows.jsonl\t2\treceived_at\t",
         "rows.jsonl\t3\treceived_at\t",

@@ -257,6 +257,15 @@ fn check_given(state: &AppState, row: ImportRow) -> Result<ImportRow, RowError> 
             });
         }
     }
+    for (field, value) in [("department", &row.department), ("channel", &row.channel)] {
+        if let Some(reason) = value.as_deref().and_then(crate::pii::identifier_in_label) {
+            return Err(RowError {
+                line: row.line,
+                field: Some(field.to_owned()),
+                reason,
+            });
+        }
+    }
     if let Some(id) = &row.external_id {
         intake::check_external_id(id).map_err(|reason| RowError {
             line: row.line,
@@ -293,7 +302,7 @@ pub fn run(state: &AppState, opts: &ImportOptions) -> Result<ImportSummary> {
     let started = Instant::now();
     let mut summary = ImportSummary::default();
     let mut report = std::io::BufWriter::new(
-        std::fs::File::create(&opts.report)
+        private_file(&opts.report)
             .with_context(|| format!("cannot write the report {}", opts.report.display()))?,
     );
     writeln!(report, "file\tline\tfield\treason")?;
@@ -410,9 +419,19 @@ fn import_file(
         let mut turn = 0;
         let mut reject = |e: RowError, summary: &mut ImportSummary| -> Result<()> {
             summary.rejected += 1;
-            let reason = e.reason.split(':').next().unwrap_or("").trim().to_owned();
+            // The reason without the value it quotes: the summary is printed
+            // and counts kinds of damage, and a value may be a caller's.
+            let reason = e
+                .reason
+                .split([':', '\''])
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned();
             *summary.rejected_by_reason.entry(reason).or_default() += 1;
-            let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+            // The report names the value (to find and fix the row), with the
+            // phone and identity numbers in it masked.
+            let clean = |s: &str| crate::pii::mask_free_text(&s.replace(['\t', '\n', '\r'], " "));
             writeln!(
                 report,
                 "{}\t{}\t{}\t{}",
@@ -455,4 +474,21 @@ fn import_file(
         summary.duplicates += duplicates;
         Ok(())
     })
+}
+
+/// A report file only its owner may read (it quotes rejected values, which
+/// may be callers' data): created 0600 on Unix, truncated if it exists.
+fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    // An existing report keeps its mode through open: narrow it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
 }

@@ -117,6 +117,13 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
             ));
         }
     }
+    if let Some(message) = input
+        .channel
+        .as_deref()
+        .and_then(crate::pii::identifier_in_label)
+    {
+        return Err(ApiError::invalid("channel", message));
+    }
     if input.text.chars().count() > max {
         return Err(ApiError::invalid(
             "text",

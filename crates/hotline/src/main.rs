@@ -8,12 +8,26 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HOTLINE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    // HOTLINE_LOG chooses the levels, but no other crate logs below DEBUG:
+    // at TRACE, sled dumps the batches it applies and the HTTP stack the
+    // requests it reads, callers' phones and tokens among them. Ours never
+    // log text at any level.
+    let ours_or_debug = tracing_subscriber::filter::filter_fn(|meta| {
+        meta.target().starts_with("hotline") || *meta.level() <= tracing::Level::DEBUG
+    });
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("HOTLINE_LOG")
+                        .unwrap_or_else(|_| "warn".into()),
+                )
+                .with_filter(ours_or_debug),
         )
-        .with_writer(std::io::stderr)
         .init();
     quiet_on_closed_pipe();
     match hotline::cli::run(hotline::cli::Cli::parse()) {

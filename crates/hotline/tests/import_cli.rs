@@ -1,5 +1,6 @@
 //! `hotline import` as an operator runs it (issue 15, defect 14): an import
-//! that rejects every row fails, and says when the file looks like GBK.
+//! that rejects every row fails, and says when the file looks like GBK; its
+//! most verbose log holds no caller's data.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -62,4 +63,51 @@ fn an_import_that_rejects_every_row_fails_and_names_a_gbk_file() {
     std::fs::write(&mixed, "id,text\n1,\n2,楼道灯坏了\n").unwrap_or_else(|e| panic!("{e}"));
     let out = import(&data, &mixed, &report);
     assert!(out.status.success(), "{}", text(&out));
+}
+
+/// `HOTLINE_LOG=trace` shows our own spans and events at every level, but
+/// no other crate's below DEBUG: at TRACE, sled printed the batches it
+/// applies, callers' phones among their bytes.
+#[test]
+fn a_trace_log_holds_no_callers_data() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let rows = dir.path().join("rows.jsonl");
+    std::fs::write(
+        &rows,
+        "{\"external_id\":\"t1\",\"text\":\"楼下饭店油烟太大\",\"caller_name\":\"王小明\",\"caller_phone\":\"13812345678\",\"received_at\":\"2024-03-01 08:00:00\"}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .env("HOTLINE_LOG", "trace")
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("import")
+        .arg(&rows)
+        .arg("--report")
+        .arg(dir.path().join("rejects.tsv"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", text(&out));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("DEBUG") || log.contains("TRACE"),
+        "the log is verbose: {log}"
+    );
+    // The phone as text, and as the bytes sled would print ([49, 51, 56, …]).
+    let bytes = "13812345678"
+        .bytes()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    for secret in ["13812345678", "王小明", bytes.as_str()] {
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
+    for line in log.lines().filter(|l| l.contains("TRACE")) {
+        let target = line.split("TRACE").nth(1).unwrap_or_default();
+        let target = target.trim_start_matches(|c: char| !c.is_alphanumeric());
+        assert!(
+            target.starts_with("hotline"),
+            "another crate's trace: {line}"
+        );
+    }
 }

@@ -309,6 +309,17 @@ impl EventBody {
         Ok(())
     }
 
+    /// The department the event names, if any.
+    pub fn department(&self) -> Option<&str> {
+        match self {
+            EventBody::Dispatched { department } | EventBody::Reassigned { department, .. } => {
+                Some(department)
+            }
+            EventBody::Returned { department, .. } => department.as_deref(),
+            _ => None,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             EventBody::Dispatched { .. } => "dispatched",

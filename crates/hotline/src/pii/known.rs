@@ -27,54 +27,170 @@ const COMPOUND_SURNAMES: [&str; 16] = [
     "宇文", "司徒", "端木", "南宫",
 ];
 
+/// Words written around a name in a name field: titles and roles after it
+/// (张晓红女士, 王小明(业主)), how a caller is introduced before it
+/// (来电人李四). The name without them is the one the text uses.
+const NAME_AFFIXES: [&str; 27] = [
+    "女士",
+    "先生",
+    "小姐",
+    "同志",
+    "老师",
+    "师傅",
+    "阿姨",
+    "大爷",
+    "大妈",
+    "大姐",
+    "大哥",
+    "奶奶",
+    "爷爷",
+    "老人",
+    "业主",
+    "家属",
+    "本人",
+    "同学",
+    "医生",
+    "律师",
+    "经理",
+    "主任",
+    "来电人",
+    "来电者",
+    "市民",
+    "居民",
+    "反映人",
+];
+
 /// The personal data known for one ticket, to find it in its free text too.
 #[derive(Debug, Clone, Default)]
 pub struct Known {
     /// The caller's name, whole and its given name alone (when two
     /// characters or more), each as a pattern that allows separators,
     /// visible or not, between the characters (王 小 明, 王、小、明) and any
-    /// case, with how many leading characters stay visible.
+    /// case, with how many leading characters stay visible. A name field
+    /// with more than a name (张晓红女士, 王小明(业主), 李四 138…) gives
+    /// the name in it too.
     names: Vec<(Regex, usize)>,
-    /// The caller's phone as written, and its digits.
-    phone: Option<(String, String)>,
+    /// The caller's phones: the field as written and its digits, and each
+    /// number in it on its own (13811223344/62223333, 62345678转8001).
+    phones: Vec<(String, String)>,
+}
+
+/// The names a name field holds: the field's letters, and each piece of it
+/// between separators, digits and brackets with titles and introductions
+/// taken off (张晓红女士 → 张晓红女士, 张晓红; 王小明(业主) → 王小明业主,
+/// 王小明). Pieces in Latin letters stay whole (Zhang Wei): a part of one
+/// (Wei) would mask every word it is in.
+fn names_in(field: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut push = |n: String| {
+        if n.chars().count() >= 2 && !names.contains(&n) {
+            names.push(n);
+        }
+    };
+    push(field.chars().filter(|c| c.is_alphanumeric()).collect());
+    // Brackets hold a role, not the name: cut them out before splitting.
+    let mut outside = String::new();
+    let mut depth = 0usize;
+    for c in field.chars() {
+        match c {
+            '(' | '（' | '[' | '【' | '<' | '《' => depth += 1,
+            ')' | '）' | ']' | '】' | '>' | '》' => {
+                depth = depth.saturating_sub(1);
+                outside.push(' ');
+            }
+            _ if depth == 0 => outside.push(c),
+            _ => {}
+        }
+    }
+    let cjk = |c: char| matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}');
+    // Digits end a piece, except Chinese numerals, which may be in a name (王五).
+    for piece in outside.split(|c: char| !c.is_alphanumeric() || (digit_of(c).is_some() && !cjk(c)))
+    {
+        if !piece.chars().any(cjk) {
+            continue;
+        }
+        let mut name = piece.to_owned();
+        loop {
+            let before = name.clone();
+            for affix in NAME_AFFIXES {
+                if name.chars().count() > affix.chars().count() {
+                    if let Some(rest) = name.strip_suffix(affix) {
+                        name = rest.to_owned();
+                    }
+                    if let Some(rest) = name.strip_prefix(affix) {
+                        name = rest.to_owned();
+                    }
+                }
+            }
+            if name == before {
+                break;
+            }
+        }
+        push(name);
+    }
+    names
+}
+
+/// A character of one number in a phone field: a digit however written,
+/// or a space, hyphen, bracket or plus between its groups.
+pub(super) fn within_phone(c: char) -> bool {
+    digit_of(c).is_some() || matches!(c, ' ' | '-' | '－' | '(' | ')' | '（' | '）' | '+' | '＋')
+}
+
+/// The numbers of a phone field: the field as written with its digits, and
+/// each part between characters that are neither digits nor a number's
+/// separators (`/`, `,`, `转`, `或` …), when it has five digits or more.
+fn phones_in(field: &str) -> Vec<(String, String)> {
+    let digits = |s: &str| -> String { s.chars().filter_map(digit_of).map(char::from).collect() };
+    let mut phones = Vec::new();
+    let whole = digits(field);
+    if whole.len() >= 5 {
+        phones.push((field.to_owned(), whole));
+    }
+    for part in field.split(|c: char| !within_phone(c)) {
+        let part = part.trim();
+        let d = digits(part);
+        if d.len() >= 5 && !phones.iter().any(|(w, _)| w == part) {
+            phones.push((part.to_owned(), d));
+        }
+    }
+    phones
 }
 
 impl Known {
     pub fn new(caller_name: Option<&str>, caller_phone: Option<&str>) -> Known {
         let mut names = Vec::new();
-        if let Some(name) = caller_name.map(str::trim) {
-            let plain: String = name.chars().filter(|c| c.is_alphanumeric()).collect();
-            // A one-character "name" would mask that character everywhere.
-            if plain.chars().count() >= 2 {
-                let surname = COMPOUND_SURNAMES
-                    .iter()
-                    .find(|s| plain.starts_with(**s) && plain.chars().count() > 2)
-                    .map_or(1, |_| 2);
-                let given: String = plain.chars().skip(surname).collect();
-                let spaced = |s: &str| {
-                    s.chars()
-                        .map(|c| regex::escape(&c.to_string()))
-                        .collect::<Vec<_>>()
-                        .join(r"[\s\p{Cf}\p{Mn}\p{Me}\p{Cc}\u{115F}\u{1160}\u{3164}\u{FFA0}\u{2800}·•・.\-_、，,]{0,3}")
-                };
-                // Case-insensitive: a name in Latin letters is written in
-                // any case (Zhang San, ZHANG SAN, zhangsan).
-                let spaced = |s: &str| format!("(?i){}", spaced(s));
-                if let Ok(whole) = Regex::new(&spaced(&plain)) {
-                    names.push((whole, 1));
-                }
-                if given.chars().count() >= 2 {
-                    if let Ok(given) = Regex::new(&spaced(&given)) {
-                        names.push((given, 0));
-                    }
+        for plain in caller_name.map(str::trim).map(names_in).unwrap_or_default() {
+            let surname = COMPOUND_SURNAMES
+                .iter()
+                .find(|s| plain.starts_with(**s) && plain.chars().count() > 2)
+                .map_or(1, |_| 2);
+            let given: String = plain.chars().skip(surname).collect();
+            let spaced = |s: &str| {
+                s.chars()
+                    .map(|c| regex::escape(&c.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(r"[\s\p{Cf}\p{Mn}\p{Me}\p{Cc}\u{115F}\u{1160}\u{3164}\u{FFA0}\u{2800}·•・.\-_、，,/／*＊|｜；;。:：]{0,3}")
+            };
+            // Case-insensitive: a name in Latin letters is written in
+            // any case (Zhang San, ZHANG SAN, zhangsan).
+            let spaced = |s: &str| format!("(?i){}", spaced(s));
+            if let Ok(whole) = Regex::new(&spaced(&plain)) {
+                names.push((whole, 1));
+            }
+            // 张女士's "given name" is a title: masked everywhere, it would
+            // hide every 女士 and say nothing of the caller.
+            if given.chars().count() >= 2 && !NAME_AFFIXES.contains(&given.as_str()) {
+                if let Ok(given) = Regex::new(&spaced(&given)) {
+                    names.push((given, 0));
                 }
             }
         }
-        let phone = caller_phone.map(str::trim).and_then(|p| {
-            let digits: String = p.chars().filter_map(digit_of).map(char::from).collect();
-            (digits.len() >= 5).then(|| (p.to_owned(), digits))
-        });
-        Known { names, phone }
+        let phones = caller_phone
+            .map(str::trim)
+            .map(phones_in)
+            .unwrap_or_default();
+        Known { names, phones }
     }
 
     pub fn of(ticket: &Ticket) -> Known {
@@ -87,18 +203,26 @@ impl Known {
     /// Every personal identifier in `text`, not overlapping, in order.
     fn find(&self, text: &str) -> Vec<Found> {
         let mut found = Vec::new();
-        // The caller's phone as written (whatever it looks like).
-        if let Some((written, digits)) = &self.phone {
+        // The caller's phones as written (whatever they look like).
+        for (written, digits) in &self.phones {
             for (at, s) in text.match_indices(written.as_str()) {
+                let range = at..at + s.len();
+                if found
+                    .iter()
+                    .any(|f: &Found| f.range.start < range.end && range.start < f.range.end)
+                {
+                    continue;
+                }
                 found.push(Found {
-                    range: at..at + s.len(),
+                    range,
                     value: digits.clone(),
                     masked: mask_phone(s),
                 });
             }
         }
         find_other_ids(text, &mut found);
-        find_numbers(text, self.phone.as_ref().map(|p| p.1.as_str()), &mut found);
+        let phones: Vec<&str> = self.phones.iter().map(|p| p.1.as_str()).collect();
+        find_numbers(text, &phones, &mut found);
         for (pattern, keep) in &self.names {
             for m in pattern.find_iter(text) {
                 let range = m.range();

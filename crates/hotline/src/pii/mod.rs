@@ -41,6 +41,19 @@ pub fn mask_numbers(text: &str) -> String {
     Known::default().mask(text)
 }
 
+/// Why a department or a channel may not be `value`: it holds a phone or
+/// identity number, an e-mail or another identifier the masks know. Both
+/// name offices and ways in; they are the keys of statistics and of the
+/// deadline queue, which every role reads unmasked, so no person's number
+/// may become one. None: the value may be stored.
+pub fn identifier_in_label(value: &str) -> Option<String> {
+    (mask_numbers(value) != value).then(|| {
+        "names an office or a way in, not a person: it holds a phone or identity number \
+         or another personal identifier"
+            .to_owned()
+    })
+}
+
 /// 张三丰 → 张**; a one-character name becomes `*`.
 pub fn mask_name(name: &str) -> String {
     let name = name.trim();
@@ -54,19 +67,39 @@ pub fn mask_name(name: &str) -> String {
     }
 }
 
-/// A phone field: the number masks when it matches one, otherwise every
-/// digit but the last two (an 8-digit local number, an extension …).
+/// A phone field: each number in it (13811223344/62223333, 62345678转8001)
+/// masks as the number it matches, otherwise every digit but its last two
+/// (an 8-digit local number, an extension …).
 pub fn mask_phone(phone: &str) -> String {
+    let mut out = String::with_capacity(phone.len());
+    let mut part = String::new();
+    for c in phone.chars() {
+        if known::within_phone(c) {
+            part.push(c);
+        } else {
+            out.push_str(&mask_phone_part(&part));
+            part.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(&mask_phone_part(&part));
+    out
+}
+
+fn mask_phone_part(phone: &str) -> String {
     let masked = mask_numbers(phone);
     if masked != phone {
         return masked;
     }
-    let total = phone.chars().filter(|c| is_digit(*c)).count();
+    let total = phone
+        .chars()
+        .filter(|c| numbers::digit_of(*c).is_some())
+        .count();
     let mut seen = 0;
     phone
         .chars()
         .map(|c| {
-            if !is_digit(c) {
+            if numbers::digit_of(c).is_none() {
                 return c;
             }
             seen += 1;
@@ -234,6 +267,11 @@ pub fn mask_ticket(ticket: &mut Ticket) {
     mask_opt(&mut ticket.title, &known);
     ticket.text = known.mask(&ticket.text);
     mask_opt(&mut ticket.address, &known);
+    // Fields no one should write a person into, but anyone can: the
+    // external id, the channel and every department named.
+    mask_opt(&mut ticket.external_id, &known);
+    ticket.channel = known.mask(&ticket.channel);
+    ticket.department = known.mask(&ticket.department);
     if let Some(name) = &mut ticket.caller_name {
         *name = mask_name(name);
     }
@@ -241,18 +279,30 @@ pub fn mask_ticket(ticket: &mut Ticket) {
         *phone = mask_phone(phone);
     }
     for word in &mut ticket.deciding_words {
-        *word = known.mask(word);
+        // A word of digits alone (五六, 8888) is a piece of a number: seen
+        // on its own it would tell the digits the text masks.
+        *word = if word.chars().all(|c| numbers::digit_of(c).is_some()) {
+            "*".repeat(word.chars().count())
+        } else {
+            known.mask(word)
+        };
     }
     for event in &mut ticket.events {
         match &mut event.body {
-            EventBody::Returned { reason, .. } => *reason = known.mask(reason),
-            EventBody::Reassigned { reason, .. } | EventBody::TopicChanged { reason, .. } => {
-                mask_opt(reason, &known)
+            EventBody::Returned { reason, department } => {
+                *reason = known.mask(reason);
+                mask_opt(department, &known);
             }
+            EventBody::Reassigned { reason, department } => {
+                mask_opt(reason, &known);
+                *department = known.mask(department);
+            }
+            EventBody::TopicChanged { reason, .. } => mask_opt(reason, &known),
             EventBody::Contacted { note }
             | EventBody::Feedback { note, .. }
             | EventBody::Closed { note } => mask_opt(note, &known),
-            EventBody::Dispatched { .. } | EventBody::Callback { .. } => {}
+            EventBody::Dispatched { department } => *department = known.mask(department),
+            EventBody::Callback { .. } => {}
         }
     }
 }

@@ -20,23 +20,24 @@ pub(super) const DIGIT_ZEROS: [u32; 24] = [
 const SYMBOL_ONES: [u32; 6] = [0x2460, 0x2474, 0x2488, 0x2776, 0x2780, 0x278A];
 
 /// A digit however it is written: ASCII, full-width, a Chinese numeral
-/// (〇 零 一 … 九, 幺 for 1 and 两 for 2 as read out on the phone, and the
+/// (〇 零 一 … 九, 幺 for 1 and 两 for 2 as read out on the phone, 洞 拐 勾
+/// for 0 7 9 as radio operators read them, and the
 /// financial 壹 贰 …), another script's digit, a circled or otherwise
 /// decorated one, a superscript or subscript, as its ASCII byte.
 pub(super) fn digit_of(c: char) -> Option<u8> {
     let d = match c {
         '0'..='9' => c as u32 - '0' as u32,
         '０'..='９' => c as u32 - '０' as u32,
-        '〇' | '零' | '⓪' | '⁰' => 0,
+        '〇' | '零' | '⓪' | '⁰' | '洞' => 0,
         '一' | '幺' | '壹' | '¹' => 1,
         '二' | '两' | '贰' | '²' => 2,
         '三' | '叁' | '³' => 3,
         '四' | '肆' => 4,
         '五' | '伍' => 5,
         '六' | '陆' => 6,
-        '七' | '柒' => 7,
+        '七' | '柒' | '拐' => 7,
         '八' | '捌' => 8,
-        '九' | '玖' => 9,
+        '九' | '玖' | '勾' => 9,
         '⁴'..='⁹' => c as u32 - '⁴' as u32 + 4,
         '₀'..='₉' => c as u32 - '₀' as u32,
         _ => {
@@ -128,13 +129,26 @@ fn is_separator(c: char) -> bool {
             | '、'
             | ','
             | '，'
+            | ';'
+            | '；'
+            | '。'
+            | '+'
+            | '＋'
+            | '='
+            | '＝'
+            | '…'
+            | '\''
+            | '‘'
+            | '’'
+            | '#'
+            | '＃'
     ) || is_invisible(c)
 }
 
 /// Which digits of a number (by their index among its digits) are hidden,
 /// and the number's value, when the digits are a number the masks know.
-/// `phone`: the caller's phone digits, hidden wherever written.
-fn classify(d: &[u8], phone: Option<&str>) -> Option<(std::ops::Range<usize>, String)> {
+/// `phones`: the digits of the caller's phones, hidden wherever written.
+fn classify(d: &[u8], phones: &[&str]) -> Option<(std::ops::Range<usize>, String)> {
     let n = d.len();
     let text = String::from_utf8_lossy(d).into_owned();
     let is_mobile = |d: &[u8]| d.len() == 11 && d[0] == b'1' && (b'3'..=b'9').contains(&d[1]);
@@ -165,7 +179,7 @@ fn classify(d: &[u8], phone: Option<&str>) -> Option<(std::ops::Range<usize>, St
         let area = if matches!(d[1], b'1' | b'2') { 3 } else { 4 };
         return Some((area..n - 2, text));
     }
-    if phone.is_some_and(|p| p == text) {
+    if phones.contains(&text.as_str()) {
         return Some((0..n.saturating_sub(2), text));
     }
     None
@@ -175,7 +189,7 @@ fn classify(d: &[u8], phone: Option<&str>) -> Option<(std::ops::Range<usize>, St
 /// (ASCII, full-width, Chinese numerals, other scripts' and decorated
 /// digits, mixed) cut by up to [`MAX_GAP`] separators, `+86` before a mobile; and the caller's phone. Ordinary
 /// numbers (dates, amounts, house numbers, ids) are none of these.
-pub(super) fn find_numbers(text: &str, phone: Option<&str>, found: &mut Vec<Found>) {
+pub(super) fn find_numbers(text: &str, phones: &[&str], found: &mut Vec<Found>) {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     // Runs of digits: (first char, end char, digits); an X may end one.
     let mut runs: Vec<(usize, usize, Vec<u8>)> = Vec::new();
@@ -230,14 +244,40 @@ pub(super) fn find_numbers(text: &str, phone: Option<&str>, found: &mut Vec<Foun
             if digits.len() > 20 {
                 continue;
             }
-            if let Some((hidden, value)) = classify(&digits, phone) {
+            if let Some((hidden, value)) = classify(&digits, phones) {
                 matched = Some((end, hidden, value));
                 break;
             }
         }
-        let candidates: Vec<(usize, usize, std::ops::Range<usize>, String)> = match matched {
+        let candidates: Vec<(usize, usize, Vec<bool>, String)> = match matched {
             Some((end, hidden, value)) => {
-                let span = (runs[r].0, runs[end].1, hidden, value);
+                // Groups read as one long number may begin or end with a
+                // phone (`13812345678，2024` reads as 15 digits, an identity
+                // number's mask, which shows the mobile's middle): a phone
+                // in its first or last groups hides its digits too. (Not
+                // one inside: an identity number written a digit at a time
+                // holds mobiles' shapes, and keeps its own mask.)
+                let lens: Vec<usize> = runs[r..=end].iter().map(|x| x.2.len()).collect();
+                let mut hide = vec![false; lens.iter().sum()];
+                hidden.for_each(|k| hide[k] = true);
+                for a in 0..lens.len() {
+                    let offset: usize = lens[..a].iter().sum();
+                    for b in a..lens.len() {
+                        if (a, b) == (0, lens.len() - 1) || (a != 0 && b != lens.len() - 1) {
+                            continue;
+                        }
+                        let part: Vec<u8> = runs[r + a..=r + b]
+                            .iter()
+                            .flat_map(|x| x.2.clone())
+                            .collect();
+                        if let Some((inner, _)) =
+                            classify(&part, phones).filter(|_| part.len() <= 13)
+                        {
+                            inner.for_each(|k| hide[offset + k] = true);
+                        }
+                    }
+                }
+                let span = (runs[r].0, runs[end].1, hide, value);
                 r = end + 1;
                 vec![span]
             }
@@ -251,8 +291,10 @@ pub(super) fn find_numbers(text: &str, phone: Option<&str>, found: &mut Vec<Foun
                 while k < digits.len() {
                     let hit = [18, 11].into_iter().find_map(|len| {
                         let part = digits.get(k..k + len)?;
-                        let (hidden, value) = classify(part, None)?;
-                        Some((len, hidden, value))
+                        let (hidden, value) = classify(part, &[])?;
+                        let mut hide = vec![false; len];
+                        hidden.for_each(|k| hide[k] = true);
+                        Some((len, hide, value))
                     });
                     match hit {
                         Some((len, hidden, value)) => {
@@ -278,7 +320,7 @@ pub(super) fn find_numbers(text: &str, phone: Option<&str>, found: &mut Vec<Foun
                         return c;
                     }
                     seen += 1;
-                    if hidden.contains(&(seen - 1)) {
+                    if hidden.get(seen - 1).copied().unwrap_or(false) {
                         '*'
                     } else {
                         c

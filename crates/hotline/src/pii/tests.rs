@@ -455,10 +455,10 @@ fn numbers_cut_by_the_excerpts_edge_are_masked() {
 fn a_ticket_is_masked_everywhere() {
     let mut t: Ticket = serde_json::from_value(serde_json::json!({
         "id": "0190f7b4-0000-7000-8000-000000000000",
-        "external_id": null,
+        "external_id": "EXT-13812345678-王小明",
         "received_at": "2024-03-02T09:00:00",
         "accepted_at": "2024-03-02T09:00:00Z",
-        "channel": "phone",
+        "channel": "微信13812345678",
         "kind": "complaint",
         "urgency": "general",
         "title": "王小明来电",
@@ -468,13 +468,16 @@ fn a_ticket_is_masked_everywhere() {
         "address": "朝阳区望京西园8号楼",
         "district": "朝阳区",
         "topic": {"slug": "other", "source": "router", "confidence": 0.9},
-        "department": "",
-        "deciding_words": [],
+        "department": "住建委 王小明 13812345678",
+        "deciding_words": ["五六", "油烟"],
         "repeat_of": null,
         "events": [
             {"id": "0190f7b4-0000-7000-8000-000000000001", "at": "2024-03-02T10:00:00",
              "recorded_at": "2024-03-02T10:00:00Z", "type": "feedback", "resolved": true,
-             "note": "已联系王小明 13812345678"}
+             "note": "已联系王小明 13812345678"},
+            {"id": "0190f7b4-0000-7000-8000-000000000002", "at": "2024-03-02T11:00:00",
+             "recorded_at": "2024-03-02T11:00:00Z", "type": "reassigned",
+             "department": "街道 王小明 13812345678", "reason": null}
         ],
         "seq": 1
     }))
@@ -488,6 +491,11 @@ fn a_ticket_is_masked_everywhere() {
     assert_eq!(t.caller_name.as_deref(), Some("王**"));
     assert_eq!(t.caller_phone.as_deref(), Some("138****5678"));
     assert_eq!(t.address.as_deref(), Some("朝阳区望京西园8号楼"));
+    assert_eq!(
+        t.deciding_words,
+        ["**", "油烟"],
+        "a word of digits alone is a number's piece"
+    );
 }
 
 #[test]
@@ -539,5 +547,96 @@ fn identifiers_in_full_width_or_with_other_dots_are_masked() {
         let masked = none().mask(text);
         assert!(!masked.contains(hidden), "{text} → {masked}");
         assert_eq!(masked.chars().count(), text.chars().count(), "{text}");
+    }
+}
+
+/// A number that runs on into another across a comma or a full stop
+/// (`13812345678，2024年`) must not be read as one longer number whose mask
+/// shows the first one's hidden digits.
+#[test]
+fn a_phone_followed_by_another_number_keeps_its_middle_hidden() {
+    for text in [
+        "电话13812345678，2024年3月来的",
+        "电话13812345678，2024",
+        "电话13812345678,1234",
+        "电话13812345678 1234",
+        "电话13812345678。2024年",
+        "电话13812345678；2024年",
+        "13812345678/62223333",
+    ] {
+        let masked = none().mask(text);
+        assert!(!masked.contains("1234"), "{text} → {masked}");
+        assert!(!digits_of(&masked).contains("38123"), "{text} → {masked}");
+    }
+}
+
+/// A name field holds more than the name the text uses: a title, a role in
+/// brackets, an introduction, a phone. The name in it is masked in the text.
+#[test]
+fn the_name_inside_a_name_field_is_masked_in_the_text() {
+    for (field, text, name) in [
+        (
+            "张晓红女士",
+            "来电人张晓红反映楼道堆物，张晓红要求清理。",
+            "张晓红",
+        ),
+        ("王小明(业主)", "王小明说楼下油烟大", "王小明"),
+        ("来电人李建国", "李建国反映噪音", "李建国"),
+        ("李四 13811112222", "我是李四，电话13811112222", "李四"),
+        ("欧阳娜娜老师", "欧阳娜娜反映", "欧阳娜娜"),
+    ] {
+        let known = Known::new(Some(field), None);
+        let masked = known.mask(text);
+        assert!(!masked.contains(name), "{field}: {text} → {masked}");
+        assert!(!masked.contains("1111"), "{field}: {text} → {masked}");
+    }
+    // A title alone is no name: 张女士 masks only itself.
+    let known = Known::new(Some("张女士"), None);
+    assert_eq!(known.mask("张女士说，女士们都同意"), "张**说，女士们都同意");
+}
+
+/// A phone field with two numbers, or a number and an extension: each is
+/// masked in the field and found in the text on its own.
+#[test]
+fn every_number_of_a_phone_field_is_masked() {
+    assert_eq!(mask_phone("13811223344/62223333"), "138****3344/******33");
+    assert_eq!(mask_phone("62345678转8001"), "******78转**01");
+    for (field, text, hidden) in [
+        (
+            "13811223344/62223333",
+            "白天打62223333，晚上13811223344",
+            ["62223333", "1122"],
+        ),
+        (
+            "62345678转8001",
+            "座机62345678转8001或直接62345678",
+            ["62345678", "2345"],
+        ),
+    ] {
+        let masked = Known::new(None, Some(field)).mask(text);
+        for h in hidden {
+            assert!(!masked.contains(h), "{field}: {text} → {masked}");
+        }
+    }
+}
+
+/// More ways to write a phone: semicolons, full stops, plus and equals
+/// signs, ellipses, quotes and hashes between the groups, and the radio
+/// operator's numerals (洞 0, 拐 7, 勾 9).
+#[test]
+fn more_separators_and_radio_numerals_are_read() {
+    for text in [
+        "131；2233；4455",
+        "133。2244。6688",
+        "135+3344+5566",
+        "136=3344=5566",
+        "137…5566…7788",
+        "138'1234'5678",
+        "150#1234#5678",
+        "幺五幺洞幺两三四拐勾八",
+    ] {
+        let masked = none().mask(text);
+        assert_ne!(masked, text, "{text}");
+        assert_eq!(masked.matches('*').count(), 4, "{text} → {masked}");
     }
 }

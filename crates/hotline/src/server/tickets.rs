@@ -48,6 +48,12 @@ pub(super) async fn submit(
             .is_some()
     {
         state.phone_quota.take(caller.token.id).map_err(|wait| {
+            // A token that keeps hitting the quota may be guessing phones:
+            // a line an administrator can find, at most one a minute.
+            static OVER: crate::throttle::Throttle = crate::throttle::Throttle::per_seconds(60);
+            if let Some(count) = OVER.hit() {
+                tracing::warn!(token = %caller.token.id, count, "phone quota exceeded");
+            }
             ApiError::quota(
                 format!(
                     "this token may submit {} tickets with a caller's phone a minute \
@@ -184,6 +190,11 @@ pub(super) async fn add_event(
     let Path(id) = id?;
     let id = parse_id(&id)?;
     let Json(event) = body?;
+    if let Some(department) = event.body.department() {
+        if let Some(message) = crate::pii::identifier_in_label(department) {
+            return Err(ApiError::invalid("department", message));
+        }
+    }
     let name = event.body.name();
     let token = caller.token.id;
     let (ticket, status) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
