@@ -55,9 +55,13 @@ pub(crate) fn non_empty_journals(dir: &Path) -> Result<Vec<(PathBuf, u64)>> {
 /// Removes the journal files of other generations than the live one: the
 /// new file of a compaction that stopped before sled switched to it, or the
 /// old file of one that stopped after. Neither holds anything sled points at.
+/// When the live file itself is missing, nothing is removed and the others
+/// are named: one of them may be all that is left of the tickets (the file
+/// of the generation before a compaction, the live one lost).
 pub(crate) fn remove_other_journals(dir: &Path, generation: u64) -> Result<()> {
     let io = Error::io_at(dir);
     let live = journal_path(dir, generation);
+    refuse_lost_live_journal(dir, generation)?;
     for path in journal_files(dir)? {
         if path != live {
             tracing::info!(file = %path.display(), "removing the journal of an interrupted compaction");
@@ -88,4 +92,33 @@ pub(crate) fn sync_tree(dir: &Path) -> Result<()> {
         }
     }
     sync_path(dir)
+}
+
+/// Refuses when the live journal of `generation` is missing while files of
+/// other generations hold bytes: one of them may be all that is left of the
+/// tickets (the file of the generation before a compaction, the live one
+/// lost), and neither opening nor salvage may remove it or rebuild without it.
+pub(crate) fn refuse_lost_live_journal(dir: &Path, generation: u64) -> Result<()> {
+    let live = journal_path(dir, generation);
+    if live.exists() {
+        return Ok(());
+    }
+    let others = non_empty_journals(dir)?;
+    if !others.is_empty() {
+        let named: Vec<String> = others
+            .iter()
+            .map(|(path, len)| format!("{} ({len} bytes)", path.display()))
+            .collect();
+        return Err(Error::Corrupt {
+            key: live.display().to_string(),
+            message: format!(
+                "the live journal {} is missing; {} of another generation {} present and may be all that is left of the tickets. Nothing was changed and nothing removed: restore {} from a backup, or keep a copy of the data directory and ask for help; do not delete those files",
+                live.display(),
+                named.join(", "),
+                if named.len() == 1 { "is" } else { "are" },
+                live.display(),
+            ),
+        });
+    }
+    Ok(())
 }

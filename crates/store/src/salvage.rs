@@ -9,7 +9,9 @@ use uuid::Uuid;
 use crate::batch::{apply, Applied, CounterCache};
 use crate::config::StoreConfig;
 use crate::error::{Error, Result};
-use crate::generation::{journal_path, remove_other_journals, sync_path, sync_tree};
+use crate::generation::{
+    journal_path, refuse_lost_live_journal, remove_other_journals, sync_path, sync_tree,
+};
 use crate::journal::{scan, Damage, DamageKind, Journal, JournalReader};
 use crate::keys::{
     key, read_u64, META_JOURNAL, META_JOURNAL_GENERATION, META_SALVAGE, META_SEQ, TICKET,
@@ -171,6 +173,9 @@ impl Store {
                 (g, Vec::new())
             }
             None => {
+                // A live journal lost beside another generation's file: a
+                // rebuild from nothing would drop that file's tickets.
+                refuse_lost_live_journal(dir, generation)?;
                 let old_path = journal_path(dir, generation);
                 // Where sled places each ticket, before it is rebuilt.
                 let mut positions: Vec<(Uuid, TicketAt)> = Vec::new();

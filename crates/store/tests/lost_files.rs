@@ -237,3 +237,39 @@ fn an_index_that_cannot_be_opened_is_refused_with_the_way_to_rebuild_it() {
     assert_eq!(page.total, 4);
     store.shutdown().unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// After a compaction the live journal is lost and the file of the
+/// generation before it is back (a restore of the wrong file, a disk that
+/// lost the newer one): it holds every ticket. Opening and salvage refuse,
+/// naming it, and neither removes it (both once deleted it as a leftover of
+/// an interrupted compaction, and salvage then rebuilt an empty store).
+#[test]
+fn a_lost_live_journal_beside_an_older_generation_removes_nothing() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    fill(dir.path(), 6);
+    let older = dir.path().join("journal.log");
+    let kept = dir.path().join("journal.before-compaction");
+    std::fs::copy(&older, &kept).unwrap_or_else(|e| panic!("{e}"));
+    Store::compact(dir.path(), StoreConfig::default(), |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let live = journals(dir.path());
+    assert_eq!(live.len(), 1, "{live:?}");
+    std::fs::remove_file(dir.path().join(&live[0].0)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(&kept, &older).unwrap_or_else(|e| panic!("{e}"));
+    let present = journals(dir.path());
+    assert_eq!(present.len(), 1, "{present:?}");
+
+    let refused = match Store::open(dir.path(), StoreConfig::default()) {
+        Ok(_) => panic!("a store without its live journal opened"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refused.contains("journal.log"), "{refused}");
+    assert!(refused.contains(&live[0].0), "{refused}");
+    assert_eq!(journals(dir.path()), present, "opening removed a journal");
+
+    let refused = match Store::salvage(dir.path(), StoreConfig::default()) {
+        Ok(report) => panic!("salvage rebuilt without the live journal: {report:?}"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refused.contains("journal.log"), "{refused}");
+    assert_eq!(journals(dir.path()), present, "salvage removed a journal");
+}
