@@ -115,6 +115,10 @@ impl AuditLog {
             batch.insert(Uuid::now_v7().as_bytes().to_vec(), json);
         }
         self.tree.apply_batch(batch)?;
+        // Written through before the answer goes out: a read of personal
+        // data must not vanish from the log because the process was killed
+        // within sled's flush interval (a second).
+        self.tree.flush()?;
         Ok(())
     }
 
