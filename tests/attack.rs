@@ -353,6 +353,40 @@ async fn repeat_links_are_no_fast_oracle_for_masked_phones() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["repeat_of"], victim["id"], "{body}");
 
+    // An admin without pii cannot multiply the quota by minting operators:
+    // the tokens it mints draw on its own.
+    let minter_secret = server.token("admin", false, None).await;
+    let minter = TestServer::client(&minter_secret);
+    let mut minted = Vec::new();
+    for i in 0..3 {
+        let r = minter
+            .post(format!("{base}/tokens"))
+            .json(&json!({"name": format!("op{i}"), "role": "operator", "pii": false}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status().as_u16(), 201);
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        let secret = body["token"].as_str().unwrap_or_default().to_owned();
+        assert!(secret.starts_with("hl_"), "{body}");
+        minted.push(TestServer::client(&secret));
+    }
+    let mut accepted = 0;
+    for (i, op) in minted.iter().chain([&minter]).enumerate() {
+        for g in 0..per_minute {
+            let (status, _, body) = post(op, base, &ticket(&format!("1370000{i}{g:03}"))).await;
+            match status {
+                201 => accepted += 1,
+                429 => {}
+                _ => panic!("{status}: {body}"),
+            }
+        }
+    }
+    assert_eq!(
+        accepted, per_minute,
+        "an admin's minted tokens share its quota"
+    );
+
     // A receipt more than max_backdate_days ago is refused, naming the field;
     // a weekend's backlog is taken.
     let now = hotline_store::beijing_now();

@@ -11,6 +11,10 @@
 //! the quota never stops honest work; tokens with `pii` see the phone anyway
 //! and are not limited.
 //!
+//! The quota is kept per quota holder ([`TokenRecord::quota_holder`]): the
+//! tokens an admin without `pii` mints draw on its quota, or such an admin
+//! could mint twenty operators and guess twenty times as fast.
+//!
 //! The limiter is governor's GCRA (a well-kept crate, not hand-written), kept
 //! per token id in memory: a restart gives every token a full quota, which
 //! costs an attacker a restart they cannot cause.
@@ -22,6 +26,9 @@ use governor::clock::{Clock, MonotonicClock};
 use governor::state::keyed::HashMapStateStore;
 use governor::{Quota, RateLimiter};
 use uuid::Uuid;
+
+#[cfg(doc)]
+use hotline_store::TokenRecord;
 
 type Limiter = RateLimiter<Uuid, HashMapStateStore<Uuid>, MonotonicClock>;
 
@@ -44,8 +51,9 @@ impl PhoneQuota {
         }
     }
 
-    /// Takes one submission from `token`'s quota, or says how long until it may.
-    pub fn take(&self, token: Uuid) -> Result<(), Duration> {
+    /// Takes one submission from the quota of `holder` (a token's
+    /// [`TokenRecord::quota_holder`]), or says how long until it may.
+    pub fn take(&self, holder: Uuid) -> Result<(), Duration> {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
@@ -55,7 +63,7 @@ impl PhoneQuota {
             limiter.retain_recent();
         }
         limiter
-            .check_key(&token)
+            .check_key(&holder)
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 }

@@ -75,6 +75,18 @@ pub struct TokenRecord {
     pub revoked: bool,
     #[serde(default)]
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The token whose quotas this one draws on, when it was made by an
+    /// admin without `pii` (that admin's, or the one it draws on): such an
+    /// admin cannot multiply what it holds by minting tokens. None: its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draws_on: Option<Uuid>,
+}
+
+impl TokenRecord {
+    /// The token whose quotas this one uses up (itself, or see `draws_on`).
+    pub fn quota_holder(&self) -> Uuid {
+        self.draws_on.unwrap_or(self.id)
+    }
 }
 
 /// Who creates, lists or revokes tokens. A token never grants more than
@@ -214,6 +226,13 @@ impl TokenStore {
             created_at: Utc::now(),
             revoked: false,
             revoked_at: None,
+            // A quota is held like a right: a token never holds more than
+            // its issuer. Tokens of the command line, or of an admin with
+            // pii (who sees phones anyway), have their own.
+            draws_on: match by {
+                Issuer::Token(issuer) if !issuer.pii => Some(issuer.quota_holder()),
+                _ => None,
+            },
         };
         let json = serde_json::to_vec(&record).map_err(|e| Error::Corrupt {
             key: format!("tokens/{}", record.id),

@@ -47,23 +47,26 @@ pub(super) async fn submit(
             .and_then(hotline_store::caller_key)
             .is_some()
     {
-        state.phone_quota.take(caller.token.id).map_err(|wait| {
-            // A token that keeps hitting the quota may be guessing phones:
-            // a line an administrator can find, at most one a minute.
-            static OVER: crate::throttle::Throttle = crate::throttle::Throttle::per_seconds(60);
-            if let Some(count) = OVER.hit() {
-                tracing::warn!(token = %caller.token.id, count, "phone quota exceeded");
-            }
-            ApiError::quota(
-                format!(
-                    "this token may submit {} tickets with a caller's phone a minute \
+        state
+            .phone_quota
+            .take(caller.token.quota_holder())
+            .map_err(|wait| {
+                // A token that keeps hitting the quota may be guessing phones:
+                // a line an administrator can find, at most one a minute.
+                static OVER: crate::throttle::Throttle = crate::throttle::Throttle::per_seconds(60);
+                if let Some(count) = OVER.hit() {
+                    tracing::warn!(token = %caller.token.id, count, "phone quota exceeded");
+                }
+                ApiError::quota(
+                    format!(
+                        "this token may submit {} tickets with a caller's phone a minute \
                      (server.phone_submissions_per_minute); retry in {} s",
-                    state.config.server.phone_submissions_per_minute,
-                    wait.as_secs_f64().ceil()
-                ),
-                wait,
-            )
-        })?;
+                        state.config.server.phone_submissions_per_minute,
+                        wait.as_secs_f64().ceil()
+                    ),
+                    wait,
+                )
+            })?;
     }
     let permit = analysis_permit(&state).await?;
     let prepared = if routes_inline(input.title.as_deref(), &input.text) {
