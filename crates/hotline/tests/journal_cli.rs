@@ -117,3 +117,32 @@ fn verify_only_reads_and_salvage_repairs() {
         bytes
     );
 }
+
+/// A search index deleted: verify says so, exits non-zero and leaves it
+/// missing (it said "ok" after opening the store had rebuilt it); reindex
+/// rebuilds it, and verify then passes.
+#[test]
+fn verify_names_a_missing_index_and_does_not_rebuild_it() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path().join("data");
+    let store = Store::open(&data, StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..3 {
+        match store.submit(vec![ticket(i)]).map(|mut s| s.pop()) {
+            Ok(Some(Submitted::Created(_))) => {}
+            other => panic!("not created: {other:?}"),
+        }
+    }
+    store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    drop(store);
+    std::fs::remove_dir_all(data.join("index")).unwrap_or_else(|e| panic!("{e}"));
+
+    let verify = hotline(&data, &["verify"]);
+    assert!(!verify.status.success(), "{}", text(&verify));
+    assert!(text(&verify).contains("index"), "{}", text(&verify));
+    assert!(!data.join("index").exists(), "verify rebuilt the index");
+
+    let reindex = hotline(&data, &["reindex"]);
+    assert!(reindex.status.success(), "{}", text(&reindex));
+    let verify = hotline(&data, &["verify"]);
+    assert!(verify.status.success(), "{}", text(&verify));
+}

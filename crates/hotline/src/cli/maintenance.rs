@@ -28,13 +28,22 @@ pub fn verify(config: &Config, data_dir: &Path, json: bool) -> Result<()> {
                 .all(|d| d.kind == hotline_store::DamageKind::TornTail);
         if torn_only {
             bail!(
-                "the journal {} ends in an interrupted append (never acknowledged), which opening the store cuts; nothing was changed",
+                "the journal {} ends inside a record, past what sled has applied: an interrupted append (unacknowledged), which opening the store cuts, unless the file was cut short or restored from an older copy, when acknowledged records were there; nothing was changed",
                 check.path
             );
         }
         bail!(
             "the journal {} is damaged; nothing was changed (see `hotline salvage`)",
             check.path
+        );
+    }
+    // Opening the store rebuilds a missing index in silence (it is derived
+    // from the tickets): verify says so first and changes nothing.
+    let index = data_dir.join("index");
+    if !index.join("meta.json").is_file() {
+        bail!(
+            "the search index {} is missing (no meta.json); nothing was changed. No ticket is lost: `hotline reindex`, or any command that opens the store, rebuilds it from the journal",
+            index.display()
         );
     }
     let report = with_store(config, data_dir, |store| Ok(store.verify()?))?;
