@@ -336,6 +336,20 @@ async fn the_audit_log_is_limited_to_the_readers_district_and_masked_without_pii
     }
     let name_searches = queries.iter().filter(|q| **q == "王**").count();
     assert!(name_searches >= 2, "{queries:?}");
+    // Tokens that may see personal data are beyond its limits: the token
+    // list hides them, and so does the log of their creation.
+    let (status, created) = create_token(
+        &http,
+        base,
+        &root,
+        json!({"name": "pii-reader-x", "role": "supervisor", "pii": true}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let (_, audit) = get(&http, &format!("{base}/audit?limit=1000"), &no_pii).await;
+    assert!(!audit.to_string().contains("pii-reader-x"), "{audit}");
+    let (_, audit) = get(&http, &format!("{base}/audit?limit=1000"), &root).await;
+    assert!(audit.to_string().contains("pii-reader-x"), "{audit}");
     let (_, clear) = get(&http, &format!("{base}/audit?limit=1000"), &root).await;
     let read_ids: Vec<&str> = clear["entries"]
         .as_array()

@@ -122,12 +122,15 @@ impl Caller {
     }
 
     /// May read this audit entry: a district-limited reader sees only its
-    /// district's entries.
+    /// district's entries, and one without `pii` not those about tokens
+    /// with it (beyond its limits, as the token list hides them).
     pub fn may_read(&self, entry: &AuditEntry) -> bool {
-        self.token
-            .district
-            .as_deref()
-            .is_none_or(|own| entry.district.as_deref() == Some(own))
+        (self.pii() || !entry.about_pii_token)
+            && self
+                .token
+                .district
+                .as_deref()
+                .is_none_or(|own| entry.district.as_deref() == Some(own))
     }
 
     /// An audit entry as this caller reads it: masked without `pii`.

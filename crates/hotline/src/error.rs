@@ -173,6 +173,12 @@ impl From<hotline_store::Error> for ApiError {
                 field: None,
                 retry_after_secs: None,
             },
+            other if other.is_unreadable() => {
+                tracing::error!(error = %other, "store damage");
+                ApiError::internal(
+                    "the stored record is damaged and cannot be read; an administrator runs `hotline verify`, which names where",
+                )
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 ApiError::internal("internal storage error")

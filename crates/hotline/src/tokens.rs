@@ -36,6 +36,7 @@ impl Actor<'_> {
             Actor::Local(name) => AuditEntry::new(None, name, action, target),
         }
         .in_district(record.district.as_deref())
+        .about_token_with_pii(record.pii)
     }
 }
 

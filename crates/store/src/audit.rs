@@ -54,6 +54,11 @@ pub struct AuditEntry {
     /// masked to readers without `pii`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// The entry is about a token that may see personal data (its creation
+    /// or revocation): readers without `pii` do not see it, as they are not
+    /// shown such tokens in the token list.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub about_pii_token: bool,
 }
 
 impl AuditEntry {
@@ -71,12 +76,19 @@ impl AuditEntry {
             target: target.into(),
             district: None,
             query: None,
+            about_pii_token: false,
         }
     }
 
     /// The entry, about `district`.
     pub fn in_district(mut self, district: Option<&str>) -> AuditEntry {
         self.district = district.map(str::to_owned);
+        self
+    }
+
+    /// The entry, about a token that may see personal data when `pii`.
+    pub fn about_token_with_pii(mut self, pii: bool) -> AuditEntry {
+        self.about_pii_token = pii;
         self
     }
 

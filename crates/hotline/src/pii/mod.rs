@@ -154,7 +154,12 @@ pub fn mask_free_text(text: &str) -> String {
 /// are left to the free-text masks, which keep a phone's three and four. A
 /// target that is a ticket's id stays whole: it names a ticket, not a person.
 pub fn mask_audit(entry: &mut AuditEntry) {
-    if uuid::Uuid::parse_str(&entry.target).is_err() {
+    // A token's description (its id, name and limits) names no caller.
+    let about_token = matches!(
+        entry.action,
+        hotline_store::AuditAction::TokenCreated | hotline_store::AuditAction::TokenRevoked
+    );
+    if !about_token && uuid::Uuid::parse_str(&entry.target).is_err() {
         entry.target = mask_free_text(&entry.target);
     }
     if let Some(q) = &mut entry.query {
