@@ -37,8 +37,10 @@ static OTHER_IDS: LazyLock<Vec<(Regex, usize, usize)>> = LazyLock::new(|| {
         // Full-width letters, digits and dots, and 。 for a dot, count too.
         (r"(?P<v>[A-Za-z0-9Ａ-Ｚａ-ｚ０-９._%+\-．]+[@＠][A-Za-z0-9Ａ-Ｚａ-ｚ０-９\-]+(?:[.．。][A-Za-z0-9Ａ-Ｚａ-ｚ０-９\-]+)*[.．。][A-Za-zＡ-Ｚａ-ｚ]{2,})".to_owned(), 1, 0),
         // WeChat ids after 微信 / vx / wx; QQ numbers after QQ.
-        (r"(?i:微信号?|weixin|wechat|vx|wx)\s*(?:号码?)?\s*(?:是|为|[:：])?\s*(?P<v>[A-Za-z][-_A-Za-z0-9]{5,19})".to_owned(), 1, 0),
-        (r"(?i:qq|ＱＱ|ｑｑ)\s*(?:号码?)?\s*(?:是|为|[:：])?\s*(?P<v>[1-9１-９][0-9０-９]{4,11})".to_owned(), 1, 0),
+        // The label however written: 微 信, 薇信, v信, WeChat ID, 微信号码是.
+        (r"(?i:微\s?信|薇信|威信|v\s?信|weixin|wechat(?:\s?id)?|vx|wx)\s*(?:号码?|id)?\s*(?:是|为)?\s*[:：]?\s*(?P<v>[A-Za-z][-_A-Za-z0-9]{5,19})".to_owned(), 1, 0),
+        // QQ, 扣扣, 企鹅号; the number may be cut by spaces (45678 9123).
+        (r"(?i:qq|ＱＱ|ｑｑ|扣扣|企鹅)\s*(?:号码?)?\s*(?:是|为)?\s*[:：]?\s*(?P<v>[1-9１-９](?:\s?[0-9０-９]){4,11})".to_owned(), 1, 0),
         // Passports, Hong Kong/Macao/Taiwan permits, residence permits: a
         // letter or two and 7 to 9 digits after their name, or E/G/C and 8 digits.
         (r"(?:护照|通行证|台胞证|回乡证|居留证|居住证|签证)\s*(?:号码?)?\s*(?:是|为|[:：])?\s*(?P<v>[A-Za-z]{1,2}[0-9]{7,9}|[0-9]{8,10})".to_owned(), 1, 1),
@@ -94,7 +96,7 @@ pub(super) fn find_other_ids(text: &str, found: &mut Vec<Found>) {
                         .chars()
                         .filter(|c| c.is_alphanumeric() || matches!(c, '_' | '-'))
                         .collect();
-                    let value = if pattern.as_str().contains("微信") {
+                    let value = if pattern.as_str().contains("weixin") {
                         value.to_lowercase()
                     } else {
                         value.to_uppercase()

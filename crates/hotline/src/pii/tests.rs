@@ -640,3 +640,22 @@ fn more_separators_and_radio_numerals_are_read() {
         assert_eq!(masked.matches('*').count(), 4, "{text} → {masked}");
     }
 }
+
+/// WeChat and QQ ids under the other names callers give them.
+#[test]
+fn wechat_and_qq_ids_under_other_labels_are_masked() {
+    for (text, id) in [
+        ("微信号码是：lijianguo88", "lijianguo88"),
+        ("v信：lijianguo88", "lijianguo88"),
+        ("微 信 lijianguo88", "lijianguo88"),
+        ("薇信lijianguo88", "lijianguo88"),
+        ("WeChat ID: lijianguo88", "lijianguo88"),
+        ("QQ号码是：456789123", "456789123"),
+        ("扣扣：456789123", "456789123"),
+        ("企鹅号456789123", "456789123"),
+        ("QQ: 45678 9123", "9123"),
+    ] {
+        let masked = none().mask(text);
+        assert!(!masked.contains(id), "{text} → {masked}");
+    }
+}
