@@ -55,13 +55,14 @@ pub(crate) fn non_empty_journals(dir: &Path) -> Result<Vec<(PathBuf, u64)>> {
 /// Removes the journal files of other generations than the live one: the
 /// new file of a compaction that stopped before sled switched to it, or the
 /// old file of one that stopped after. Neither holds anything sled points at.
-/// When the live file itself is missing, nothing is removed and the others
-/// are named: one of them may be all that is left of the tickets (the file
-/// of the generation before a compaction, the live one lost).
-pub(crate) fn remove_other_journals(dir: &Path, generation: u64) -> Result<()> {
+/// When the live file itself is missing or shorter than sled has applied
+/// (`applied`), nothing is removed and the others are named: one of them
+/// may be all that is left of the tickets (the file of the generation
+/// before a compaction, the live one lost or cut).
+pub(crate) fn remove_other_journals(dir: &Path, generation: u64, applied: u64) -> Result<()> {
     let io = Error::io_at(dir);
     let live = journal_path(dir, generation);
-    refuse_lost_live_journal(dir, generation)?;
+    refuse_lost_live_journal(dir, generation, applied)?;
     for path in journal_files(dir)? {
         if path != live {
             tracing::info!(file = %path.display(), "removing the journal of an interrupted compaction");
@@ -94,16 +95,22 @@ pub(crate) fn sync_tree(dir: &Path) -> Result<()> {
     sync_path(dir)
 }
 
-/// Refuses when the live journal of `generation` is missing while files of
-/// other generations hold bytes: one of them may be all that is left of the
+/// Refuses when the live journal of `generation` is missing, or shorter
+/// than the `applied` offset sled has applied, while files of other
+/// generations hold bytes: one of them may be all that is left of the
 /// tickets (the file of the generation before a compaction, the live one
-/// lost), and neither opening nor salvage may remove it or rebuild without it.
-pub(crate) fn refuse_lost_live_journal(dir: &Path, generation: u64) -> Result<()> {
+/// lost, emptied or cut), and neither opening nor salvage may remove it or
+/// rebuild without it.
+pub(crate) fn refuse_lost_live_journal(dir: &Path, generation: u64, applied: u64) -> Result<()> {
     let live = journal_path(dir, generation);
-    if live.exists() {
+    let live_len = std::fs::metadata(&live).map(|m| m.len()).ok();
+    if live_len.is_some_and(|len| len >= applied) {
         return Ok(());
     }
-    let others = non_empty_journals(dir)?;
+    let others: Vec<(PathBuf, u64)> = non_empty_journals(dir)?
+        .into_iter()
+        .filter(|(path, _)| *path != live)
+        .collect();
     if !others.is_empty() {
         let named: Vec<String> = others
             .iter()
@@ -112,8 +119,12 @@ pub(crate) fn refuse_lost_live_journal(dir: &Path, generation: u64) -> Result<()
         return Err(Error::Corrupt {
             key: live.display().to_string(),
             message: format!(
-                "the live journal {} is missing; {} of another generation {} present and may be all that is left of the tickets. Nothing was changed and nothing removed: restore {} from a backup, or keep a copy of the data directory and ask for help; do not delete those files",
+                "the live journal {} is {}; {} of another generation {} present and may be all that is left of the tickets. Nothing was changed and nothing removed: restore {} from a backup, or keep a copy of the data directory and ask for help; do not delete those files",
                 live.display(),
+                match live_len {
+                    None => "missing".to_owned(),
+                    Some(len) => format!("shorter ({len} bytes) than sled has applied ({applied})"),
+                },
                 named.join(", "),
                 if named.len() == 1 { "is" } else { "are" },
                 live.display(),

@@ -68,7 +68,7 @@ impl Store {
             } else {
                 read_u64(&tree, META_JOURNAL_GENERATION)?
             };
-        remove_other_journals(dir, generation)?;
+        remove_other_journals(dir, generation, applied)?;
         let journal_path = journal_path(dir, generation);
         let (journal, pending) = Journal::open(&journal_path, applied)?;
         let journal_reader = JournalReader::open(&journal_path)?;

@@ -175,7 +175,7 @@ impl Store {
             None => {
                 // A live journal lost beside another generation's file: a
                 // rebuild from nothing would drop that file's tickets.
-                refuse_lost_live_journal(dir, generation)?;
+                refuse_lost_live_journal(dir, generation, applied)?;
                 let old_path = journal_path(dir, generation);
                 // Where sled places each ticket, before it is rebuilt.
                 let mut positions: Vec<(Uuid, TicketAt)> = Vec::new();
@@ -399,7 +399,7 @@ impl Store {
         drop(reader);
         drop(tree);
         drop(db);
-        remove_other_journals(dir, source)?;
+        remove_other_journals(dir, source, 0)?;
         sync_path(dir)?;
 
         let store = Store::open(dir, config)?;

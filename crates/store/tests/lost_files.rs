@@ -273,3 +273,40 @@ fn a_lost_live_journal_beside_an_older_generation_removes_nothing() {
     assert!(refused.contains("journal.log"), "{refused}");
     assert_eq!(journals(dir.path()), present, "salvage removed a journal");
 }
+
+/// The same with the live journal there but emptied or cut short: the
+/// older generation's file is still all that holds the tickets.
+#[test]
+fn a_cut_live_journal_beside_an_older_generation_removes_nothing() {
+    for keep in [0u64, 100] {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        fill(dir.path(), 6);
+        let older = dir.path().join("journal.log");
+        let kept = dir.path().join("journal.before-compaction");
+        std::fs::copy(&older, &kept).unwrap_or_else(|e| panic!("{e}"));
+        Store::compact(dir.path(), StoreConfig::default(), |_| {})
+            .unwrap_or_else(|e| panic!("{e}"));
+        let live = journals(dir.path());
+        let live_path = dir.path().join(&live[0].0);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&live_path)
+            .and_then(|f| f.set_len(keep))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::rename(&kept, &older).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(journals(dir.path()).len(), 2);
+        let older_len = std::fs::metadata(&older).map(|m| m.len()).unwrap_or(0);
+
+        let refused = match Store::open(dir.path(), StoreConfig::default()) {
+            Ok(_) => panic!("a store with its live journal cut to {keep} bytes opened"),
+            Err(e) => e.to_string(),
+        };
+        assert!(refused.contains("journal.log"), "{refused}");
+        assert!(Store::salvage(dir.path(), StoreConfig::default()).is_err());
+        assert_eq!(
+            std::fs::metadata(&older).map(|m| m.len()).unwrap_or(0),
+            older_len,
+            "the older generation's journal was removed"
+        );
+    }
+}
