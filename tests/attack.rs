@@ -340,6 +340,15 @@ async fn repeat_links_are_no_fast_oracle_for_masked_phones() {
             .contains(victim["id"].as_str().unwrap_or("?")),
         "{body}"
     );
+    // Nor can an external id be guessed instead: a duplicate answers with
+    // the ticket it names, so submissions carrying one are rationed too.
+    let (status, _, body) = post(
+        &prober,
+        base,
+        &json!({"text": text, "district": "朝阳区", "external_id": "BJ12345-13912345678"}),
+    )
+    .await;
+    assert_eq!(status, 429, "{body}");
     // A ticket without a phone is not rationed, nor are tokens with pii.
     let (status, _, body) = post(&prober, base, &json!({"text": text, "district": "朝阳区"})).await;
     assert_eq!(status, 201, "{body}");

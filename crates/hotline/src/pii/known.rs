@@ -27,14 +27,16 @@ const COMPOUND_SURNAMES: [&str; 16] = [
     "宇文", "司徒", "端木", "南宫",
 ];
 
-/// Words written around a name in a name field: titles and roles after it
-/// (张晓红女士, 王小明(业主)), how a caller is introduced before it
-/// (来电人李四). The name without them is the one the text uses.
-const NAME_AFFIXES: [&str; 27] = [
+/// Words written around a name in a name field: titles, roles and
+/// relations after it (张晓红女士, 王小明(业主), 吴海燕之女), what a caller is
+/// before it (来电人李建国, 退休教师孙丽华). The name without them is the one
+/// the text uses; a piece that is one of them alone is no name.
+const NAME_AFFIXES: [&str; 52] = [
     "女士",
     "先生",
     "小姐",
     "同志",
+    "老师傅",
     "老师",
     "师傅",
     "阿姨",
@@ -44,8 +46,19 @@ const NAME_AFFIXES: [&str; 27] = [
     "大哥",
     "奶奶",
     "爷爷",
+    "老人家",
     "老人",
-    "业主",
+    "老先生",
+    "老太太",
+    "太太",
+    "夫人",
+    "夫妇",
+    "之女",
+    "之子",
+    "之妻",
+    "之夫",
+    "女儿",
+    "儿子",
     "家属",
     "本人",
     "同学",
@@ -53,11 +66,24 @@ const NAME_AFFIXES: [&str; 27] = [
     "律师",
     "经理",
     "主任",
-    "来电人",
-    "来电者",
+    "业主",
+    "租户",
+    "住户",
+    "村民",
     "市民",
     "居民",
+    "家长",
+    "患者",
+    "病人",
+    "退休教师",
+    "退休职工",
+    "教师",
+    "来电人",
+    "来电者",
     "反映人",
+    "投诉人",
+    "女",
+    "男",
 ];
 
 /// The personal data known for one ticket, to find it in its free text too.
@@ -76,50 +102,38 @@ pub struct Known {
 }
 
 /// The names a name field holds: the field's letters, and each piece of it
-/// between separators, digits and brackets with titles and introductions
-/// taken off (张晓红女士 → 张晓红女士, 张晓红; 王小明(业主) → 王小明业主,
-/// 王小明). Pieces in Latin letters stay whole (Zhang Wei): a part of one
-/// (Wei) would mask every word it is in.
+/// between separators, digits and brackets, inside the brackets too, with
+/// titles, roles and introductions taken off (张晓红女士 → 张晓红;
+/// 王小明(业主) → 王小明; 业主（王小明） → 王小明). Pieces in Latin letters
+/// stay whole (Zhang Wei): a part of one (Wei) would mask every word it is in.
 fn names_in(field: &str) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     let mut push = |n: String| {
-        if n.chars().count() >= 2 && !names.contains(&n) {
+        if n.chars().count() >= 2 && !NAME_AFFIXES.contains(&n.as_str()) && !names.contains(&n) {
             names.push(n);
         }
     };
     push(field.chars().filter(|c| c.is_alphanumeric()).collect());
-    // Brackets hold a role, not the name: cut them out before splitting.
-    let mut outside = String::new();
-    let mut depth = 0usize;
-    for c in field.chars() {
-        match c {
-            '(' | '（' | '[' | '【' | '<' | '《' => depth += 1,
-            ')' | '）' | ']' | '】' | '>' | '》' => {
-                depth = depth.saturating_sub(1);
-                outside.push(' ');
-            }
-            _ if depth == 0 => outside.push(c),
-            _ => {}
-        }
-    }
     let cjk = |c: char| matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}');
     // Digits end a piece, except Chinese numerals, which may be in a name (王五).
-    for piece in outside.split(|c: char| !c.is_alphanumeric() || (digit_of(c).is_some() && !cjk(c)))
-    {
+    let cut = |c: char| !c.is_alphanumeric() || (digit_of(c).is_some() && !cjk(c));
+    // Longest first: 老先生 before 先生.
+    let mut affixes = NAME_AFFIXES;
+    affixes.sort_by_key(|a| std::cmp::Reverse(a.chars().count()));
+    for piece in field.split(cut) {
         if !piece.chars().any(cjk) {
             continue;
         }
         let mut name = piece.to_owned();
         loop {
             let before = name.clone();
-            for affix in NAME_AFFIXES {
-                if name.chars().count() > affix.chars().count() {
-                    if let Some(rest) = name.strip_suffix(affix) {
-                        name = rest.to_owned();
-                    }
-                    if let Some(rest) = name.strip_prefix(affix) {
-                        name = rest.to_owned();
-                    }
+            for affix in &affixes {
+                let keep = |rest: &str| rest.chars().count() >= 2;
+                if let Some(rest) = name.strip_suffix(affix).filter(|r| keep(r)) {
+                    name = rest.to_owned();
+                }
+                if let Some(rest) = name.strip_prefix(affix).filter(|r| keep(r)) {
+                    name = rest.to_owned();
                 }
             }
             if name == before {

@@ -142,6 +142,23 @@ fn is_separator(c: char) -> bool {
             | '’'
             | '#'
             | '＃'
+            | '"'
+            | '“'
+            | '”'
+            | '「'
+            | '」'
+            | '『'
+            | '』'
+            | '<'
+            | '>'
+            | '《'
+            | '》'
+            | '〈'
+            | '〉'
+            | '→'
+            | '←'
+            | '＞'
+            | '＜'
     ) || is_invisible(c)
 }
 
@@ -209,9 +226,11 @@ pub(super) fn find_numbers(text: &str, phones: &[&str], found: &mut Vec<Found>) 
             digits.push(b'X');
             i += 1;
         }
-        // Digits run into ASCII letters (a hex id, a model number): not a
-        // number of a person.
-        if chars.get(i).is_some_and(|c| c.1.is_ascii_alphabetic()) {
+        // Digits inside a word of ASCII letters (a hex id, a model number
+        // such as iPhone13): not a number of a person. Letters only after
+        // them are another word (13712345678wx, 身份证…1234abc): the
+        // number is read.
+        if start > 0 && chars[start - 1].1.is_ascii_alphabetic() {
             while chars.get(i).is_some_and(|c| c.1.is_ascii_alphanumeric()) {
                 i += 1;
             }
@@ -251,19 +270,25 @@ pub(super) fn find_numbers(text: &str, phones: &[&str], found: &mut Vec<Found>) 
         }
         let candidates: Vec<(usize, usize, Vec<bool>, String)> = match matched {
             Some((end, hidden, value)) => {
-                // Groups read as one long number may begin or end with a
-                // phone (`13812345678，2024` reads as 15 digits, an identity
+                // Groups read as one long number may hold a phone
+                // (`13812345678，2024` reads as 15 digits, an identity
                 // number's mask, which shows the mobile's middle): a phone
-                // in its first or last groups hides its digits too. (Not
-                // one inside: an identity number written a digit at a time
-                // holds mobiles' shapes, and keeps its own mask.)
+                // in its first or last groups, or in one group, hides its
+                // digits too. (Not one across inner groups: an identity
+                // number written a digit at a time holds mobiles' shapes,
+                // and keeps its own mask.)
                 let lens: Vec<usize> = runs[r..=end].iter().map(|x| x.2.len()).collect();
                 let mut hide = vec![false; lens.iter().sum()];
                 hidden.for_each(|k| hide[k] = true);
                 for a in 0..lens.len() {
                     let offset: usize = lens[..a].iter().sum();
                     for b in a..lens.len() {
-                        if (a, b) == (0, lens.len() - 1) || (a != 0 && b != lens.len() - 1) {
+                        // One group on its own (a mobile between two
+                        // numbers: 1，13612345678，123), or the first or
+                        // last groups together.
+                        let whole = (a, b) == (0, lens.len() - 1);
+                        let inner = a != 0 && b != lens.len() - 1;
+                        if whole || (inner && a != b) {
                             continue;
                         }
                         let part: Vec<u8> = runs[r + a..=r + b]

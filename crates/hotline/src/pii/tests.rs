@@ -584,12 +584,25 @@ fn the_name_inside_a_name_field_is_masked_in_the_text() {
         ("来电人李建国", "李建国反映噪音", "李建国"),
         ("李四 13811112222", "我是李四，电话13811112222", "李四"),
         ("欧阳娜娜老师", "欧阳娜娜反映", "欧阳娜娜"),
+        ("李建国老先生", "李建国反映", "李建国"),
+        ("退休教师孙丽华", "孙丽华反映", "孙丽华"),
+        ("周美玲太太", "周美玲反映", "周美玲"),
+        ("钱志强租户", "钱志强反映", "钱志强"),
+        ("吴海燕之女", "吴海燕反映", "吴海燕"),
+        ("郑国平夫妇", "郑国平反映", "郑国平"),
+        ("陈志刚老师傅", "陈志刚反映", "陈志刚"),
+        ("黄丽娟女", "黄丽娟反映", "黄丽娟"),
+        ("业主（王小明）", "王小明说", "王小明"),
+        ("张先生(张建国)", "张建国说", "张建国"),
     ] {
         let known = Known::new(Some(field), None);
         let masked = known.mask(text);
         assert!(!masked.contains(name), "{field}: {text} → {masked}");
         assert!(!masked.contains("1111"), "{field}: {text} → {masked}");
     }
+    // A role is no name: 业主（王小明） leaves every other 业主 alone.
+    let known = Known::new(Some("业主（王小明）"), None);
+    assert_eq!(known.mask("业主们都说"), "业主们都说");
     // A title alone is no name: 张女士 masks only itself.
     let known = Known::new(Some("张女士"), None);
     assert_eq!(known.mask("张女士说，女士们都同意"), "张**说，女士们都同意");
@@ -657,5 +670,30 @@ fn wechat_and_qq_ids_under_other_labels_are_masked() {
     ] {
         let masked = none().mask(text);
         assert!(!masked.contains(id), "{text} → {masked}");
+    }
+}
+
+/// A number followed by ASCII letters is still a number (13712345678wx,
+/// an identity number then abc); one inside a word of letters (iPhone13,
+/// a hex id) is not. A mobile between two other numbers keeps its middle
+/// hidden. Quotes, corner brackets and arrows between groups.
+#[test]
+fn numbers_next_to_letters_quotes_and_other_numbers_are_masked() {
+    for text in [
+        "手机13712345678wx同号",
+        "身份证110105199001015678abc",
+        "1，13612345678，123",
+        "12，13512345678，12",
+        "138\"1234\"5678",
+        "138「1234」5678",
+        "138→1234→5678",
+        "138<1234>5678",
+    ] {
+        let masked = none().mask(text);
+        assert!(!digits_of(&masked).contains("1234"), "{text} → {masked}");
+        assert!(!digits_of(&masked).contains("9001"), "{text} → {masked}");
+    }
+    for text in ["iPhone13", "编号a3f5e71234567890b", "型号X13812345678"] {
+        assert_eq!(none().mask(text), text);
     }
 }

@@ -38,15 +38,20 @@ pub(super) async fn submit(
         input.district = Some(own.clone());
     }
     // A token that sees phones masked could learn them from repeat links,
-    // one guessed digit string per submission: its phone-bearing
-    // submissions are rationed (crate::phone_quota).
-    if !caller.pii()
-        && input
-            .caller_phone
+    // one guessed digit string per submission, or from the answer to a
+    // duplicate external id (which may hold a phone, shown masked): its
+    // submissions with a phone or an external id are rationed
+    // (crate::phone_quota).
+    let probes = input
+        .caller_phone
+        .as_deref()
+        .and_then(hotline_store::caller_key)
+        .is_some()
+        || input
+            .external_id
             .as_deref()
-            .and_then(hotline_store::caller_key)
-            .is_some()
-    {
+            .is_some_and(|id| !id.trim().is_empty());
+    if !caller.pii() && probes {
         state
             .phone_quota
             .take(caller.token.quota_holder())
@@ -59,8 +64,8 @@ pub(super) async fn submit(
                 }
                 ApiError::quota(
                     format!(
-                        "this token may submit {} tickets with a caller's phone a minute \
-                     (server.phone_submissions_per_minute); retry in {} s",
+                        "this token may submit {} tickets with a caller's phone or an external id \
+                     a minute (server.phone_submissions_per_minute); retry in {} s",
                         state.config.server.phone_submissions_per_minute,
                         wait.as_secs_f64().ceil()
                     ),
