@@ -496,6 +496,34 @@ async fn odd_inputs_are_refused_naming_their_field() {
     .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["field"], "department", "{body}");
+    let (status, named) = post(
+        &http,
+        &format!("{base}/tickets"),
+        &operator,
+        json!({"text": "楼道灯坏了", "district": "朝阳区", "caller_name": "马建华"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{named}");
+    let named = named["id"].as_str().unwrap_or_default().to_owned();
+    for (department, refused) in [
+        ("马建华办公室", true),
+        ("城管62345678", true),
+        ("城管王队长手机13712345678a", true),
+        ("市12345热线中心", false),
+    ] {
+        let (status, body) = post(
+            &http,
+            &format!("{base}/tickets/{named}/events"),
+            &operator,
+            json!({"type": "reassigned", "department": department}),
+        )
+        .await;
+        assert_eq!(
+            status,
+            if refused { 422 } else { 201 },
+            "{department}: {body}"
+        );
+    }
     let (status, body) = post(
         &http,
         &format!("{base}/tickets/{id}/events"),

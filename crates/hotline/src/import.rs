@@ -257,8 +257,12 @@ fn check_given(state: &AppState, row: ImportRow) -> Result<ImportRow, RowError> 
             });
         }
     }
+    let known = crate::pii::Known::new(row.caller_name.as_deref(), row.caller_phone.as_deref());
     for (field, value) in [("department", &row.department), ("channel", &row.channel)] {
-        if let Some(reason) = value.as_deref().and_then(crate::pii::identifier_in_label) {
+        if let Some(reason) = value
+            .as_deref()
+            .and_then(|value| crate::pii::identifier_in_label(value, &known))
+        {
             return Err(RowError {
                 line: row.line,
                 field: Some(field.to_owned()),

@@ -117,10 +117,11 @@ pub fn prepare(state: &AppState, input: TicketInput) -> Result<(NewTicket, Analy
             ));
         }
     }
+    let known = crate::pii::Known::new(input.caller_name.as_deref(), input.caller_phone.as_deref());
     if let Some(message) = input
         .channel
         .as_deref()
-        .and_then(crate::pii::identifier_in_label)
+        .and_then(|channel| crate::pii::identifier_in_label(channel, &known))
     {
         return Err(ApiError::invalid("channel", message));
     }

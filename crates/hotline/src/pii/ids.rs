@@ -38,9 +38,9 @@ static OTHER_IDS: LazyLock<Vec<(Regex, usize, usize)>> = LazyLock::new(|| {
         (r"(?P<v>[A-Za-z0-9Ａ-Ｚａ-ｚ０-９._%+\-．]+[@＠][A-Za-z0-9Ａ-Ｚａ-ｚ０-９\-]+(?:[.．。][A-Za-z0-9Ａ-Ｚａ-ｚ０-９\-]+)*[.．。][A-Za-zＡ-Ｚａ-ｚ]{2,})".to_owned(), 1, 0),
         // WeChat ids after 微信 / vx / wx; QQ numbers after QQ.
         // The label however written: 微 信, 薇信, v信, WeChat ID, 微信号码是.
-        (r"(?i:微\s?信|薇信|威信|v\s?信|weixin|wechat(?:\s?id)?|vx|wx)\s*(?:号码?|id)?\s*(?:是|为)?\s*[:：]?\s*(?P<v>[A-Za-z][-_A-Za-z0-9]{5,19})".to_owned(), 1, 0),
+        (r"(?i:加\s?[vw]|微\s?信|薇信|威信|v\s?信|weixin|wechat(?:\s?id)?|v\s?x|w\s?x)\s*[（(]?\s*(?:号码?|账号|帐号|id)?\s*[)）]?\s*(?:是|为)?\s*[:：]?\s*(?P<v>[A-Za-z][-_A-Za-z0-9]{5,19})".to_owned(), 1, 0),
         // QQ, 扣扣, 企鹅号; the number may be cut by spaces (45678 9123).
-        (r"(?i:qq|ＱＱ|ｑｑ|扣扣|企鹅)\s*(?:号码?)?\s*(?:是|为)?\s*[:：]?\s*(?P<v>[1-9１-９](?:\s?[0-9０-９]){4,11})".to_owned(), 1, 0),
+        (r"(?i:q\s?q|ＱＱ|ｑｑ|扣扣|企鹅)\s*(?:号码?)?\s*(?:是|为)?\s*[:：]?\s*(?P<v>[1-9１-９](?:\s?[0-9０-９]){4,11})".to_owned(), 1, 0),
         // Passports, Hong Kong/Macao/Taiwan permits, residence permits: a
         // letter or two and 7 to 9 digits after their name, or E/G/C and 8 digits.
         (r"(?:护照|通行证|台胞证|回乡证|居留证|居住证|签证)\s*(?:号码?)?\s*(?:是|为|[:：])?\s*(?P<v>[A-Za-z]{1,2}[0-9]{7,9}|[0-9]{8,10})".to_owned(), 1, 1),
@@ -48,7 +48,9 @@ static OTHER_IDS: LazyLock<Vec<(Regex, usize, usize)>> = LazyLock::new(|| {
         // Licence plates: 京A12345, 京A·12345, 京AD12345 (new energy).
         // Full-width letters and digits, a space after the province, and
         // any middle dot (・ too) are the same plate.
-        (format!(r"(?P<v>[{plate_province}]\s?[A-HJ-NP-Za-hj-np-zＡ-ＨＪ-ＮＰ-Ｚａ-ｈｊ-ｎｐ-ｚ][\s·•・.．\-]?[A-HJ-NP-Za-hj-np-z0-9Ａ-ＨＪ-ＮＰ-Ｚａ-ｈｊ-ｎｐ-ｚ０-９]{{5,6}})"), 2, 1),
+        // A separator may stand after the province and between any two
+        // characters (京·A12345, 京A 1 2345).
+        (format!(r"(?P<v>[{plate_province}][\s·•・.．\-]?[A-HJ-NP-Za-hj-np-zＡ-ＨＪ-ＮＰ-Ｚａ-ｈｊ-ｎｐ-ｚ](?:[\s·•・.．\-]?[A-HJ-NP-Za-hj-np-z0-9Ａ-ＨＪ-ＮＰ-Ｚａ-ｈｊ-ｎｐ-ｚ０-９]){{5,6}})"), 2, 1),
     ]
     .into_iter()
     .map(|(pattern, keep, keep_end)| {

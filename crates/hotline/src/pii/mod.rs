@@ -45,9 +45,21 @@ pub fn mask_numbers(text: &str) -> String {
 /// identity number, an e-mail or another identifier the masks know. Both
 /// name offices and ways in; they are the keys of statistics and of the
 /// deadline queue, which every role reads unmasked, so no person's number
-/// may become one. None: the value may be stored.
-pub fn identifier_in_label(value: &str) -> Option<String> {
-    (mask_numbers(value) != value).then(|| {
+/// may become one: a run of seven digits or more counts (a local number
+/// without its area code too; 12345, the hotline's own number, does not),
+/// and so does the caller's name or phone (`known`, the ticket's). None:
+/// the value may be stored.
+pub fn identifier_in_label(value: &str, known: &Known) -> Option<String> {
+    let mut run = 0;
+    let long_run = value.chars().any(|c| {
+        run = if numbers::digit_of(c).is_some() {
+            run + 1
+        } else {
+            0
+        };
+        run >= 7
+    });
+    (long_run || known.mask(value) != value).then(|| {
         "names an office or a way in, not a person: it holds a phone or identity number \
          or another personal identifier"
             .to_owned()
@@ -120,9 +132,12 @@ pub fn mask_free_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < masked.len() {
+        // Digits however written (一三八…, other scripts): a query or a
+        // label may hold any spelling.
+        let any_digit = |c: char| numbers::digit_of(c).is_some();
         let run = masked[i..]
             .iter()
-            .take_while(|c| is_digit(**c) || **c == '*')
+            .take_while(|c| any_digit(**c) || **c == '*')
             .count();
         if run == 0 {
             out.push(masked[i]);
@@ -130,7 +145,7 @@ pub fn mask_free_text(text: &str) -> String {
             continue;
         }
         // A run with a `*` is a number masked already.
-        let plain = masked[i..i + run].iter().all(|c| is_digit(*c));
+        let plain = masked[i..i + run].iter().all(|c| any_digit(*c));
         for (k, c) in masked[i..i + run].iter().enumerate() {
             if plain && run >= 5 && k + 2 < run {
                 out.push('*');

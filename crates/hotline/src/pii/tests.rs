@@ -667,6 +667,13 @@ fn wechat_and_qq_ids_under_other_labels_are_masked() {
         ("扣扣：456789123", "456789123"),
         ("企鹅号456789123", "456789123"),
         ("QQ: 45678 9123", "9123"),
+        ("加V：lijianguo88", "lijianguo88"),
+        ("微信账号：lijianguo88", "lijianguo88"),
+        ("V X：lijianguo88", "lijianguo88"),
+        ("微信（号）：lijianguo88", "lijianguo88"),
+        ("Q Q：456789123", "456789123"),
+        ("车牌京A 1 2345", "1 234"),
+        ("车牌京·A12345", "1234"),
     ] {
         let masked = none().mask(text);
         assert!(!masked.contains(id), "{text} → {masked}");
