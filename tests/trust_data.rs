@@ -627,6 +627,8 @@ fn an_import_rejects_odd_rows_naming_the_field() {
     }
     let reasons = format!("{:?}", summary.rejected_by_reason);
     assert!(!reasons.contains("王大锤"), "{reasons}");
+    assert!(!reasons.contains("2099"), "{reasons}");
+    assert!(reasons.contains("kind: unknown kind '…'"), "{reasons}");
     for expected in [
         "rows.jsonl\t8\tdepartment\t",
         "rows.jsonl\t9\tkind\t",

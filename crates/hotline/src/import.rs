@@ -423,16 +423,13 @@ fn import_file(
         let mut turn = 0;
         let mut reject = |e: RowError, summary: &mut ImportSummary| -> Result<()> {
             summary.rejected += 1;
-            // The reason without the value it quotes: the summary is printed
-            // and counts kinds of damage, and a value may be a caller's.
-            let reason = e
-                .reason
-                .split([':', '\''])
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_owned();
-            *summary.rejected_by_reason.entry(reason).or_default() += 1;
+            // The summary is printed and counts kinds of damage: its key
+            // is the field and the reason without the values it quotes.
+            let key = match &e.field {
+                Some(field) => format!("{field}: {}", reason_kind(&e.reason)),
+                None => reason_kind(&e.reason),
+            };
+            *summary.rejected_by_reason.entry(key).or_default() += 1;
             // The report names the value (to find and fix the row), with the
             // phone and identity numbers in it masked.
             let clean = |s: &str| crate::pii::mask_free_text(&s.replace(['\t', '\n', '\r'], " "));
@@ -495,4 +492,38 @@ fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
     Ok(file)
+}
+
+/// A rejection's reason as a kind of damage: quoted values become `'…'`,
+/// numbers `#` (a date, a length), and what follows a bracket or a colon
+/// (the lists of what is allowed) is left out. A value may be a caller's.
+fn reason_kind(reason: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    let mut in_number = false;
+    for c in reason.chars() {
+        if c == '(' || c == '（' || (c == ':' && !quoted) {
+            break;
+        }
+        if c == '\'' {
+            if !quoted {
+                out.push_str("'…'");
+            }
+            quoted = !quoted;
+            continue;
+        }
+        if quoted {
+            continue;
+        }
+        if c.is_ascii_digit() {
+            if !in_number {
+                out.push('#');
+            }
+            in_number = true;
+            continue;
+        }
+        in_number = false;
+        out.push(c);
+    }
+    out.trim().to_owned()
 }
