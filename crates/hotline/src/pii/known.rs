@@ -31,7 +31,7 @@ const COMPOUND_SURNAMES: [&str; 16] = [
 /// relations after it (张晓红女士, 王小明(业主), 吴海燕之女), what a caller is
 /// before it (来电人李建国, 退休教师孙丽华). The name without them is the one
 /// the text uses; a piece that is one of them alone is no name.
-const NAME_AFFIXES: [&str; 52] = [
+const NAME_AFFIXES: [&str; 79] = [
     "女士",
     "先生",
     "小姐",
@@ -53,6 +53,7 @@ const NAME_AFFIXES: [&str; 52] = [
     "太太",
     "夫人",
     "夫妇",
+    "夫妻",
     "之女",
     "之子",
     "之妻",
@@ -60,6 +61,9 @@ const NAME_AFFIXES: [&str; 52] = [
     "女儿",
     "儿子",
     "家属",
+    "家人",
+    "一家",
+    "全家",
     "本人",
     "同学",
     "医生",
@@ -77,11 +81,34 @@ const NAME_AFFIXES: [&str; 52] = [
     "病人",
     "退休教师",
     "退休职工",
+    "退休工人",
     "教师",
+    "工人",
+    "外卖员",
+    "快递员",
+    "骑手",
+    "司机",
+    "保安",
+    "保洁",
+    "大叔",
+    "叔叔",
+    "老伯",
+    "伯伯",
+    "大伯",
+    "婶婶",
+    "阿婆",
+    "老奶奶",
+    "老爷爷",
+    "母亲",
+    "父亲",
+    "妈妈",
+    "爸爸",
     "来电人",
     "来电者",
     "反映人",
     "投诉人",
+    "等人",
+    "等",
     "女",
     "男",
 ];
@@ -184,7 +211,7 @@ impl Known {
                 s.chars()
                     .map(|c| regex::escape(&c.to_string()))
                     .collect::<Vec<_>>()
-                    .join(r"[\s\p{Cf}\p{Mn}\p{Me}\p{Cc}\u{115F}\u{1160}\u{3164}\u{FFA0}\u{2800}·•・.\-_、，,/／*＊|｜；;。:：]{0,3}")
+                    .join(r"[\s\p{Cf}\p{Mn}\p{Me}\p{Cc}\u{115F}\u{1160}\u{3164}\u{FFA0}\u{2800}·•・.\-_、，,/／*＊|｜；;。:：~～「」『』“”\x22'‘’]{0,3}")
             };
             // Case-insensitive: a name in Latin letters is written in
             // any case (Zhang San, ZHANG SAN, zhangsan).

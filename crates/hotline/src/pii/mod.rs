@@ -45,20 +45,17 @@ pub fn mask_numbers(text: &str) -> String {
 /// identity number, an e-mail or another identifier the masks know. Both
 /// name offices and ways in; they are the keys of statistics and of the
 /// deadline queue, which every role reads unmasked, so no person's number
-/// may become one: a run of seven digits or more counts (a local number
+/// may become one: seven digits or more count, however cut (a local number
 /// without its area code too; 12345, the hotline's own number, does not),
 /// and so does the caller's name or phone (`known`, the ticket's). None:
 /// the value may be stored.
 pub fn identifier_in_label(value: &str, known: &Known) -> Option<String> {
-    let mut run = 0;
-    let long_run = value.chars().any(|c| {
-        run = if numbers::digit_of(c).is_some() {
-            run + 1
-        } else {
-            0
-        };
-        run >= 7
-    });
+    // However cut (6234-5678): seven digits in all.
+    let long_run = value
+        .chars()
+        .filter(|c| numbers::digit_of(*c).is_some())
+        .count()
+        >= 7;
     (long_run || known.mask(value) != value).then(|| {
         "names an office or a way in, not a person: it holds a phone or identity number \
          or another personal identifier"

@@ -226,16 +226,9 @@ pub(super) fn find_numbers(text: &str, phones: &[&str], found: &mut Vec<Found>) 
             digits.push(b'X');
             i += 1;
         }
-        // Digits inside a word of ASCII letters (a hex id, a model number
-        // such as iPhone13): not a number of a person. Letters only after
-        // them are another word (13712345678wx, 身份证…1234abc): the
-        // number is read.
-        if start > 0 && chars[start - 1].1.is_ascii_alphabetic() {
-            while chars.get(i).is_some_and(|c| c.1.is_ascii_alphanumeric()) {
-                i += 1;
-            }
-            continue;
-        }
+        // Letters before or after digits do not make them a model number:
+        // Tel13712345678 and 13712345678wx are phones. (iPhone13 or a hex
+        // id's digits match no number's pattern; one that does is masked.)
         runs.push((start, i, digits));
     }
     let byte = |char_index: usize| chars.get(char_index).map_or(text.len(), |c| c.0);
@@ -286,9 +279,13 @@ pub(super) fn find_numbers(text: &str, phones: &[&str], found: &mut Vec<Found>) 
                         // One group on its own (a mobile between two
                         // numbers: 1，13612345678，123), or the first or
                         // last groups together.
+                        // Inner groups of three digits or more (136 1234
+                        // 5678 between two numbers) too; those of a number
+                        // written a digit or two at a time are not.
                         let whole = (a, b) == (0, lens.len() - 1);
                         let inner = a != 0 && b != lens.len() - 1;
-                        if whole || (inner && a != b) {
+                        let spelled = lens[a..=b].iter().any(|n| *n < 3);
+                        if whole || (inner && a != b && spelled) {
                             continue;
                         }
                         let part: Vec<u8> = runs[r + a..=r + b]
