@@ -313,6 +313,12 @@ pub(super) fn find_numbers(text: &str, phones: &[&str], found: &mut Vec<Found>) 
                 while k < digits.len() {
                     let hit = [18, 11].into_iter().find_map(|len| {
                         let part = digits.get(k..k + len)?;
+                        // A mobile or an identity number, not a landline's
+                        // shape (0 and ten digits) found inside a longer
+                        // number: 订单号20241231123456 holds 02412311234.
+                        if part.first() == Some(&b'0') {
+                            return None;
+                        }
                         let (hidden, value) = classify(part, &[])?;
                         let mut hide = vec![false; len];
                         hidden.for_each(|k| hide[k] = true);
