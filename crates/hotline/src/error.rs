@@ -119,8 +119,8 @@ impl ApiError {
         }
     }
 
-    /// A token used up its quota of phone-bearing submissions
-    /// (`server.phone_submissions_per_minute`); it may submit again after `wait`.
+    /// A token used up its quota of submissions with a phone or an external
+    /// id (`server.phone_submissions_per_minute`); it may submit again after `wait`.
     pub fn quota(message: impl Into<String>, wait: std::time::Duration) -> Self {
         ApiError {
             status: StatusCode::TOO_MANY_REQUESTS,

@@ -1,5 +1,7 @@
-//! Each token's quota of submissions that carry a caller's phone when the
-//! token may not see personal data (`server.phone_submissions_per_minute`).
+//! Each token's quota of submissions that carry a caller's phone or an external id when the token may not see personal data (`server.phone_submissions_per_minute`).
+//!
+//! (An external id counts because a duplicate one answers with the ticket
+//! it names, and an external id may hold a phone, shown masked.)
 //!
 //! Why: a submission from a phone that already has an open ticket comes back
 //! as a repeat of it (接诉即办条例 第十一条). To a token that sees phones

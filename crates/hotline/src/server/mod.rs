@@ -87,19 +87,15 @@ async fn overloaded(_: tower::BoxError) -> axum::response::Response {
         ),
         None => tracing::debug!("overloaded: request shed"),
     }
-    let mut response = ApiError {
+    // Its Retry-After (a second) is set where every error becomes a response.
+    ApiError {
         status: StatusCode::SERVICE_UNAVAILABLE,
         code: "overloaded",
         message: "the server is at capacity; retry in a second".into(),
         field: None,
         retry_after_secs: None,
     }
-    .into_response();
-    response.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from_static("1"),
-    );
-    response
+    .into_response()
 }
 
 /// Serves until Ctrl-C or SIGTERM, then stops the store cleanly.
