@@ -5,8 +5,12 @@
 //! `models/<version>.sha256` (the file's SHA-256, written at install and
 //! checked at every load: the version names the training inputs, not the
 //! file's bytes, so a damaged file would route under a good model's name),
-//! and `models/installed` (one version per line, oldest first; the last
-//! line is the current model). No file means the built-in model. Both are replaced
+//! and `models/installed` (one `<version> <sha256>` per line, oldest first;
+//! the last line is the current model). The list holds the checksum too, so
+//! that losing the `.sha256` file cannot switch the check off: a line with a
+//! checksum is checked against it and its sidecar must be there; only a
+//! line written before checksums existed (a bare version) is loaded
+//! unchecked. No list means the built-in model. Both are replaced
 //! by writing a temporary file, syncing it and renaming it, so a crash
 //! leaves the old or the new state, never half of one.
 
@@ -43,22 +47,46 @@ impl ModelRegistry {
     /// Installed versions, oldest first; the last is current. Empty: the
     /// built-in model is in use.
     pub fn installed(&self) -> Result<Vec<String>> {
+        Ok(self.entries()?.into_iter().map(|e| e.version).collect())
+    }
+
+    /// The list's lines: each version with the checksum written beside it
+    /// (none on a line from before checksums were listed).
+    fn entries(&self) -> Result<Vec<Entry>> {
         let path = self.list_path();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(text
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
-                .collect()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let mut entries = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            let mut fields = line.split_whitespace();
+            let Some(version) = fields.next() else {
+                continue;
+            };
+            let sha256 = fields.next().map(str::to_owned);
+            let well_formed = is_version(version)
+                && sha256.as_deref().is_none_or(is_sha256_hex)
+                && fields.next().is_none();
+            if !well_formed {
+                bail!(
+                    "{} line {}: not `<version> <sha256>`: the list was damaged or edited",
+                    path.display(),
+                    number + 1
+                );
+            }
+            entries.push(Entry {
+                version: version.to_owned(),
+                sha256,
+            });
         }
+        Ok(entries)
     }
 
     /// The current installed model's version and JSON, if one is installed.
     pub fn current(&self) -> Result<Option<(String, String)>> {
-        let Some(version) = self.installed()?.pop() else {
+        let Some(Entry { version, sha256 }) = self.entries()?.pop() else {
             return Ok(None);
         };
         let path = self.model_path(&version);
@@ -68,16 +96,28 @@ impl ModelRegistry {
                 path.display()
             )
         })?;
-        // A model installed before checksums were written has none to check.
-        let sums = self.checksum_path(&version);
-        match std::fs::read_to_string(&sums) {
-            Ok(expected) if expected.trim() != sha256_hex(json.as_bytes()) => bail!(
+        let actual = sha256_hex(json.as_bytes());
+        let damaged = |against: &Path| {
+            anyhow::anyhow!(
                 "the installed model file {} does not match the checksum written when it was installed ({}): it was damaged or edited. `hotline model rollback` goes back to the one before",
                 path.display(),
+                against.display()
+            )
+        };
+        if sha256.as_deref().is_some_and(|listed| listed != actual) {
+            return Err(damaged(&self.list_path()));
+        }
+        let sums = self.checksum_path(&version);
+        match std::fs::read_to_string(&sums) {
+            Ok(expected) if expected.trim() != actual => return Err(damaged(&sums)),
+            Ok(_) => {}
+            // A model listed before checksums were written has none to check;
+            // one listed with a checksum must still have its sidecar.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && sha256.is_none() => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "the checksum file of the installed model {version} is missing ({}): the data directory was damaged or edited. `hotline model rollback` goes back to the one before",
                 sums.display()
             ),
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", sums.display())),
         }
         Ok(Some((version, json)))
@@ -91,17 +131,22 @@ impl ModelRegistry {
         }
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        let sha256 = sha256_hex(json.as_bytes());
         write_atomically(&self.model_path(version), json.as_bytes())?;
         write_atomically(
             &self.checksum_path(version),
-            format!("{}\n", sha256_hex(json.as_bytes())).as_bytes(),
+            format!("{sha256}\n").as_bytes(),
         )?;
-        let mut list = self.installed()?;
-        if list.last().map(String::as_str) == Some(version) {
+        let mut list = self.entries()?;
+        let entry = Entry {
+            version: version.to_owned(),
+            sha256: Some(sha256),
+        };
+        if list.last() == Some(&entry) {
             return Ok(());
         }
-        list.retain(|v| v != version);
-        list.push(version.to_owned());
+        list.retain(|e| e.version != version);
+        list.push(entry);
         self.write_list(&list)
     }
 
@@ -109,7 +154,7 @@ impl ModelRegistry {
     /// built-in model when there was none); the model files stay. Returns the
     /// version now current, `None` for the built-in one.
     pub fn rollback(&self) -> Result<Option<String>> {
-        let mut list = self.installed()?;
+        let mut list = self.entries()?;
         if list.pop().is_none() {
             bail!(
                 "no model is installed in {}: the built-in model is already in use",
@@ -117,14 +162,32 @@ impl ModelRegistry {
             );
         }
         self.write_list(&list)?;
-        Ok(list.last().cloned())
+        Ok(list.last().map(|e| e.version.clone()))
     }
 
-    fn write_list(&self, list: &[String]) -> Result<()> {
-        let mut text = list.join("\n");
-        text.push('\n');
+    fn write_list(&self, list: &[Entry]) -> Result<()> {
+        let mut text = String::new();
+        for entry in list {
+            text.push_str(&entry.version);
+            if let Some(sha256) = &entry.sha256 {
+                text.push(' ');
+                text.push_str(sha256);
+            }
+            text.push('\n');
+        }
         write_atomically(&self.list_path(), text.as_bytes())
     }
+}
+
+/// One line of the list of installed models.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    version: String,
+    sha256: Option<String>,
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -219,5 +282,69 @@ mod tests {
             registry.current().ok().flatten(),
             Some(("m-aaaa".to_owned(), good.to_owned()))
         );
+    }
+
+    /// What a bad disk or an editor that removes the sidecar does: losing
+    /// `<version>.sha256` must not switch the check off, and an edited model
+    /// is still refused by the checksum kept in the list.
+    #[test]
+    fn a_deleted_checksum_file_does_not_switch_the_check_off() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let registry = ModelRegistry::new(dir.path());
+        let good = "{\"bias\":[-0.15908991,0.5]}";
+        registry
+            .install("m-aaaa", good)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let sums = dir.path().join("models/m-aaaa.sha256");
+        std::fs::remove_file(&sums).unwrap_or_else(|e| panic!("{e}"));
+        let refused = match registry.current() {
+            Ok(c) => panic!("a model without its checksum file was loaded: {c:?}"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(refused.contains("m-aaaa.sha256"), "{refused}");
+        assert!(refused.contains("rollback"), "{refused}");
+
+        let file = dir.path().join("models/m-aaaa.json");
+        std::fs::write(&file, good.replace("-0.159", "9.159")).unwrap_or_else(|e| panic!("{e}"));
+        let refused = match registry.current() {
+            Ok(c) => panic!("an edited model without its checksum file was loaded: {c:?}"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(refused.contains("m-aaaa.json"), "{refused}");
+        assert!(refused.contains("models/installed"), "{refused}");
+
+        // Installing it again writes both back.
+        registry
+            .install("m-aaaa", good)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(
+            registry.current().ok().flatten(),
+            Some(("m-aaaa".to_owned(), good.to_owned()))
+        );
+    }
+
+    /// A data directory from before checksums were listed: a bare version
+    /// and no sidecar loads as it did; a line that is neither is refused
+    /// with its place, not read as a version.
+    #[test]
+    fn a_list_from_before_checksums_loads_and_a_damaged_line_is_named() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let models = dir.path().join("models");
+        std::fs::create_dir_all(&models).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(models.join("m-aaaa.json"), "{}").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(models.join("installed"), "m-aaaa\n").unwrap_or_else(|e| panic!("{e}"));
+        let registry = ModelRegistry::new(dir.path());
+        assert_eq!(
+            registry.current().ok().flatten(),
+            Some(("m-aaaa".to_owned(), "{}".to_owned()))
+        );
+        std::fs::write(models.join("installed"), "m-aaaa\nm-bb\u{0}b zz\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let refused = match registry.current() {
+            Ok(c) => panic!("a damaged list was read: {c:?}"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(refused.contains("installed line 2"), "{refused}");
+        assert!(registry.installed().is_err());
     }
 }
