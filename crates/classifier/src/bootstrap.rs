@@ -142,6 +142,7 @@ mod tests {
             predicted,
             confidence: 0.9,
             needs_review: false,
+            best_topic: (predicted, 0.9),
             district_right: None,
         };
         let mut rows = Vec::new();

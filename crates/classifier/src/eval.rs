@@ -83,6 +83,14 @@ pub struct EvalReport {
     pub routed_precision: f64,
     /// Of the tickets whose true topic is not `other`, the share sent to it.
     pub routed_recall: f64,
+    /// How well the router ranks, whatever its threshold: the rows ordered
+    /// by their most likely topic's probability (never `other`), the mean
+    /// over the topical rows of the precision at each row whose most likely
+    /// topic is its label (average precision; 1 when every topical row
+    /// outranks every other one and has its topic first). A change that only
+    /// moves the threshold or the calibration leaves it where it was; one
+    /// that ranks better raises it.
+    pub ranking_average_precision: f64,
     /// 95 % bootstrap intervals of the three figures above: on a few hundred
     /// rows, a topic with five of them moves macro-F1 by several points.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -207,6 +215,7 @@ fn outcomes_of(analyzer: &Analyzer, rows: &[LabelledRow]) -> (Vec<String>, usize
                     .unwrap_or(other),
                 confidence: analysis.routing.confidence,
                 needs_review: analysis.routing.needs_review,
+                best_topic: best_topic(&analysis.routing, &index, other),
                 district_right,
             }
         })
@@ -251,6 +260,49 @@ fn evaluate_rows(analyzer: &Analyzer, rows: &[LabelledRow]) -> EvalReport {
     report_of(&slugs, other, &outcomes)
 }
 
+/// The most likely topic that is not `other` among a routing's three best
+/// (at most one of them is `other`), as an index, with its probability.
+fn best_topic(
+    routing: &crate::router::Routing,
+    index: &BTreeMap<&str, usize>,
+    other: usize,
+) -> (usize, f32) {
+    routing
+        .top
+        .iter()
+        .filter_map(|t| index.get(t.topic.as_str()).map(|&i| (i, t.score)))
+        .find(|&(i, _)| i != other)
+        .unwrap_or((other, 0.0))
+}
+
+/// Average precision of the ranking by the best topic's probability (see
+/// [`EvalReport::ranking_average_precision`]); ties keep the file's order.
+fn ranking_average_precision(outcomes: &[Outcome]) -> f64 {
+    let topical = outcomes
+        .iter()
+        .filter(|o| o.gold.is_some() && !o.gold_is_other)
+        .count();
+    let mut ranked: Vec<&Outcome> = outcomes.iter().collect();
+    ranked.sort_by(|a, b| b.best_topic.1.total_cmp(&a.best_topic.1));
+    let mut hits = 0usize;
+    let mut sum = 0.0;
+    for (rank, o) in ranked.iter().enumerate() {
+        if !o.gold_is_other && o.gold == Some(o.best_topic.0) {
+            hits += 1;
+            sum += hits as f64 / (rank + 1) as f64;
+        }
+    }
+    ratio_f(sum, topical)
+}
+
+fn ratio_f(sum: f64, n: usize) -> f64 {
+    if n == 0 {
+        0.0
+    } else {
+        sum / n as f64
+    }
+}
+
 /// The report of these outcomes.
 fn report_of(slugs: &[String], other: usize, outcomes: &[Outcome]) -> EvalReport {
     let tally = Tally::of(slugs.len(), other, outcomes);
@@ -274,6 +326,7 @@ fn report_of(slugs: &[String], other: usize, outcomes: &[Outcome]) -> EvalReport
         macro_f1: headline.macro_f1,
         routed_precision: headline.routed_precision,
         routed_recall: headline.routed_recall,
+        ranking_average_precision: ranking_average_precision(outcomes),
         intervals: crate::bootstrap::intervals(slugs.len(), other, outcomes),
         per_topic,
         confusion,
@@ -303,6 +356,9 @@ pub(crate) struct Outcome {
     pub predicted: usize,
     pub confidence: f32,
     pub needs_review: bool,
+    /// The most likely topic other than `other`, and its probability,
+    /// whether or not it was routed to.
+    pub best_topic: (usize, f32),
     /// Whether the district found is the labelled one, when the row labels one.
     pub district_right: Option<bool>,
 }
@@ -470,6 +526,47 @@ fn platt(points: &[(f64, bool)]) -> (f32, f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A row labelled `gold` (0 is `other`) whose most likely topic is
+    /// `best` at probability `p`, routed when `p` reaches 0.5.
+    fn ranked(gold: usize, best: usize, p: f32) -> Outcome {
+        Outcome {
+            gold: Some(gold),
+            gold_is_other: gold == 0,
+            predicted: if p >= 0.5 { best } else { 0 },
+            confidence: 0.9,
+            needs_review: false,
+            best_topic: (best, p),
+            district_right: None,
+        }
+    }
+
+    #[test]
+    fn ranking_average_precision_reads_the_ranking_not_the_threshold() {
+        // Two topical rows above every `other`: a perfect ranking.
+        let perfect = [ranked(1, 1, 0.9), ranked(2, 2, 0.4), ranked(0, 1, 0.3)];
+        assert!((ranking_average_precision(&perfect) - 1.0).abs() < 1e-9);
+        // The same ranking routed at another threshold: unchanged.
+        let routed_all: Vec<Outcome> = perfect
+            .iter()
+            .map(|o| Outcome {
+                predicted: o.best_topic.0,
+                ..*o
+            })
+            .collect();
+        assert_eq!(
+            ranking_average_precision(&routed_all),
+            ranking_average_precision(&perfect)
+        );
+        // An `other` row ranked first: precision 1/2 and 2/3 at the hits.
+        let worse = [ranked(0, 1, 0.95), ranked(1, 1, 0.9), ranked(2, 2, 0.4)];
+        let expected = (0.5 + 2.0 / 3.0) / 2.0;
+        assert!((ranking_average_precision(&worse) - expected).abs() < 1e-9);
+        // A topical row whose best topic is the wrong one never counts as a hit.
+        let wrong_topic = [ranked(1, 2, 0.9), ranked(2, 2, 0.8)];
+        assert!((ranking_average_precision(&wrong_topic) - 0.25).abs() < 1e-9);
+        assert_eq!(ranking_average_precision(&[]), 0.0);
+    }
 
     #[test]
     fn calibration_error_is_the_gap_between_confidence_and_accuracy() {

@@ -411,8 +411,8 @@ fn print_analysis(a: &Analysis) {
 fn print_comparison(c: &Comparison, baseline: &Path) {
     let line = |name: &str, r: &EvalReport| {
         println!(
-            "{name:<10} macro-F1 {:.3}   routed precision {:.3}   routed recall {:.3}   ECE {:.3}",
-            r.macro_f1, r.routed_precision, r.routed_recall, r.expected_calibration_error
+            "{name:<10} macro-F1 {:.3}   routed precision {:.3}   routed recall {:.3}   ranking AP {:.3}   ECE {:.3}",
+            r.macro_f1, r.routed_precision, r.routed_recall, r.ranking_average_precision, r.expected_calibration_error
         );
     };
     println!("baseline: {}", baseline.display());
@@ -441,8 +441,8 @@ fn print_report(r: &EvalReport) {
         r.rows, r.accuracy, r.macro_f1
     );
     println!(
-        "routed precision {:.3}   routed recall {:.3}",
-        r.routed_precision, r.routed_recall
+        "routed precision {:.3}   routed recall {:.3}   ranking average precision {:.3}",
+        r.routed_precision, r.routed_recall, r.ranking_average_precision
     );
     if let Some(i) = &r.intervals {
         let range = |i: &hotline_classifier::Interval| format!("{:.3}–{:.3}", i.low, i.high);
