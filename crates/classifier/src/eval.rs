@@ -292,14 +292,10 @@ fn ranking_average_precision(outcomes: &[Outcome]) -> f64 {
             sum += hits as f64 / (rank + 1) as f64;
         }
     }
-    ratio_f(sum, topical)
-}
-
-fn ratio_f(sum: f64, n: usize) -> f64 {
-    if n == 0 {
+    if topical == 0 {
         0.0
     } else {
-        sum / n as f64
+        sum / topical as f64
     }
 }
 

@@ -223,6 +223,15 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// The error loading the current model must give; panics with `what`
+    /// when it loads instead.
+    fn load_refusal(registry: &ModelRegistry, what: &str) -> String {
+        match registry.current() {
+            Ok(c) => panic!("{what}: {c:?}"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
     #[test]
     fn install_and_roll_back_to_the_built_in_model() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -270,10 +279,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e:#}"));
         let file = dir.path().join("models/m-aaaa.json");
         std::fs::write(&file, good.replace("-0.159", "9.159")).unwrap_or_else(|e| panic!("{e}"));
-        let refused = match registry.current() {
-            Ok(c) => panic!("a changed model file was loaded: {c:?}"),
-            Err(e) => format!("{e:#}"),
-        };
+        let refused = load_refusal(&registry, "a changed model file was loaded");
         assert!(refused.contains("m-aaaa.json"), "{refused}");
         assert!(refused.contains("rollback"), "{refused}");
         // Written back as installed: loaded again.
@@ -297,19 +303,16 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e:#}"));
         let sums = dir.path().join("models/m-aaaa.sha256");
         std::fs::remove_file(&sums).unwrap_or_else(|e| panic!("{e}"));
-        let refused = match registry.current() {
-            Ok(c) => panic!("a model without its checksum file was loaded: {c:?}"),
-            Err(e) => format!("{e:#}"),
-        };
+        let refused = load_refusal(&registry, "a model without its checksum file was loaded");
         assert!(refused.contains("m-aaaa.sha256"), "{refused}");
         assert!(refused.contains("rollback"), "{refused}");
 
         let file = dir.path().join("models/m-aaaa.json");
         std::fs::write(&file, good.replace("-0.159", "9.159")).unwrap_or_else(|e| panic!("{e}"));
-        let refused = match registry.current() {
-            Ok(c) => panic!("an edited model without its checksum file was loaded: {c:?}"),
-            Err(e) => format!("{e:#}"),
-        };
+        let refused = load_refusal(
+            &registry,
+            "an edited model without its checksum file was loaded",
+        );
         assert!(refused.contains("m-aaaa.json"), "{refused}");
         assert!(refused.contains("models/installed"), "{refused}");
 
@@ -340,10 +343,7 @@ mod tests {
         );
         std::fs::write(models.join("installed"), "m-aaaa\nm-bb\u{0}b zz\n")
             .unwrap_or_else(|e| panic!("{e}"));
-        let refused = match registry.current() {
-            Ok(c) => panic!("a damaged list was read: {c:?}"),
-            Err(e) => format!("{e:#}"),
-        };
+        let refused = load_refusal(&registry, "a damaged list was read");
         assert!(refused.contains("installed line 2"), "{refused}");
         assert!(registry.installed().is_err());
     }
