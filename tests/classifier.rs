@@ -155,6 +155,46 @@ fn the_prebuilt_model_matches_the_corpus() {
     assert_eq!(analyzer().router().model().version(), info.version);
 }
 
+/// A model file that lists one feature twice is refused and the feature is
+/// named: words are looked up by a 64-bit key, and a second row for the
+/// same key would otherwise be silently unreachable.
+#[test]
+fn a_model_file_with_a_feature_listed_twice_is_refused() {
+    let mut file: serde_json::Value =
+        serde_json::from_str(hotline::builtin::DEFAULT_MODEL).unwrap_or_else(|e| panic!("{e}"));
+    let features = file["features"]
+        .as_array_mut()
+        .unwrap_or_else(|| panic!("no features"));
+    // The same word twice, and the same bigram twice.
+    let word = features
+        .iter()
+        .position(|f| f[1] == false)
+        .unwrap_or_else(|| panic!("no word feature"));
+    let bigram = features
+        .iter()
+        .position(|f| f[1] == true)
+        .unwrap_or_else(|| panic!("no bigram feature"));
+    for first in [word, bigram] {
+        let mut damaged = file.clone();
+        let features = damaged["features"]
+            .as_array_mut()
+            .unwrap_or_else(|| panic!("no features"));
+        let last = features.len() - 1;
+        features[last] = features[first].clone();
+        let term = features[first][0].as_str().unwrap_or_default().to_owned();
+        let error = Model::from_json(&damaged.to_string(), analyzer().taxonomy())
+            .err()
+            .unwrap_or_else(|| panic!("{term} twice was loaded"));
+        let message = error.to_string();
+        assert!(
+            message.contains(&term) && message.contains("already a feature"),
+            "{message}"
+        );
+    }
+    file["features"][0][2] = serde_json::json!(1.5);
+    assert!(Model::from_json(&file.to_string(), analyzer().taxonomy()).is_ok());
+}
+
 /// Training again on the same inputs gives the prebuilt model's decisions:
 /// the artifact is what the command in its test message builds, not a blob
 /// from elsewhere.

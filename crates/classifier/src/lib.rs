@@ -18,6 +18,7 @@ mod router;
 mod segment;
 mod street;
 mod taxonomy;
+mod weights;
 
 /// A set of words (place names to ignore, stopwords): Fx-hashed, as it is
 /// probed for every word of every ticket.

@@ -13,6 +13,7 @@ use crate::features::{for_each_term, Vocabulary};
 use crate::provenance::ModelInfo;
 use crate::segment::{Segmented, Segmenter};
 use crate::taxonomy::Taxonomy;
+use crate::weights::Weights;
 
 /// One labelled ticket for training or evaluation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,8 +81,8 @@ impl Default for TrainParams {
 pub struct Model {
     pub(crate) classes: Vec<String>,
     pub(crate) vocab: Vocabulary,
-    /// Row-major: feature × class.
-    pub(crate) weights: Vec<f32>,
+    /// Feature × class, padded for scoring.
+    pub(crate) weights: Weights,
     pub(crate) bias: Vec<f32>,
     /// Softmax temperature fitted on held-out folds.
     pub(crate) temperature: f32,
@@ -204,15 +205,7 @@ impl Model {
     }
 
     fn raw_scores(&self, vector: &[(u32, f32)]) -> Vec<f32> {
-        let k = self.classes.len();
-        let mut scores = self.bias.clone();
-        for &(f, v) in vector {
-            let row = &self.weights[f as usize * k..(f as usize + 1) * k];
-            for (s, w) in scores.iter_mut().zip(row) {
-                *s += v * w;
-            }
-        }
-        scores
+        self.weights.scores(&self.bias, vector)
     }
 
     /// The words of `text` that pushed it most towards `class`, strongest first.
@@ -232,10 +225,11 @@ impl Model {
     ) -> Vec<String> {
         let k = self.classes.len();
         let contribution = |f: u32, v: f32| {
-            let row = &self.weights[f as usize * k..(f as usize + 1) * k];
+            let own = self.weights.get(f, class);
+            let all: f32 = (0..k).map(|c| self.weights.get(f, c)).sum();
             // Against the mean of the other classes: what makes this class win, not merely score.
-            let others = (row.iter().sum::<f32>() - row[class]) / (k - 1).max(1) as f32;
-            v * (row[class] - others)
+            let others = (all - own) / (k - 1).max(1) as f32;
+            v * (own - others)
         };
         // The vector is sorted by feature: a word's bigrams are found by binary search.
         let value_of = |f: u32| {
@@ -315,7 +309,7 @@ impl Model {
                     )
                 })
                 .collect(),
-            weights: self.weights.clone(),
+            weights: self.weights.to_rows(),
             bias: self.bias.clone(),
             temperature: self.temperature,
             info: self.info.clone(),
@@ -351,14 +345,18 @@ impl Model {
         }
         let mut vocab = Vocabulary::default();
         vocab.title_repeat = file.title_repeat;
-        for (term, bigram, idf) in &file.features {
-            vocab.push(term, *bigram, *idf);
+        for (line, (term, bigram, idf)) in file.features.iter().enumerate() {
+            if !vocab.push(term, *bigram, *idf) {
+                return Err(Error::Model(format!(
+                    "feature {line} ({term:?}) is already a feature: the file is damaged or was not written by `hotline train`"
+                )));
+            }
         }
         vocab.finish();
         Ok(Model {
             classes: file.classes,
             vocab,
-            weights: file.weights,
+            weights: Weights::from_rows(&file.weights, k),
             bias: file.bias,
             temperature: file.temperature,
             info: file.info,
@@ -401,11 +399,13 @@ fn fit(
     let mut vocab = Vocabulary::default();
     vocab.title_repeat = params.title_repeat;
     for (w, df) in &word_df {
-        vocab.push(w, false, idf(*df));
+        // A word whose 64-bit key an earlier word has (about one pair in
+        // 10^10 for this vocabulary's size) stays out: a feature fewer.
+        let _ = vocab.push(w, false, idf(*df));
     }
     for (b, df) in &bigram_df {
         if *df >= params.min_bigram_df {
-            vocab.push(b, true, idf(*df));
+            let _ = vocab.push(b, true, idf(*df));
         }
     }
     vocab.finish();
@@ -423,7 +423,7 @@ fn fit(
     // The two heads are averaged in log space, which is again one linear
     // model: one matrix to score and an explanation that is exact.
     let mix = params.nb_share;
-    let weights = weights
+    let weights: Vec<f32> = weights
         .iter()
         .zip(&complement)
         .map(|(lr, nb)| (1.0 - mix) * lr + mix * nb)
@@ -431,7 +431,7 @@ fn fit(
     let bias = bias.iter().map(|b| (1.0 - mix) * b).collect();
     Model {
         classes: classes.to_vec(),
-        weights,
+        weights: Weights::from_rows(&weights, k),
         vocab,
         bias,
         temperature: 1.0,
