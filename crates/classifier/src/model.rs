@@ -226,7 +226,7 @@ impl Model {
         let k = self.classes.len();
         let contribution = |f: u32, v: f32| {
             let own = self.weights.get(f, class);
-            let all: f32 = (0..k).map(|c| self.weights.get(f, c)).sum();
+            let all = self.weights.row_sum(f);
             // Against the mean of the other classes: what makes this class win, not merely score.
             let others = (all - own) / (k - 1).max(1) as f32;
             v * (own - others)

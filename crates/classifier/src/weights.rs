@@ -63,6 +63,16 @@ impl Weights {
         self.lanes[feature as usize * self.per_feature + class / LANE].0[class % LANE]
     }
 
+    /// The sum of a feature's weights over all classes, added in class
+    /// order (the padding adds zeros after the last class).
+    pub fn row_sum(&self, feature: u32) -> f32 {
+        self.lanes[feature as usize * self.per_feature..][..self.per_feature]
+            .iter()
+            .flat_map(|lane| lane.0)
+            .take(self.classes)
+            .sum()
+    }
+
     /// The scores `start + Σ value · row(feature)` over a sparse vector, one
     /// per class. Each class adds its terms in the vector's order, as a loop
     /// over a packed row would, so scores do not depend on the layout.
@@ -109,6 +119,8 @@ mod tests {
             }
             assert_eq!(weights.scores(&start, &vector), packed, "{classes} classes");
             assert_eq!(weights.get(3, classes - 1), rows[3 * classes + classes - 1]);
+            let row: f32 = rows[3 * classes..4 * classes].iter().sum();
+            assert_eq!(weights.row_sum(3), row, "{classes} classes");
         }
     }
 }
