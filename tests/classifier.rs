@@ -195,6 +195,59 @@ fn a_model_file_with_a_feature_listed_twice_is_refused() {
     assert!(Model::from_json(&file.to_string(), analyzer().taxonomy()).is_ok());
 }
 
+/// A ticket cannot borrow a feature's evidence with a token forged to share
+/// its 64-bit word key: the forged token below has 油烟's key, and before
+/// lookups were confirmed by the word's letters this letter routed to
+/// `kitchen_fumes` at 0.91 with 油烟 as its deciding word.
+#[test]
+fn a_token_forged_to_share_a_words_key_routes_as_an_unknown_word() {
+    let text = "您好，我想咨询一下callmew84dcmindffw5b7ikbi9rdc2xq547bwfmvof4rdthw这件事，谢谢。";
+    let routing = analyzer().analyze(None, text).routing;
+    assert_eq!(routing.topic, "other", "{routing:?}");
+    assert!(
+        !routing.deciding_words.iter().any(|w| w == "油烟"),
+        "{routing:?}"
+    );
+    // The same letter that does write the word is a fumes letter.
+    let written = analyzer()
+        .analyze(None, "您好，我想反映一下楼下餐馆油烟这件事，谢谢。")
+        .routing;
+    assert_eq!(written.topic, "kitchen_fumes", "{written:?}");
+}
+
+/// Model files with values the trainer never writes are refused at load,
+/// not left to fail every ticket afterwards.
+#[test]
+fn a_model_file_with_impossible_values_is_refused() {
+    let file: serde_json::Value =
+        serde_json::from_str(hotline::builtin::DEFAULT_MODEL).unwrap_or_else(|e| panic!("{e}"));
+    let damage = |key: &str, value: serde_json::Value| {
+        let mut damaged = file.clone();
+        damaged[key] = value;
+        damaged.to_string()
+    };
+    let mut infinite_weight = file.clone();
+    infinite_weight["weights"][0] = serde_json::json!(1e39);
+    for (what, text) in [
+        ("temperature", damage("temperature", serde_json::json!(0.0))),
+        (
+            "temperature",
+            damage("temperature", serde_json::json!(-1.0)),
+        ),
+        (
+            "title_repeat",
+            damage("title_repeat", serde_json::json!(4_294_967_295u32)),
+        ),
+        ("finite", infinite_weight.to_string()),
+    ] {
+        let error = Model::from_json(&text, analyzer().taxonomy())
+            .err()
+            .unwrap_or_else(|| panic!("a model with a bad {what} was loaded"));
+        assert!(error.to_string().contains(what), "{error}");
+    }
+    assert!(Model::from_json(&file.to_string(), analyzer().taxonomy()).is_ok());
+}
+
 /// Training again on the same inputs gives the prebuilt model's decisions:
 /// the artifact is what the command in its test message builds, not a blob
 /// from elsewhere.

@@ -99,12 +99,17 @@ fn pair_key(a: char, b: char) -> u64 {
 /// Vocabulary and inverse document frequencies learnt from the training set.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Vocabulary {
-    /// Keyed by the word's 64-bit hash ([`word_key`]), not the word: the
-    /// map then holds no strings, and a lookup reads no second cache line
-    /// to compare one. Two of the vocabulary's words with one key would be
-    /// refused by `finish`; an unseen word taken for a feature needs a
-    /// 64-bit collision, about one chance in 10^14 per word read.
+    /// Keyed by the word's 64-bit hash ([`word_key`]): the map holds no
+    /// strings, and a miss, most of a text's words, compares none. A hit
+    /// is confirmed against the feature's letters ([`Vocabulary::word`]),
+    /// because the hash is not keyed: a writer can forge a token with the
+    /// key of 油烟 in a fraction of a second, and without the check it
+    /// routed a letter to `kitchen_fumes` with 油烟 as its deciding word.
     pub words: FxHashMap<u64, u32>,
+    /// Words whose key an earlier word already holds, by their letters:
+    /// found only when the check above fails, so a forged token planted in
+    /// training neither takes a real word's feature nor drops it.
+    collided: FxHashMap<String, u32>,
     /// Keyed by the two characters packed in a u64: no string hashing per lookup.
     pub bigrams: FxHashMap<u64, u32>,
     /// Surface form of every feature, by index (for explanations).
@@ -148,9 +153,22 @@ impl Vocabulary {
             (&mut self.words, word_key(term))
         };
         match map.entry(key) {
-            Entry::Occupied(_) => return false,
-            Entry::Vacant(slot) => slot.insert(index),
-        };
+            Entry::Vacant(slot) => {
+                slot.insert(index);
+            }
+            Entry::Occupied(held) => {
+                let earlier = *held.get() as usize;
+                if bigram || self.surface[earlier] == term {
+                    return false;
+                }
+                match self.collided.entry(term.to_owned()) {
+                    Entry::Occupied(_) => return false,
+                    Entry::Vacant(slot) => {
+                        slot.insert(index);
+                    }
+                }
+            }
+        }
         self.surface.push(term.to_owned());
         self.is_bigram.push(bigram);
         self.idf.push(idf);
@@ -182,6 +200,16 @@ impl Vocabulary {
         }
     }
 
+    /// The feature of a word, if it is one.
+    pub fn word(&self, word: &str) -> Option<u32> {
+        let &index = self.words.get(&word_key(word))?;
+        if self.surface[index as usize] == word {
+            Some(index)
+        } else {
+            self.collided.get(word).copied()
+        }
+    }
+
     /// The bigram features inside a word feature (none for a bigram).
     pub fn inner_bigrams(&self, feature: u32) -> &[u32] {
         let (start, len) = self.inner_of[feature as usize];
@@ -201,12 +229,12 @@ impl Vocabulary {
                 if self.bigram_filter[word] & bit == 0 {
                     None
                 } else {
-                    self.bigrams.get(&key)
+                    self.bigrams.get(&key).copied()
                 }
             } else {
-                self.words.get(&word_key(t))
+                self.word(t)
             };
-            if let Some(&i) = found {
+            if let Some(i) = found {
                 hits.push(i);
                 if at < title_end {
                     hits.extend(std::iter::repeat_n(i, self.title_repeat as usize));
@@ -260,6 +288,31 @@ mod tests {
         let vector = vocab.vectorize(&Segmented::default(), &text);
         assert_eq!(vector.len(), 20_000);
         assert!(vector.iter().enumerate().all(|(i, &(f, _))| f == i as u32));
+    }
+
+    /// A token forged to share 油烟's 64-bit key (rustc-hash 2 is not
+    /// keyed; a reviewer found this one in 0.2 s) is not taken for 油烟, in
+    /// either order of training, and both stay features.
+    #[test]
+    fn a_word_forged_to_share_a_key_is_not_taken_for_another() {
+        const FORGED: &str = "callmew84dcmindffw5b7ikbi9rdc2xq547bwfmvof4rdthw";
+        assert_eq!(word_key(FORGED), word_key("油烟"), "the pair must collide");
+        for order in [["油烟", FORGED], [FORGED, "油烟"]] {
+            let mut vocab = Vocabulary::default();
+            assert!(vocab.push(order[0], false, 1.0));
+            assert!(vocab.push(order[1], false, 1.0));
+            assert!(!vocab.push(order[0], false, 1.0), "a repeat is refused");
+            assert!(!vocab.push(order[1], false, 1.0), "a repeat is refused");
+            vocab.finish();
+            assert_eq!(vocab.word(order[0]), Some(0));
+            assert_eq!(vocab.word(order[1]), Some(1));
+            assert_eq!(vocab.word("油烟机"), None);
+        }
+        // Only one of them known: the other is not found through its key.
+        let mut vocab = Vocabulary::default();
+        assert!(vocab.push("油烟", false, 1.0));
+        vocab.finish();
+        assert_eq!(vocab.word(FORGED), None);
     }
 
     fn weight_of(vocab: &Vocabulary, text: &str, bigram: &str) -> f32 {

@@ -110,6 +110,10 @@ struct ModelFile {
 /// vectors, so an older binary must refuse the file); older files still load.
 const MODEL_FORMAT: u32 = 3;
 
+/// The most times a title's words may count in a model file; the trainer
+/// writes 3.
+const MAX_TITLE_REPEAT: u32 = 100;
+
 /// A document ready for training: its vector and its class.
 struct Doc {
     vector: Vec<(u32, f32)>,
@@ -343,12 +347,38 @@ impl Model {
         if file.weights.len() != file.features.len() * k || file.bias.len() != k {
             return Err(Error::Model("weight matrix has the wrong shape".to_owned()));
         }
+        // Values `hotline train` never writes, which would load and then
+        // fail every ticket: a NaN confidence is never below the review
+        // line, and a title repeated billions of times exhausts memory.
+        if !(file.temperature.is_finite() && file.temperature > 0.0) {
+            return Err(Error::Model(format!(
+                "temperature {} is not a positive number",
+                file.temperature
+            )));
+        }
+        if file.title_repeat > MAX_TITLE_REPEAT {
+            return Err(Error::Model(format!(
+                "title_repeat {} is above {MAX_TITLE_REPEAT}",
+                file.title_repeat
+            )));
+        }
+        let finite = file
+            .weights
+            .iter()
+            .chain(&file.bias)
+            .chain(file.features.iter().map(|f| &f.2))
+            .all(|v| v.is_finite());
+        if !finite {
+            return Err(Error::Model(
+                "a weight, bias or idf is not a finite number".to_owned(),
+            ));
+        }
         let mut vocab = Vocabulary::default();
         vocab.title_repeat = file.title_repeat;
-        for (line, (term, bigram, idf)) in file.features.iter().enumerate() {
+        for (index, (term, bigram, idf)) in file.features.iter().enumerate() {
             if !vocab.push(term, *bigram, *idf) {
                 return Err(Error::Model(format!(
-                    "feature {line} ({term:?}) is already a feature: the file is damaged or was not written by `hotline train`"
+                    "feature #{index} ({term:?}) is already a feature: the file is damaged or was not written by `hotline train`"
                 )));
             }
         }
@@ -399,8 +429,7 @@ fn fit(
     let mut vocab = Vocabulary::default();
     vocab.title_repeat = params.title_repeat;
     for (w, df) in &word_df {
-        // A word whose 64-bit key an earlier word has (about one pair in
-        // 10^10 for this vocabulary's size) stays out: a feature fewer.
+        // Each word once (a map's keys): `push` refuses only a repeat.
         let _ = vocab.push(w, false, idf(*df));
     }
     for (b, df) in &bigram_df {

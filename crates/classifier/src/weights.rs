@@ -27,7 +27,7 @@ impl Lane {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Weights {
     lanes: Vec<Lane>,
-    /// Lanes per feature: the classes, rounded up to a multiple of 16.
+    /// Lanes per feature: the classes divided by 16, rounded up.
     per_feature: usize,
     classes: usize,
 }
@@ -35,6 +35,7 @@ pub(crate) struct Weights {
 impl Weights {
     /// From the row-major matrix a model file holds, `classes` per feature.
     pub fn from_rows(rows: &[f32], classes: usize) -> Weights {
+        debug_assert_eq!(rows.len() % classes.max(1), 0);
         let per_feature = classes.div_ceil(LANE).max(1);
         let features = rows.len() / classes.max(1);
         let mut lanes = vec![Lane::default(); features * per_feature];
