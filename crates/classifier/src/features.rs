@@ -143,7 +143,8 @@ impl Vocabulary {
     }
 
     /// Adds a feature; false, and nothing added, when the term is already
-    /// one (a word whose 64-bit key another word has, or a bigram listed twice).
+    /// one. A word whose 64-bit key an earlier word holds is added to
+    /// `collided`, not refused.
     #[must_use]
     pub fn push(&mut self, term: &str, bigram: bool, idf: f32) -> bool {
         let index = self.surface.len() as u32;

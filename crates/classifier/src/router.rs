@@ -25,6 +25,9 @@ pub struct RouterConfig {
     pub calibration: Calibration,
 }
 
+/// Neutral settings for a router built without a configuration. The values
+/// in use are `config/default.toml`'s `[router]`, fitted to the shipped
+/// model (threshold, review line, calibration); they are not repeated here.
 impl Default for RouterConfig {
     fn default() -> Self {
         RouterConfig {

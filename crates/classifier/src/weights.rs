@@ -11,7 +11,7 @@
 const LANE: usize = 16;
 
 /// Sixteen weights on one aligned cache line.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default)]
 #[repr(C, align(64))]
 struct Lane([f32; LANE]);
 
@@ -24,7 +24,7 @@ impl Lane {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Weights {
     lanes: Vec<Lane>,
     /// Lanes per feature: the classes divided by 16, rounded up.
