@@ -1,4 +1,4 @@
-//! Opening a store: sled and its lock wait, replay of the journal into sled, the index's catch-up.
+//! Opening a store: sled, its lock wait and the unfinished snapshots a kill left; replay of the journal into sled; the index's catch-up.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -302,6 +302,7 @@ fn journal_of_new_sled(dir: &Path) -> Result<u64> {
 /// Opens sled, waiting up to two seconds for its file lock: a store closed
 /// a moment ago in this process releases it from sled's own threads.
 pub(crate) fn open_sled(path: &Path) -> Result<sled::Db> {
+    remove_unfinished_snapshots(path)?;
     let started = std::time::Instant::now();
     loop {
         match sled::Config::new()
@@ -326,4 +327,46 @@ pub(crate) fn open_sled(path: &Path) -> Result<sled::Db> {
             other => return Ok(other?),
         }
     }
+}
+
+/// Removes the snapshot files a process killed while writing one left
+/// behind (`snap.<lsn>.generating`).
+///
+/// sled 0.34 writes a snapshot to such a file and renames it when complete,
+/// so it is never the snapshot of record: the previous one and the log
+/// still are. But sled counts it among its snapshots on open, reads the
+/// torn file, and refuses the whole database as corrupt (sled issue #1527);
+/// it also reopens that name later without truncating. Removed only while
+/// holding sled's own lock, so no live process is writing it; a complete
+/// snapshot that is damaged is still refused as damage.
+fn remove_unfinished_snapshots(path: &Path) -> Result<()> {
+    let io = Error::io_at(path);
+    let lock_file = path.join("db");
+    let db = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&lock_file)
+    {
+        Ok(db) => db,
+        // No database yet: nothing of sled's to clean.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(e)),
+    };
+    // sled's lock is an exclusive flock on `db`; while this one is held no
+    // sled of any process is open on the directory. If another holds it,
+    // sled's own open below reports the conflict.
+    if db.try_lock().is_err() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(path).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            std::fs::remove_file(entry.path()).map_err(io)?;
+            tracing::warn!(file = %name, "removed a sled snapshot left unfinished by an interrupted process");
+        }
+    }
+    // Dropping `db` releases the lock for sled's open.
+    Ok(())
 }

@@ -310,3 +310,97 @@ fn a_cut_live_journal_beside_an_older_generation_removes_nothing() {
         );
     }
 }
+
+/// sled's snapshot files in `dir`'s sled directory, sorted.
+fn snapshots(dir: &Path) -> Vec<String> {
+    let mut found: Vec<_> = std::fs::read_dir(dir.join("sled"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("snap."))
+        .collect();
+    found.sort();
+    found
+}
+
+/// Bytes a torn write could leave: no length, no checksum at their end.
+fn torn_bytes() -> Vec<u8> {
+    (0..4096u32).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+#[test]
+fn a_snapshot_torn_by_a_kill_does_not_make_the_store_unopenable() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    fill(dir.path(), 5);
+    let before = snapshots(dir.path());
+    // A process killed while sled wrote a snapshot: the torn file under the
+    // name sled writes it to before renaming it, at a later log position
+    // than any complete one (it sorts last, as a new one would).
+    let torn = dir
+        .path()
+        .join("sled")
+        .join("snap.7FFFFFFFFFFFFFFF.generating");
+    std::fs::write(&torn, torn_bytes()).unwrap_or_else(|e| panic!("{e}"));
+
+    let store = Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.ticket_count(), 5);
+    let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.tickets, 5);
+    store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    drop(store);
+    assert!(!torn.exists(), "the unfinished snapshot was left");
+    // Only the unfinished file went: the complete snapshots are as they were.
+    assert!(snapshots(dir.path())
+        .iter()
+        .all(|n| !n.ends_with(".generating")));
+    assert!(
+        before.iter().all(|n| snapshots(dir.path()).contains(n)),
+        "{before:?}"
+    );
+}
+
+#[test]
+fn a_damaged_complete_snapshot_is_still_refused() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    fill(dir.path(), 3);
+    // The same bytes under a complete snapshot's name: sled renamed it, so
+    // it is the snapshot of record, and damage to it is damage.
+    let damaged = dir.path().join("sled").join("snap.7FFFFFFFFFFFFFFF");
+    std::fs::write(&damaged, torn_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let before = snapshots(dir.path());
+
+    let refused = match Store::open(dir.path(), StoreConfig::default()) {
+        Ok(_) => panic!("a store with a damaged snapshot opened"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refused.contains("damaged"), "{refused}");
+    // Reported, not repaired: the damaged file is where it was.
+    assert_eq!(snapshots(dir.path()), before);
+    assert_eq!(
+        std::fs::read(&damaged).unwrap_or_else(|e| panic!("{e}")),
+        torn_bytes()
+    );
+}
+
+#[test]
+fn a_snapshot_being_written_by_a_live_store_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    fill(dir.path(), 2);
+    let live = Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    // As if the open store were writing its next snapshot right now.
+    let writing = dir
+        .path()
+        .join("sled")
+        .join("snap.7FFFFFFFFFFFFFFF.generating");
+    std::fs::write(&writing, torn_bytes()).unwrap_or_else(|e| panic!("{e}"));
+
+    let refused = match Store::open(dir.path(), StoreConfig::default()) {
+        Ok(_) => panic!("a second store opened beside a live one"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refused.contains("in use"), "{refused}");
+    assert!(writing.exists(), "a live store's snapshot was removed");
+    std::fs::remove_file(&writing).unwrap_or_else(|e| panic!("{e}"));
+    live.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}
