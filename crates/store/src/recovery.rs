@@ -1,4 +1,4 @@
-//! Opening a store: sled, its lock wait and the unfinished snapshots a kill left; replay of the journal into sled; the index's catch-up.
+//! Opening a store: sled, its lock wait and the snapshots a kill tore; replay of the journal into sled; the index's catch-up.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -302,7 +302,7 @@ fn journal_of_new_sled(dir: &Path) -> Result<u64> {
 /// Opens sled, waiting up to two seconds for its file lock: a store closed
 /// a moment ago in this process releases it from sled's own threads.
 pub(crate) fn open_sled(path: &Path) -> Result<sled::Db> {
-    remove_unfinished_snapshots(path)?;
+    remove_torn_snapshots(path)?;
     let started = std::time::Instant::now();
     loop {
         match sled::Config::new()
@@ -329,18 +329,20 @@ pub(crate) fn open_sled(path: &Path) -> Result<sled::Db> {
     }
 }
 
-/// Removes the snapshot files a process killed while writing one left
-/// behind (`snap.<lsn>.generating`).
+/// Removes the torn snapshot files a process killed while writing one
+/// left behind (`snap.<lsn>.generating`).
 ///
-/// sled 0.34 writes a snapshot to such a file and renames it when complete,
-/// so it is never the snapshot of record: the previous one and the log
-/// still are. But sled counts it among its snapshots on open, reads the
-/// torn file, and refuses the whole database as corrupt (sled issue #1527);
-/// it also reopens that name later without truncating. Removed only while
-/// holding sled's own lock, so no live process is writing it; a complete
-/// snapshot that is damaged is still refused as damage.
-fn remove_unfinished_snapshots(path: &Path) -> Result<()> {
-    let io = Error::io_at(path);
+/// sled 0.34 writes a snapshot (during its open, after taking its lock) to
+/// such a file, fsyncs it and renames it. It lists these files among its
+/// snapshots and reads the highest name, so one torn by a kill makes every
+/// later open fail as corrupt (sled issue #1527), although the snapshot
+/// before it and the log are intact. A complete one (killed between the
+/// fsync and the rename) is valid and may already be the snapshot sled
+/// recovered from: it is left alone, as is every file sled did not name.
+/// Only files failing sled's own check (a length and a CRC32 at the end)
+/// are removed, and only while holding sled's lock on `db`, so that no
+/// sled, in this process or another, is writing one.
+fn remove_torn_snapshots(path: &Path) -> Result<()> {
     let lock_file = path.join("db");
     let db = match std::fs::OpenOptions::new()
         .read(true)
@@ -350,23 +352,154 @@ fn remove_unfinished_snapshots(path: &Path) -> Result<()> {
         Ok(db) => db,
         // No database yet: nothing of sled's to clean.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io(e)),
+        Err(e) => return Err(Error::io_at(&lock_file)(e)),
     };
-    // sled's lock is an exclusive flock on `db`; while this one is held no
-    // sled of any process is open on the directory. If another holds it,
-    // sled's own open below reports the conflict.
-    if db.try_lock().is_err() {
-        return Ok(());
+    // sled's lock is an exclusive flock on `db`, held for the life of its
+    // `Db`. If another holds it, sled's own open below says so.
+    match db.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Ok(()),
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io_at(&lock_file)(e)),
     }
-    for entry in std::fs::read_dir(path).map_err(io)? {
-        let entry = entry.map_err(io)?;
+    let mut removed = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(Error::io_at(path))? {
+        let entry = entry.map_err(Error::io_at(path))?;
         let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with("snap.") && name.ends_with(".generating") {
-            std::fs::remove_file(entry.path()).map_err(io)?;
-            tracing::warn!(file = %name, "removed a sled snapshot left unfinished by an interrupted process");
+        let Some(name) = name.to_str().filter(|n| is_unfinished_snapshot_name(n)) else {
+            continue;
+        };
+        let file = entry.path();
+        let bytes = match std::fs::read(&file) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io_at(&file)(e)),
+        };
+        if is_complete_snapshot(&bytes) {
+            continue;
         }
+        match std::fs::remove_file(&file) {
+            Ok(()) => removed.push(name.to_owned()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io_at(&file)(e)),
+        }
+    }
+    if !removed.is_empty() {
+        tracing::warn!(
+            files = %removed.join(", "),
+            "removed sled snapshots torn by an interrupted process"
+        );
     }
     // Dropping `db` releases the lock for sled's open.
     Ok(())
+}
+
+/// The name sled gives a snapshot it is writing: `snap.`, the log sequence
+/// number in 16 upper-case hex digits, `.generating`.
+fn is_unfinished_snapshot_name(name: &str) -> bool {
+    name.strip_prefix("snap.")
+        .and_then(|rest| rest.strip_suffix(".generating"))
+        .is_some_and(|lsn| lsn.len() == 16 && lsn.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// sled's own check of a snapshot file: the content, its length (8 bytes)
+/// and the CRC32 of the content (4 bytes, little-endian) at the end.
+fn is_complete_snapshot(bytes: &[u8]) -> bool {
+    if bytes.len() <= 12 {
+        return false;
+    }
+    let (content, tail) = bytes.split_at(bytes.len() - 12);
+    let mut crc = [0; 4];
+    crc.copy_from_slice(&tail[8..]);
+    crc32fast::hash(content) == u32::from_le_bytes(crc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot file as sled writes it: content, length, CRC32.
+    fn snapshot_bytes(content: &[u8]) -> Vec<u8> {
+        let mut bytes = content.to_vec();
+        bytes.extend_from_slice(&(content.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&crc32fast::hash(content).to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn only_torn_snapshots_sled_named_are_removed() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let sled = dir.path();
+        let complete = snapshot_bytes(&[7; 300]);
+        let files: &[(&str, Vec<u8>)] = &[
+            ("db", Vec::new()),
+            ("snap.0000000000001000", complete.clone()),
+            // Killed between the fsync and the rename: valid, maybe in use.
+            ("snap.0000000000002000.generating", complete.clone()),
+            // Killed while writing: cut short, then not even its length.
+            ("snap.0000000000003000.generating", complete[..150].to_vec()),
+            ("snap.0000000000004000.generating", complete[..5].to_vec()),
+            // Not names sled writes: not sled's to judge.
+            ("snap.backup.generating", complete[..150].to_vec()),
+            (
+                "snap.00000000000050000.generating",
+                complete[..150].to_vec(),
+            ),
+        ];
+        for (name, bytes) in files {
+            std::fs::write(sled.join(name), bytes).unwrap_or_else(|e| panic!("{e}"));
+        }
+        remove_torn_snapshots(sled).unwrap_or_else(|e| panic!("{e}"));
+        let mut left: Vec<String> = std::fs::read_dir(sled)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|e| {
+                e.unwrap_or_else(|e| panic!("{e}"))
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "db",
+                "snap.0000000000001000",
+                "snap.0000000000002000.generating",
+                "snap.00000000000050000.generating",
+                "snap.backup.generating",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_locked_database_is_left_to_sled() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let sled = dir.path();
+        let db = std::fs::File::create(sled.join("db")).unwrap_or_else(|e| panic!("{e}"));
+        db.lock().unwrap_or_else(|e| panic!("{e}"));
+        let torn = sled.join("snap.0000000000003000.generating");
+        std::fs::write(&torn, [1, 2, 3]).unwrap_or_else(|e| panic!("{e}"));
+        remove_torn_snapshots(sled).unwrap_or_else(|e| panic!("{e}"));
+        assert!(torn.exists());
+        drop(db);
+        remove_torn_snapshots(sled).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!torn.exists());
+    }
+
+    #[test]
+    fn a_torn_snapshot_that_is_a_directory_is_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join("db"), b"").unwrap_or_else(|e| panic!("{e}"));
+        let odd = dir.path().join("snap.0000000000003000.generating");
+        std::fs::create_dir(&odd).unwrap_or_else(|e| panic!("{e}"));
+        let refused = match remove_torn_snapshots(dir.path()) {
+            Ok(()) => panic!("a directory was taken for a snapshot"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            refused.contains("snap.0000000000003000.generating"),
+            "{refused}"
+        );
+        assert!(odd.exists());
+    }
 }
