@@ -105,7 +105,7 @@ pub(crate) struct Vocabulary {
     /// because the hash is not keyed: a writer can forge a token with the
     /// key of 油烟 in a fraction of a second, and without the check it
     /// routed a letter to `kitchen_fumes` with 油烟 as its deciding word.
-    pub words: FxHashMap<u64, u32>,
+    pub words: FxHashMap<u64, WordEntry>,
     /// Words whose key an earlier word already holds, by their letters:
     /// found only when the check above fails, so a forged token planted in
     /// training neither takes a real word's feature nor drops it.
@@ -135,6 +135,41 @@ pub(crate) struct Vocabulary {
     bigram_filter: Vec<u64>,
 }
 
+/// A word feature in the map of words: its index and, for a word of up to
+/// [`WordEntry::INLINE`] bytes (most Chinese words: five characters), its
+/// letters, so that confirming a hit reads the entry the probe already
+/// brought into cache rather than the feature's string elsewhere.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WordEntry {
+    index: u32,
+    /// The letters' length, or `u8::MAX` when they are not inline.
+    len: u8,
+    letters: [u8; WordEntry::INLINE],
+}
+
+impl WordEntry {
+    const INLINE: usize = 15;
+
+    fn new(index: u32, word: &str) -> WordEntry {
+        let mut letters = [0; WordEntry::INLINE];
+        let len = if word.len() <= WordEntry::INLINE {
+            letters[..word.len()].copy_from_slice(word.as_bytes());
+            word.len() as u8
+        } else {
+            u8::MAX
+        };
+        WordEntry {
+            index,
+            len,
+            letters,
+        }
+    }
+
+    fn letters(&self) -> Option<&[u8]> {
+        self.letters.get(..usize::from(self.len))
+    }
+}
+
 const FILTER_BITS: u32 = 18;
 
 fn filter_slot(key: u64) -> (usize, u64) {
@@ -153,24 +188,27 @@ impl Vocabulary {
     #[must_use]
     pub fn push(&mut self, term: &str, bigram: bool, idf: f32) -> bool {
         let index = self.surface.len() as u32;
-        let (map, key) = if bigram {
-            (&mut self.bigrams, bigram_key(term))
-        } else {
-            (&mut self.words, word_key(term))
-        };
-        match map.entry(key) {
-            Entry::Vacant(slot) => {
-                slot.insert(index);
-            }
-            Entry::Occupied(held) => {
-                let earlier = *held.get() as usize;
-                if bigram || self.surface[earlier] == term {
-                    return false;
+        if bigram {
+            match self.bigrams.entry(bigram_key(term)) {
+                Entry::Vacant(slot) => {
+                    slot.insert(index);
                 }
-                match self.collided.entry(term.to_owned()) {
-                    Entry::Occupied(_) => return false,
-                    Entry::Vacant(slot) => {
-                        slot.insert(index);
+                Entry::Occupied(_) => return false,
+            }
+        } else {
+            match self.words.entry(word_key(term)) {
+                Entry::Vacant(slot) => {
+                    slot.insert(WordEntry::new(index, term));
+                }
+                Entry::Occupied(held) => {
+                    if self.surface[held.get().index as usize] == term {
+                        return false;
+                    }
+                    match self.collided.entry(term.to_owned()) {
+                        Entry::Occupied(_) => return false,
+                        Entry::Vacant(slot) => {
+                            slot.insert(index);
+                        }
                     }
                 }
             }
@@ -214,9 +252,13 @@ impl Vocabulary {
 
     /// The feature of a word, if it is one.
     pub fn word(&self, word: &str) -> Option<u32> {
-        let &index = self.words.get(&word_key(word))?;
-        if self.surface[index as usize] == word {
-            Some(index)
+        let entry = self.words.get(&word_key(word))?;
+        let same = match entry.letters() {
+            Some(letters) => letters == word.as_bytes(),
+            None => self.surface[entry.index as usize] == word,
+        };
+        if same {
+            Some(entry.index)
         } else {
             self.collided.get(word).copied()
         }
@@ -298,6 +340,28 @@ fn radix_sort(mut keys: Vec<u32>, bound: u32) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_short_and_long_are_found_by_their_letters() {
+        let mut vocab = Vocabulary::default();
+        let words = ["油烟", "物业服务企业", "电动自行车充电设施建设", "a"];
+        for w in words {
+            assert!(vocab.push(w, false, 1.0));
+        }
+        vocab.finish();
+        for (i, w) in words.iter().enumerate() {
+            assert_eq!(vocab.word(w), Some(i as u32), "{w}");
+        }
+        // Same length and same first letters, or one letter more or less.
+        for w in [
+            "油渍",
+            "电动自行车充电设施建造",
+            "电动自行车充电设施建设局",
+            "物业服务企",
+        ] {
+            assert_eq!(vocab.word(w), None, "{w}");
+        }
+    }
 
     #[test]
     fn radix_sort_orders_as_a_comparison_sort_does() {
