@@ -226,6 +226,12 @@ fn a_model_file_with_impossible_values_is_refused() {
         damaged[key] = value;
         damaged.to_string()
     };
+    // A huge idf made a text's vector NaN; a subnormal one rounded away.
+    let idf_of = |idf: f64| {
+        let mut damaged = file.clone();
+        damaged["features"][0][2] = serde_json::json!(idf);
+        damaged.to_string()
+    };
     let mut infinite_weight = file.clone();
     infinite_weight["weights"][0] = serde_json::json!(1e39);
     for (what, text) in [
@@ -239,6 +245,10 @@ fn a_model_file_with_impossible_values_is_refused() {
             damage("title_repeat", serde_json::json!(4_294_967_295u32)),
         ),
         ("finite", infinite_weight.to_string()),
+        ("idf", idf_of(0.0)),
+        ("idf", idf_of(-1.0)),
+        ("idf", idf_of(1e-40)),
+        ("idf", idf_of(1e38)),
     ] {
         let error = Model::from_json(&text, analyzer().taxonomy())
             .err()

@@ -187,16 +187,26 @@ impl Vocabulary {
     /// `collided`, not refused.
     #[must_use]
     pub fn push(&mut self, term: &str, bigram: bool, idf: f32) -> bool {
+        let key = if bigram {
+            bigram_key(term)
+        } else {
+            word_key(term)
+        };
+        self.push_keyed(term, bigram, idf, key)
+    }
+
+    /// [`Vocabulary::push`] with the key given: tests force collisions with it.
+    fn push_keyed(&mut self, term: &str, bigram: bool, idf: f32, key: u64) -> bool {
         let index = self.surface.len() as u32;
         if bigram {
-            match self.bigrams.entry(bigram_key(term)) {
+            match self.bigrams.entry(key) {
                 Entry::Vacant(slot) => {
                     slot.insert(index);
                 }
                 Entry::Occupied(_) => return false,
             }
         } else {
-            match self.words.entry(word_key(term)) {
+            match self.words.entry(key) {
                 Entry::Vacant(slot) => {
                     slot.insert(WordEntry::new(index, term));
                 }
@@ -361,6 +371,91 @@ mod tests {
         ] {
             assert_eq!(vocab.word(w), None, "{w}");
         }
+    }
+
+    /// Every word stored under the key of another it is not: a prefix, an
+    /// extension, the same length, at the 15 bytes kept inline and the 16
+    /// that are not. A lookup of the other finds only the other's own
+    /// feature, once it is one, whichever was pushed first.
+    #[test]
+    fn a_word_is_never_taken_for_one_whose_key_it_holds() {
+        let fifteen = "电动车充电"; // 15 bytes, kept inline
+        let sixteen = "电动车充电a"; // 16 bytes, compared with `surface`
+        let pairs = [
+            ("油烟", "油烟机"),
+            ("油烟机", "油烟"),
+            ("油烟", "油渍"),
+            (fifteen, sixteen),
+            (sixteen, fifteen),
+            (fifteen, "电动车充"),
+            ("电动车充", fifteen),
+            (sixteen, "电动车充电b"),
+            ("", "a"),
+            ("a", ""),
+        ];
+        for (held, asked) in pairs {
+            for held_first in [true, false] {
+                let mut vocab = Vocabulary::default();
+                // `held` under `asked`'s key: the two collide.
+                let key = word_key(asked);
+                let (first, second) = if held_first {
+                    ((held, key), (asked, key))
+                } else {
+                    ((asked, key), (held, key))
+                };
+                assert!(vocab.push_keyed(first.0, false, 1.0, first.1));
+                let mut alone = vocab.clone();
+                alone.finish();
+                let (absent, present) = if held_first {
+                    (asked, held)
+                } else {
+                    (held, asked)
+                };
+                if present == held {
+                    assert_eq!(alone.word(absent), None, "{absent:?} taken for {present:?}");
+                }
+                assert!(vocab.push_keyed(second.0, false, 1.0, second.1));
+                assert!(
+                    !vocab.push_keyed(second.0, false, 1.0, second.1),
+                    "a repeat is refused"
+                );
+                vocab.finish();
+                let index = |w: &str| u32::from(w != first.0);
+                assert_eq!(
+                    vocab.word(asked),
+                    Some(index(asked)),
+                    "{asked:?} beside {held:?}"
+                );
+            }
+        }
+    }
+
+    /// A text's vector is (1 + ln count) · idf · the family's weight, L2
+    /// normalised: a word and a bigram with the same idf and count weigh
+    /// two to one.
+    #[test]
+    fn a_vector_weighs_words_and_bigrams_by_family_idf_and_count() {
+        let segmenter =
+            crate::segment::Segmenter::new("", "", false).unwrap_or_else(|e| panic!("{e}"));
+        let mut vocab = Vocabulary::default();
+        assert!(vocab.push("油烟", false, 3.0));
+        assert!(vocab.push("油烟", true, 3.0));
+        assert!(vocab.push("饭店", false, 2.0));
+        vocab.finish();
+        let text = "饭店油烟，油烟";
+        let vector = vocab.vectorize(&segmenter.segment(text), text);
+        let raw = [
+            (1.0 + 2f32.ln()) * 3.0,                 // the word 油烟, twice
+            (1.0 + 2f32.ln()) * 3.0 * BIGRAM_WEIGHT, // the bigram 油烟, twice
+            2.0,                                     // the word 饭店, once
+        ];
+        let norm = raw.iter().map(|v| v * v).sum::<f32>().sqrt();
+        let expected: Vec<(u32, f32)> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as u32, v / norm))
+            .collect();
+        assert_eq!(vector, expected);
     }
 
     #[test]

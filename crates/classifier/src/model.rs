@@ -114,6 +114,11 @@ const MODEL_FORMAT: u32 = 3;
 /// writes 3.
 const MAX_TITLE_REPEAT: u32 = 100;
 
+/// The range of idf values a model file may hold (the trainer writes 1 to
+/// ln(n + 1) + 1, under 20 for any corpus that fits in memory).
+const MIN_IDF: f32 = 1e-3;
+const MAX_IDF: f32 = 1e4;
+
 /// A document ready for training: its vector and its class.
 struct Doc {
     vector: Vec<(u32, f32)>,
@@ -372,6 +377,19 @@ impl Model {
             return Err(Error::Model(
                 "a weight, bias or idf is not a finite number".to_owned(),
             ));
+        }
+        // The trainer writes idf values from 1 to ln(n + 1) + 1. Far outside
+        // that, a text's vector overflows to NaN or rounds to nothing, and
+        // the vector's exactness (idf times a power of two) no longer holds.
+        if let Some((index, (term, _, idf))) = file
+            .features
+            .iter()
+            .enumerate()
+            .find(|(_, f)| !(MIN_IDF..=MAX_IDF).contains(&f.2))
+        {
+            return Err(Error::Model(format!(
+                "feature #{index} ({term:?}) has idf {idf}, outside {MIN_IDF} to {MAX_IDF}"
+            )));
         }
         let mut vocab = Vocabulary::default();
         vocab.title_repeat = file.title_repeat;
