@@ -100,7 +100,8 @@ fn pair_key(a: char, b: char) -> u64 {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Vocabulary {
     /// Keyed by the word's 64-bit hash ([`word_key`]): the map holds no
-    /// strings, and a miss, most of a text's words, compares none. A hit
+    /// `String`s (short words' letters inline, [`WordEntry`]), and a miss,
+    /// most of a text's words, compares none. A hit
     /// is confirmed against the feature's letters ([`Vocabulary::word`]),
     /// because the hash is not keyed: a writer can forge a token with the
     /// key of 油烟 in a fraction of a second, and without the check it
