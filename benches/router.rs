@@ -58,10 +58,63 @@ fn analysis_latency(analyzer: &hotline_classifier::Analyzer, tickets: &[(Option<
     );
 }
 
+/// The budget's ratio, routing with segmentation against segmentation
+/// alone, measured in alternating passes over the same tickets (which goes
+/// first alternates too): criterion measures the two functions one after
+/// the other, tens of seconds apart, and on a shared machine the load moves
+/// between them by more than the ratio's margin. Prints the median of the
+/// rounds' ratios, their range, and the time per ticket of each.
+fn paired_ratio(analyzer: &hotline_classifier::Analyzer, tickets: &[(Option<String>, String)]) {
+    let segment_only = || {
+        let started = std::time::Instant::now();
+        for (title, text) in tickets {
+            let full = full_text(title.as_deref(), text);
+            black_box(analyzer.segmenter().segment(&full));
+        }
+        started.elapsed().as_secs_f64()
+    };
+    let segment_then_route = || {
+        let started = std::time::Instant::now();
+        for (title, text) in tickets {
+            let full = full_text(title.as_deref(), text);
+            let seg = analyzer.segmenter().segment(&full);
+            black_box(analyzer.router().route(&seg, &full));
+        }
+        started.elapsed().as_secs_f64()
+    };
+    let rounds = 15;
+    let mut ratios = Vec::with_capacity(rounds);
+    let (mut alone, mut with_routing) = (0.0, 0.0);
+    for round in 0..rounds {
+        let (s, r) = if round % 2 == 0 {
+            let s = segment_only();
+            (s, segment_then_route())
+        } else {
+            let r = segment_then_route();
+            (segment_only(), r)
+        };
+        alone += s;
+        with_routing += r;
+        ratios.push(r / s);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let per_ticket = |seconds: f64| seconds * 1e6 / (rounds * tickets.len()) as f64;
+    println!(
+        "segmentation + routing against segmentation alone, {rounds} alternating rounds: \
+         median {:.2}x (range {:.2}-{:.2}x); {:.1} µs a ticket against {:.1} µs",
+        ratios[rounds / 2],
+        ratios[0],
+        ratios[rounds - 1],
+        per_ticket(with_routing),
+        per_ticket(alone)
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let analyzer = hotline_suite::analyzer();
     let tickets = tickets();
     analysis_latency(&analyzer, &tickets);
+    paired_ratio(&analyzer, &tickets);
     let mut group = c.benchmark_group("route");
     group.throughput(Throughput::Elements(tickets.len() as u64));
     group.sample_size(10);

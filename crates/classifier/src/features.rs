@@ -29,28 +29,30 @@ fn is_place_code(word: &str) -> bool {
         && bytes.all(|b| b.is_ascii_digit())
 }
 
-/// Calls `term(t, is_bigram, byte_offset)` with every word and every CJK bigram of `text`.
+/// Calls `term(t, bigram, byte_offset)` with every word and every CJK bigram
+/// of `text`; `bigram` is the bigram's key ([`bigram_key`]), or `None` for a
+/// word, so that routing does not decode the two characters again.
 /// Words in `ignore` and place codes are skipped; at inference no set is
 /// needed, since ignored words never entered the vocabulary.
 pub(crate) fn for_each_term<'a>(
     seg: &'a Segmented,
     text: &'a str,
     ignore: Option<&crate::WordSet>,
-    mut term: impl FnMut(&'a str, bool, usize),
+    mut term: impl FnMut(&'a str, Option<u64>, usize),
 ) {
     for token in seg.tokens.iter().filter(|t| !t.stop) {
         let w = seg.word(token);
         if !ignore.is_some_and(|i| i.contains(w) || is_place_code(w))
             && !w.bytes().all(|b| b.is_ascii_digit())
         {
-            term(w, false, token.start);
+            term(w, None, token.start);
         }
     }
     let mut prev: Option<(usize, char)> = None;
     for (i, c) in text.char_indices() {
         if is_cjk(c) {
-            if let Some((p, _)) = prev {
-                term(&text[p..i + c.len_utf8()], true, p);
+            if let Some((p, first)) = prev {
+                term(&text[p..i + c.len_utf8()], Some(pair_key(first, c)), p);
             }
             prev = Some((i, c));
         } else {
@@ -286,10 +288,11 @@ impl Vocabulary {
     pub fn vectorize(&self, seg: &Segmented, text: &str) -> Vec<(u32, f32)> {
         // Sorting the hits and counting runs is cheaper than a map per text.
         let title_end = title_end(text);
-        let mut hits: Vec<u32> = Vec::with_capacity(text.len() / 2);
+        // About one hit a character and half as many words, plus the
+        // title's repeats: a byte a hit (three a character) leaves room.
+        let mut hits: Vec<u32> = Vec::with_capacity(text.len());
         for_each_term(seg, text, None, |t, bigram, at| {
-            let found = if bigram {
-                let key = bigram_key(t);
+            let found = if let Some(key) = bigram {
                 let (word, bit) = filter_slot(key);
                 if self.bigram_filter[word] & bit == 0 {
                     None
@@ -457,6 +460,34 @@ mod tests {
             .map(|(i, v)| (i as u32, v / norm))
             .collect();
         assert_eq!(vector, expected);
+    }
+
+    /// Routing takes a bigram's key from the two characters it has just
+    /// read; the vocabulary stores bigrams under the key of their letters
+    /// (`push`, at training). They must agree for every pair, or routing
+    /// would silently find no bigram at all: CJK of both blocks, a pair
+    /// across a word boundary, pairs cut by punctuation or Latin letters.
+    #[test]
+    fn a_bigram_is_passed_under_the_key_of_its_letters() {
+        let segmenter =
+            crate::segment::Segmenter::new("", "", false).unwrap_or_else(|e| panic!("{e}"));
+        let text = "楼下饭店油烟，A3区㐀㐁电梯x困人\n标题行的油烟";
+        let seg = segmenter.segment(text);
+        let mut bigrams = Vec::new();
+        for_each_term(&seg, text, None, |t, bigram, at| {
+            if let Some(key) = bigram {
+                assert_eq!(key, bigram_key(t), "{t}");
+                assert_eq!(&text[at..at + t.len()], t);
+                bigrams.push(t);
+            }
+        });
+        assert_eq!(
+            bigrams,
+            [
+                "楼下", "下饭", "饭店", "店油", "油烟", "区㐀", "㐀㐁", "㐁电", "电梯", "困人",
+                "标题", "题行", "行的", "的油", "油烟"
+            ]
+        );
     }
 
     #[test]

@@ -429,7 +429,7 @@ fn fit(
         let mut words = HashSet::new();
         let mut bigrams = HashSet::new();
         for_each_term(&segmented[d], &texts[d].0, Some(ignore), |t, bigram, _| {
-            if bigram {
+            if bigram.is_some() {
                 bigrams.insert(t);
             } else {
                 words.insert(t);

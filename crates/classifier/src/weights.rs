@@ -30,6 +30,11 @@ pub(crate) struct Weights {
     /// Lanes per feature: the classes divided by 16, rounded up.
     per_feature: usize,
     classes: usize,
+    /// Each feature's weights summed over the classes, once at load: every
+    /// routing's explanation needs the sum of each row it explains, and
+    /// summing the row's lanes each time cost more than reading one value
+    /// (BENCHMARKS.md, stop 31).
+    row_sums: Vec<f32>,
 }
 
 impl Weights {
@@ -44,11 +49,16 @@ impl Weights {
                 lanes[f * per_feature + c / LANE].0[c % LANE] = w;
             }
         }
-        Weights {
+        let mut weights = Weights {
             lanes,
             per_feature,
             classes,
-        }
+            row_sums: Vec::new(),
+        };
+        weights.row_sums = (0..features as u32)
+            .map(|f| weights.summed_row(f))
+            .collect();
+        weights
     }
 
     /// The row-major matrix again, as a model file holds it.
@@ -65,8 +75,12 @@ impl Weights {
     }
 
     /// The sum of a feature's weights over all classes, added in class
-    /// order (the padding adds zeros after the last class).
+    /// order (summed once, when the weights are built).
     pub fn row_sum(&self, feature: u32) -> f32 {
+        self.row_sums[feature as usize]
+    }
+
+    fn summed_row(&self, feature: u32) -> f32 {
         self.lanes[feature as usize * self.per_feature..][..self.per_feature]
             .iter()
             .flat_map(|lane| lane.0)
