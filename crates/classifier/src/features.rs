@@ -288,8 +288,10 @@ impl Vocabulary {
     pub fn vectorize(&self, seg: &Segmented, text: &str) -> Vec<(u32, f32)> {
         // Sorting the hits and counting runs is cheaper than a map per text.
         let title_end = title_end(text);
-        // About one hit a character and half as many words, plus the
-        // title's repeats: a byte a hit (three a character) leaves room.
+        // About one bigram a character and half as many words: a byte a
+        // hit (three a Chinese character) holds a letter's hits; a long
+        // title over a short body, counted `title_repeat` more times, may
+        // still grow it.
         let mut hits: Vec<u32> = Vec::with_capacity(text.len());
         for_each_term(seg, text, None, |t, bigram, at| {
             let found = if let Some(key) = bigram {
