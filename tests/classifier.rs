@@ -1,6 +1,6 @@
 //! The router: clear cases, confusable ones, explanations, determinism, bad input.
 
-use hotline_classifier::{parse_labelled, Analyzer, Error, Model, Segmenter, TrainParams};
+use hotline_classifier::{parse_labelled, Analyzer, Error, Example, Model, Segmenter, TrainParams};
 use hotline_suite::analyzer;
 
 fn topic_of(text: &str) -> String {
@@ -405,4 +405,60 @@ fn evaluation_reports_bootstrap_intervals_around_its_figures() {
     assert_eq!(perfect.macro_f1, 1.0, "{perfect:?}");
     let i = perfect.intervals.expect("intervals");
     assert_eq!((i.macro_f1.low, i.macro_f1.high), (1.0, 1.0));
+}
+
+/// A model retrained on callers' tickets learns no word that only those
+/// tickets hold: a text of such a word routes as a word nobody wrote does,
+/// or any token could ask `/classify` whether some ticket in the city holds
+/// it (a neighbour's name, in another district). The same examples, not
+/// private, do teach the word: the test can fail.
+#[test]
+fn a_word_only_private_examples_hold_is_not_learnt() {
+    let config = hotline::config::Config::load(None).unwrap_or_else(|e| panic!("{e}"));
+    let secret = "龘靐齉";
+    let train = |private: bool| {
+        let mut examples = vec![
+            Example {
+                text: "健身房关门跑路，我的年卡还没退费".into(),
+                topic: "sports_prepaid".into(),
+                private: false,
+            },
+            Example {
+                text: "路灯坏了很久没人修".into(),
+                topic: "other".into(),
+                private: false,
+            },
+        ];
+        for place in ["游泳馆", "健身房", "瑜伽馆", "羽毛球馆"] {
+            examples.push(Example {
+                text: format!("{secret}开的{place}预付卡退不了费，{secret}人也找不到"),
+                topic: "sports_prepaid".into(),
+                private,
+            });
+        }
+        hotline::engine::with_sources(&config, |sources| {
+            Ok(Analyzer::train(
+                sources,
+                &examples,
+                &TrainParams::default(),
+                config.router.decision.clone(),
+            )?)
+        })
+        .unwrap_or_else(|e| panic!("{e:#}"))
+    };
+    let private = train(true);
+    let asked = private.analyze(None, secret).routing;
+    let baseline = private.analyze(None, "鱻灥厵").routing;
+    assert_eq!(asked.topic, baseline.topic);
+    assert!((asked.confidence - baseline.confidence).abs() < 1e-6);
+    assert!(
+        asked
+            .deciding_words
+            .iter()
+            .all(|w| !w.chars().any(|c| secret.contains(c))),
+        "{:?}",
+        asked.deciding_words
+    );
+    let public = train(false);
+    assert_eq!(public.analyze(None, secret).routing.topic, "sports_prepaid");
 }

@@ -920,7 +920,7 @@ async fn an_admin_retrains_the_router_while_the_server_runs() {
         let (status, t) = post_json(
             &http,
             &format!("{base}/tickets"),
-            json!({"text": format!("街心花园第{i}号长椅坏了，晚上路灯也不亮，请园林部门来修"), "kind": "投诉", "topic": "parks"}),
+            json!({"text": format!("街心花园第{i}号长椅坏了，龘靐齉家门口的路灯也不亮，请园林部门来修"), "kind": "投诉", "topic": "parks", "district": "海淀区"}),
         )
         .await;
         assert_eq!(status, 201, "{t}");
@@ -1010,6 +1010,26 @@ async fn an_admin_retrains_the_router_while_the_server_runs() {
     .await;
     assert_eq!(status, 201, "{ticket}");
     assert_eq!(ticket["topic"]["model"], new_version.as_str(), "{ticket}");
+    // A word only those tickets hold (a name, in 海淀区) did not enter the
+    // model: a 朝阳区 operator routing it gets what a word nobody wrote gets.
+    let chaoyang = TestServer::client(&server.inner.token("operator", false, Some("朝阳区")).await);
+    let (_, asked) = post_json(
+        &chaoyang,
+        &format!("{base}/classify"),
+        json!({"text": "龘靐齉"}),
+    )
+    .await;
+    let (_, unknown) = post_json(
+        &chaoyang,
+        &format!("{base}/classify"),
+        json!({"text": "鱻灥厵"}),
+    )
+    .await;
+    assert_eq!(
+        asked["routing"]["top"], unknown["routing"]["top"],
+        "{asked} / {unknown}"
+    );
+    assert_eq!(asked["routing"]["deciding_words"], json!([]), "{asked}");
 
     // The new model applied to history while the server runs.
     let limited_reroute = TestServer::client(&limited)

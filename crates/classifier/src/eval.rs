@@ -37,6 +37,7 @@ impl LabelledRow {
         Example {
             text: crate::full_text(self.title.as_deref(), &self.text),
             topic: self.topic.clone(),
+            private: false,
         }
     }
 }

@@ -20,6 +20,20 @@ use crate::weights::Weights;
 pub struct Example {
     pub text: String,
     pub topic: String,
+    /// A caller's ticket (retraining from the store): its words weigh on the
+    /// features the other examples bring, and never become features of
+    /// their own. Otherwise a word of one ticket (a neighbour's name)
+    /// would enter the model, and routing any text holding it, which every
+    /// token may do, would tell that some ticket in the city has it.
+    #[serde(default)]
+    pub private: bool,
+}
+
+/// A training text as `fit` reads it.
+struct TrainingText {
+    text: String,
+    class: usize,
+    private: bool,
 }
 
 /// Training knobs; the defaults are what the shipped model is built with.
@@ -149,7 +163,7 @@ impl Model {
         params: &TrainParams,
     ) -> Result<Model> {
         let classes: Vec<String> = taxonomy.topics().iter().map(|t| t.slug.clone()).collect();
-        let mut texts: Vec<(String, usize)> = Vec::with_capacity(examples.len());
+        let mut texts: Vec<TrainingText> = Vec::with_capacity(examples.len());
         for (i, ex) in examples.iter().enumerate() {
             let class = taxonomy.index_of(&ex.topic).ok_or_else(|| {
                 Error::Model(format!(
@@ -159,16 +173,24 @@ impl Model {
                     taxonomy.year
                 ))
             })?;
-            texts.push((ex.text.clone(), class));
+            texts.push(TrainingText {
+                text: ex.text.clone(),
+                class,
+                private: ex.private,
+            });
         }
         for (class, topic) in taxonomy.topics().iter().enumerate() {
             for seed in &topic.seeds {
-                texts.push((seed.clone(), class));
+                texts.push(TrainingText {
+                    text: seed.clone(),
+                    class,
+                    private: false,
+                });
             }
         }
         let mut present = vec![false; classes.len()];
-        for (_, c) in &texts {
-            present[*c] = true;
+        for t in &texts {
+            present[t.class] = true;
         }
         if let Some(missing) = present.iter().position(|p| !p) {
             return Err(Error::Model(format!(
@@ -176,8 +198,8 @@ impl Model {
                 classes[missing]
             )));
         }
-        let segmented: Vec<Segmented> = texts.iter().map(|(t, _)| segmenter.segment(t)).collect();
-        let labels: Vec<usize> = texts.iter().map(|(_, c)| *c).collect();
+        let segmented: Vec<Segmented> = texts.iter().map(|t| segmenter.segment(&t.text)).collect();
+        let labels: Vec<usize> = texts.iter().map(|t| t.class).collect();
         let all: Vec<usize> = (0..texts.len()).collect();
 
         let temperature = if params.calibration_folds >= 2 {
@@ -415,7 +437,7 @@ impl Model {
 /// Fits a model on the documents at `subset`.
 fn fit(
     classes: &[String],
-    texts: &[(String, usize)],
+    texts: &[TrainingText],
     segmented: &[Segmented],
     labels: &[usize],
     subset: &[usize],
@@ -425,16 +447,26 @@ fn fit(
     // Document frequencies; BTreeMap keeps feature order independent of hashing.
     let mut word_df: BTreeMap<&str, u32> = BTreeMap::new();
     let mut bigram_df: BTreeMap<&str, u32> = BTreeMap::new();
+    // The terms of examples that are not private: only these become features.
+    let mut public = HashSet::new();
     for &d in subset {
         let mut words = HashSet::new();
         let mut bigrams = HashSet::new();
-        for_each_term(&segmented[d], &texts[d].0, Some(ignore), |t, bigram, _| {
-            if bigram.is_some() {
-                bigrams.insert(t);
-            } else {
-                words.insert(t);
-            }
-        });
+        for_each_term(
+            &segmented[d],
+            &texts[d].text,
+            Some(ignore),
+            |t, bigram, _| {
+                if bigram.is_some() {
+                    bigrams.insert(t);
+                } else {
+                    words.insert(t);
+                }
+            },
+        );
+        if !texts[d].private {
+            public.extend(words.iter().chain(&bigrams).copied());
+        }
         for w in words {
             *word_df.entry(w).or_default() += 1;
         }
@@ -446,11 +478,11 @@ fn fit(
     let idf = |df: u32| ((n + 1.0) / (df as f32 + 1.0)).ln() + 1.0;
     let mut vocab = Vocabulary::default();
     vocab.title_repeat = params.title_repeat;
-    for (w, df) in &word_df {
+    for (w, df) in word_df.iter().filter(|(w, _)| public.contains(*w)) {
         // Each word once (a map's keys): `push` refuses only a repeat.
         let _ = vocab.push(w, false, idf(*df));
     }
-    for (b, df) in &bigram_df {
+    for (b, df) in bigram_df.iter().filter(|(b, _)| public.contains(*b)) {
         if *df >= params.min_bigram_df {
             let _ = vocab.push(b, true, idf(*df));
         }
@@ -459,7 +491,7 @@ fn fit(
     let docs: Vec<Doc> = subset
         .iter()
         .map(|&d| Doc {
-            vector: vocab.vectorize(&segmented[d], &texts[d].0),
+            vector: vocab.vectorize(&segmented[d], &texts[d].text),
             class: labels[d],
         })
         .collect();
@@ -586,7 +618,7 @@ fn fit_complement_nb(docs: &[Doc], features: usize, k: usize, smoothing: f32) ->
 /// on texts the model has not seen.
 fn fit_temperature(
     classes: &[String],
-    texts: &[(String, usize)],
+    texts: &[TrainingText],
     segmented: &[Segmented],
     labels: &[usize],
     ignore: &crate::WordSet,
@@ -598,7 +630,7 @@ fn fit_temperature(
         let train: Vec<usize> = (0..texts.len()).filter(|i| i % folds != fold).collect();
         let model = fit(classes, texts, segmented, labels, &train, ignore, params);
         for i in (0..texts.len()).filter(|i| i % folds == fold) {
-            let vector = model.vocab.vectorize(&segmented[i], &texts[i].0);
+            let vector = model.vocab.vectorize(&segmented[i], &texts[i].text);
             held_out.push((model.raw_scores(&vector), labels[i]));
         }
     }

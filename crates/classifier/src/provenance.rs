@@ -84,6 +84,11 @@ pub fn fingerprint(
     part(serde_json::to_string(params).unwrap_or_default().as_bytes());
     part(&(examples.len() as u64).to_le_bytes());
     for example in examples {
+        // Marked only when private, so that the models built before the
+        // mark existed keep their versions; no topic's slug starts with NUL.
+        if example.private {
+            part(b"\0private");
+        }
         part(example.topic.as_bytes());
         part(example.text.as_bytes());
     }
@@ -109,6 +114,7 @@ mod tests {
         Example {
             text: text.to_owned(),
             topic: topic.to_owned(),
+            private: false,
         }
     }
 
@@ -133,6 +139,14 @@ mod tests {
             example("了路灯", "other"),
         ];
         assert_ne!(base, fingerprint(&sources("a"), &shifted, &params));
+        let private = vec![
+            Example {
+                private: true,
+                ..examples[0].clone()
+            },
+            examples[1].clone(),
+        ];
+        assert_ne!(base, fingerprint(&sources("a"), &private, &params));
         let stronger = TrainParams {
             l2: 1e-4,
             ..TrainParams::default()

@@ -88,7 +88,12 @@ pub fn train_and_compare(
     eval: &[(String, Vec<LabelledRow>)],
 ) -> Result<(Analyzer, Comparison)> {
     let mut examples = engine::builtin_examples()?;
-    examples.extend(labels.train.iter().map(LabelledRow::example));
+    // Callers' tickets lend no word of their own to the model (see
+    // `Example::private`); the built-in corpus and `extra` decide its words.
+    examples.extend(labels.train.iter().map(|row| Example {
+        private: true,
+        ..row.example()
+    }));
     examples.extend(extra.iter().cloned());
     let decision = config.router.decision.clone();
     let mut new = engine::with_sources(config, |sources| {
