@@ -656,6 +656,61 @@ fn an_import_rejects_odd_rows_naming_the_field() {
     }
 }
 
+/// The same, as an attacker would write the values: a value holding quotes
+/// of its own (which once made the printed summary lose track of where the
+/// value ended and print the name and e-mail after it), and values cut at
+/// 40 characters inside a phone number or an e-mail address (which once
+/// left the first digits in clear in the report, no longer recognisable as
+/// a phone to mask). Neither the summary nor the report shows any of them.
+#[test]
+fn an_import_shows_no_caller_data_from_values_built_to_slip_out() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = hotline_suite::state_in(&dir.path().join("data"));
+    let jsonl = dir.path().join("rows.jsonl");
+    let filler = "满意度回访时我说的是对处理结果还算满意但是希望下次快一点的工作";
+    assert_eq!(filler.chars().count(), 31);
+    let rows = [
+        json!({"external_id": "q1", "text": "楼下饭店油烟很大", "caller_name": "欧阳小明",
+               "kind": "x'欧阳小明 zhangsan@qq.com 110105199001011234'y"}),
+        json!({"external_id": "q2", "text": "楼下饭店油烟很大", "caller_phone": "13812345678",
+               "satisfaction": format!("{}138-1234-5678，谢谢", &filler[..filler.char_indices().nth(29).map_or(0, |(i, _)| i)])}),
+        json!({"external_id": "q3", "text": "楼下饭店油烟很大",
+               "satisfaction": format!("{}手机1 3 9 8 7 6 5 4 3 2 1", &filler[..filler.char_indices().nth(27).map_or(0, |(i, _)| i)])}),
+        json!({"external_id": "q4", "text": "楼下饭店油烟很大",
+               "urgency": format!("{}邮箱lisimeimei@example.com", &filler[..filler.char_indices().nth(31).map_or(filler.len(), |(i, _)| i)])}),
+        json!({"external_id": "q5", "text": "楼下饭店油烟很大", "topic": "O'Neil's 13700001111 topic"}),
+    ];
+    let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(&jsonl, text).unwrap_or_else(|e| panic!("{e}"));
+    let (summary, lines) = import_files(&state, vec![jsonl], &dir.path().join("rejects.tsv"));
+    assert_eq!((summary.imported, summary.rejected), (0, 5), "{lines}");
+    let reasons = format!("{:?}", summary.rejected_by_reason);
+    for secret in ["欧阳小明", "zhangsan", "qq.com", "Neil", "lisimeimei"] {
+        assert!(
+            !reasons.contains(secret),
+            "{secret} in the summary: {reasons}"
+        );
+    }
+    assert!(reasons.contains("kind: unknown kind '…'"), "{reasons}");
+    assert!(reasons.contains("topic: unknown topic '…'"), "{reasons}");
+    for secret in [
+        "138-1234",
+        "1381234",
+        "1 3 9 8",
+        "13700001111",
+        "lisimeimei",
+        "110105",
+    ] {
+        assert!(!lines.contains(secret), "{secret} in the report:\n{lines}");
+    }
+    for line in 1..=5 {
+        assert!(
+            lines.contains(&format!("rows.jsonl\t{line}\t")),
+            "line {line} missing:\n{lines}"
+        );
+    }
+}
+
 /// Appends a version of `ticket` to the store's journal as an earlier
 /// version of the engine would have written it (record layout: length, CRC,
 /// version 1 · seq · no text hash · no index words · the ticket's JSON); the

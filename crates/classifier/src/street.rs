@@ -317,7 +317,7 @@ impl Gazetteer {
         let streets = &self.streets;
         let Some(&pattern) = streets.forms.get(rest) else {
             return Err(format!(
-                "'{field}' is not one of the configured 街道 / 乡镇 (e.g. 望京街道)"
+                "unknown 街道 / 乡镇 '{field}': not one of the configured ones (e.g. 望京街道)"
             ));
         };
         let units = &streets.patterns[pattern].0;

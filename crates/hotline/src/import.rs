@@ -251,7 +251,7 @@ fn check_given(state: &AppState, row: ImportRow) -> Result<ImportRow, RowError> 
                 line: row.line,
                 field: Some("topic".to_owned()),
                 reason: format!(
-                    "'{given}' is not one of the {} topics (a slug or a name of config/topics/{}.toml); leave the column out to let the router decide, or import with the file's year set in [taxonomy]",
+                    "unknown topic '{given}': not one of the {} topics (a slug or a name of config/topics/{}.toml); leave the column out to let the router decide, or import with the file's year set in [taxonomy]",
                     taxonomy.year, taxonomy.year
                 ),
             });
@@ -494,26 +494,21 @@ fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     Ok(file)
 }
 
-/// A rejection's reason as a kind of damage: quoted values become `'…'`,
-/// numbers `#` (a date, a length), and what follows a bracket or a colon
-/// (the lists of what is allowed) is left out. A value may be a caller's.
+/// A rejection's reason as a kind of damage: a quoted value and all that
+/// follows it become `'…'`, numbers `#` (a date, a length), and what
+/// follows a bracket or a colon (the lists of what is allowed) is left out.
+/// A value may be a caller's, and may itself hold quotes: nothing after the
+/// first quote is kept, since where the value ends cannot be told.
 fn reason_kind(reason: &str) -> String {
     let mut out = String::new();
-    let mut quoted = false;
     let mut in_number = false;
     for c in reason.chars() {
-        if c == '(' || c == '（' || (c == ':' && !quoted) {
+        if c == '(' || c == '（' || c == ':' {
             break;
         }
         if c == '\'' {
-            if !quoted {
-                out.push_str("'…'");
-            }
-            quoted = !quoted;
-            continue;
-        }
-        if quoted {
-            continue;
+            out.push_str("'…'");
+            break;
         }
         if c.is_ascii_digit() {
             if !in_number {

@@ -43,7 +43,7 @@ pub fn district_field(state: &AppState, given: Option<&str>) -> Result<Option<St
     match state.analyzer().gazetteer().canonical(given) {
         Some(d) => Ok(Some(d.to_owned())),
         None => Err(format!(
-            "'{given}' is not one of the configured districts (e.g. 朝阳区 or 朝阳)"
+            "unknown district '{given}': not one of the configured districts (e.g. 朝阳区 or 朝阳)"
         )),
     }
 }

@@ -309,6 +309,11 @@ pub(crate) fn clean(s: &str) -> Option<String> {
 }
 
 /// Quotes a value for an error message, cut to 40 characters.
+///
+/// A cut value loses the word the cut falls in (letters, digits and the
+/// signs written inside numbers and addresses): the message is masked after
+/// it is made, and a phone number or e-mail address cut in part is no longer
+/// recognised as one, so its first digits would be shown in clear.
 pub(crate) fn shorten(s: &str) -> String {
     const MAX: usize = 40;
     let s: String = s
@@ -318,10 +323,18 @@ pub(crate) fn shorten(s: &str) -> String {
         .collect();
     if s.chars().count() > MAX {
         let cut: String = s.chars().take(MAX).collect();
+        let cut = cut.trim_end_matches(|c: char| {
+            c.is_alphanumeric() && !is_han(c) || "@._-+()（）－＋ 　".contains(c)
+        });
         format!("{cut}…")
     } else {
         s
     }
+}
+
+/// A Chinese character: a word of them is text, not an identifier.
+fn is_han(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{3134F}')
 }
 
 /// Shows a number the way a person typed it: integers without `.0`.
@@ -436,7 +449,16 @@ mod tests {
     fn cleaning() {
         assert_eq!(clean(" a\u{0}b\r\n\tc "), Some("ab\n\tc".to_string()));
         assert_eq!(clean("\u{1}\u{2} \u{3000}"), None);
-        assert_eq!(shorten(&"x".repeat(50)).chars().count(), 41);
+        assert_eq!(shorten(&"好".repeat(50)).chars().count(), 41);
+        // The word a cut falls in is left out, not shown in part.
+        let phone = format!("{}138-1234-5678，谢谢", "满".repeat(29));
+        assert_eq!(shorten(&phone), format!("{}…", "满".repeat(29)));
+        let spaced = format!("{}手机1 3 8 1 2 3 4 5 6 7 8", "满".repeat(25));
+        assert_eq!(shorten(&spaced), format!("{}手机…", "满".repeat(25)));
+        let mail = format!("{}邮箱zhangsan@qq.com", "满".repeat(35));
+        assert_eq!(shorten(&mail), format!("{}邮箱…", "满".repeat(35)));
+        let wide = format!("{}电话１３８１２３４５６７８", "满".repeat(33));
+        assert_eq!(shorten(&wide), format!("{}电话…", "满".repeat(33)));
         assert_eq!(format_number(12345.0), "12345");
         assert_eq!(format_number(1.5), "1.5");
     }

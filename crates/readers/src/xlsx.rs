@@ -393,7 +393,7 @@ fn read_sheet(
             let _ = rows.send(Err(RowError {
                 line: u64::from(r) + 1,
                 field: None,
-                reason: format!("sheet '{sheet}' has more than {MAX_ROWS} rows; reading stopped"),
+                reason: format!("more than {MAX_ROWS} rows in sheet '{sheet}'; reading stopped"),
             }));
             return;
         }
