@@ -711,6 +711,73 @@ fn an_import_shows_no_caller_data_from_values_built_to_slip_out() {
     }
 }
 
+/// A report path that would truncate the journal (or anything in the data
+/// directory), or the very file being imported, is refused before anything
+/// is opened: the journal and the input keep every byte, and the import
+/// runs once given a report path elsewhere.
+#[test]
+fn an_import_report_cannot_overwrite_the_journal_or_its_input() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path().join("data");
+    let state = hotline_suite::state_in(&data);
+    let rows = dir.path().join("rows.jsonl");
+    std::fs::write(
+        &rows,
+        format!(
+            "{}\n",
+            json!({"external_id": "j1", "text": "小区没有电动车充电桩"})
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (first, _) = import_files(&state, vec![rows.clone()], &dir.path().join("first.tsv"));
+    assert_eq!(first.imported, 1);
+    let journal = std::fs::read_dir(&data)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("journal"))
+        })
+        .unwrap_or_else(|| panic!("no journal in {}", data.display()));
+    let journal_bytes = std::fs::read(&journal).unwrap_or_else(|e| panic!("{e}"));
+    let input_bytes = std::fs::read(&rows).unwrap_or_else(|e| panic!("{e}"));
+    let through_dots = data
+        .join("index")
+        .join("..")
+        .join(journal.file_name().unwrap_or_default());
+    for report in [
+        journal.clone(),
+        through_dots,
+        data.join("new-report.tsv"),
+        rows.clone(),
+    ] {
+        let refused = hotline::import::run(
+            &state,
+            &hotline::import::ImportOptions {
+                files: vec![rows.clone()],
+                format: None,
+                map: hotline_readers::FieldMap::new(),
+                report: report.clone(),
+                quiet: true,
+                progress_every: std::time::Duration::from_secs(5),
+                limits: Default::default(),
+            },
+        );
+        let message = format!(
+            "{:#}",
+            refused
+                .err()
+                .unwrap_or_else(|| panic!("{} was accepted", report.display()))
+        );
+        assert!(message.contains("--report"), "{message}");
+        assert_eq!(std::fs::read(&journal).unwrap_or_default(), journal_bytes);
+        assert_eq!(std::fs::read(&rows).unwrap_or_default(), input_bytes);
+    }
+    assert!(!data.join("new-report.tsv").exists());
+    let (again, _) = import_files(&state, vec![rows], &dir.path().join("second.tsv"));
+    assert_eq!((again.imported, again.duplicates), (0, 1));
+}
+
 /// Appends a version of `ticket` to the store's journal as an earlier
 /// version of the engine would have written it (record layout: length, CRC,
 /// version 1 · seq · no text hash · no index words · the ticket's JSON); the

@@ -305,6 +305,7 @@ pub struct ImportOptions {
 pub fn run(state: &AppState, opts: &ImportOptions) -> Result<ImportSummary> {
     let started = Instant::now();
     let mut summary = ImportSummary::default();
+    check_report_path(&opts.report, state.store.dir(), &opts.files)?;
     let mut report = std::io::BufWriter::new(
         private_file(&opts.report)
             .with_context(|| format!("cannot write the report {}", opts.report.display()))?,
@@ -475,6 +476,44 @@ fn import_file(
         summary.duplicates += duplicates;
         Ok(())
     })
+}
+
+/// Refuses a report path that would truncate a file the import needs: one
+/// inside the data directory (the journal, sled's files, the index) or one
+/// of the files being imported. Opening the report truncates it, and an
+/// import told `--report <data dir>/journal.log` once erased the journal of
+/// every acknowledged ticket.
+fn check_report_path(report: &Path, data_dir: &Path, files: &[PathBuf]) -> Result<()> {
+    // The report may not exist yet: its folder's real path, then its name.
+    let resolved = |path: &Path| -> Option<PathBuf> {
+        if let Ok(real) = path.canonicalize() {
+            return Some(real);
+        }
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Some(parent.canonicalize().ok()?.join(path.file_name()?))
+    };
+    let Some(report_at) = resolved(report) else {
+        return Ok(()); // opening it will fail and say why
+    };
+    if let Ok(dir) = data_dir.canonicalize() {
+        anyhow::ensure!(
+            !report_at.starts_with(&dir),
+            "the report {} would be written inside the data directory {}; choose a path outside it (--report)",
+            report.display(),
+            data_dir.display()
+        );
+    }
+    for file in files {
+        anyhow::ensure!(
+            resolved(file).as_deref() != Some(report_at.as_path()),
+            "the report {} is the file being imported; choose another path (--report)",
+            report.display()
+        );
+    }
+    Ok(())
 }
 
 /// A report file only its owner may read (it quotes rejected values, which
