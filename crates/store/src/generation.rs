@@ -79,6 +79,15 @@ pub(crate) fn sync_path(path: &Path) -> Result<()> {
         .map_err(Error::io_at(path))
 }
 
+/// fsyncs sled's log (`<data dir>/sled/db`), where a `flush` has written a
+/// change without making it durable (sled 0.34's flush does not fsync, see
+/// journal.rs). For the few records that do not go through the journal:
+/// tokens and the audit log, whose loss in a power cut would bring a revoked
+/// token back or drop the trace of a read of personal data.
+pub(crate) fn sync_sled_log(data_dir: &Path) -> Result<()> {
+    sync_path(&data_dir.join("sled").join("db"))
+}
+
 /// fsyncs every file and directory under sled's directory: sled 0.34's
 /// flush writes but does not fsync (see journal.rs), and a compaction must
 /// know that sled's switch to the new journal is on disk before it deletes
