@@ -407,34 +407,48 @@ fn evaluation_reports_bootstrap_intervals_around_its_figures() {
     assert_eq!((i.macro_f1.low, i.macro_f1.high), (1.0, 1.0));
 }
 
-/// A model retrained on callers' tickets learns no word that only those
-/// tickets hold: a text of such a word routes as a word nobody wrote does,
+/// A model retrained on callers' tickets learns no term that only those
+/// tickets hold: its features are exactly those the other examples give on
+/// their own, so a text of such a term routes as a term nobody wrote does,
 /// or any token could ask `/classify` whether some ticket in the city holds
-/// it (a neighbour's name, in another district). The same examples, not
-/// private, do teach the word: the test can fail.
+/// it (a neighbour's name, in another district). The attacks tried: a word
+/// made of letters nobody else writes; a two-letter name whose letters
+/// stand side by side in the corpus across two words (老王强行 holds the
+/// bigram 王强); a bigram the corpus holds once, which the tickets would
+/// lift over the bigram threshold. The same examples, not private, do teach
+/// the word: the test can fail.
 #[test]
 fn a_word_only_private_examples_hold_is_not_learnt() {
     let config = hotline::config::Config::load(None).unwrap_or_else(|e| panic!("{e}"));
     let secret = "龘靐齉";
-    let train = |private: bool| {
-        let mut examples = vec![
-            Example {
-                text: "健身房关门跑路，我的年卡还没退费".into(),
-                topic: "sports_prepaid".into(),
+    let public = [
+        ("健身房关门跑路，我的年卡还没退费", "sports_prepaid"),
+        ("路灯坏了很久没人修", "other"),
+        ("老王强行拆了我家的墙", "other"),
+    ];
+    let private = [
+        format!("{secret}开的游泳馆预付卡退不了费，{secret}人也找不到"),
+        format!("{secret}开的健身房预付卡退不了费"),
+        "王强家的狗天天夜里叫，王强也不牵绳".to_owned(),
+        "王强遛狗不牵绳，王强的狗咬了人".to_owned(),
+    ];
+    let train = |with_private: Option<bool>| {
+        let mut examples: Vec<Example> = public
+            .iter()
+            .map(|(text, topic)| Example {
+                text: (*text).into(),
+                topic: (*topic).into(),
                 private: false,
-            },
-            Example {
-                text: "路灯坏了很久没人修".into(),
-                topic: "other".into(),
-                private: false,
-            },
-        ];
-        for place in ["游泳馆", "健身房", "瑜伽馆", "羽毛球馆"] {
-            examples.push(Example {
-                text: format!("{secret}开的{place}预付卡退不了费，{secret}人也找不到"),
-                topic: "sports_prepaid".into(),
-                private,
-            });
+            })
+            .collect();
+        if let Some(private_flag) = with_private {
+            for (i, text) in private.iter().enumerate() {
+                examples.push(Example {
+                    text: text.clone(),
+                    topic: if i < 2 { "sports_prepaid" } else { "dogs" }.into(),
+                    private: private_flag,
+                });
+            }
         }
         hotline::engine::with_sources(&config, |sources| {
             Ok(Analyzer::train(
@@ -446,19 +460,36 @@ fn a_word_only_private_examples_hold_is_not_learnt() {
         })
         .unwrap_or_else(|e| panic!("{e:#}"))
     };
-    let private = train(true);
-    let asked = private.analyze(None, secret).routing;
-    let baseline = private.analyze(None, "鱻灥厵").routing;
+    // The terms (word or bigram), not their idf, which every example counts in.
+    let features = |analyzer: &Analyzer| -> Vec<(String, bool)> {
+        let json: serde_json::Value = serde_json::from_str(&analyzer.router().model().to_json())
+            .unwrap_or_else(|e| panic!("{e}"));
+        json["features"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| (f[0].as_str().unwrap_or_default().to_owned(), f[1] == true))
+            .collect()
+    };
+    let without = train(None);
+    let with_private = train(Some(true));
+    assert_eq!(features(&with_private), features(&without));
+    let asked = with_private.analyze(None, secret).routing;
+    let baseline = with_private.analyze(None, "鱻灥厵").routing;
     assert_eq!(asked.topic, baseline.topic);
     assert!((asked.confidence - baseline.confidence).abs() < 1e-6);
     assert!(
-        asked
-            .deciding_words
-            .iter()
-            .all(|w| !w.chars().any(|c| secret.contains(c))),
+        asked.deciding_words.is_empty(),
         "{:?}",
         asked.deciding_words
     );
-    let public = train(false);
-    assert_eq!(public.analyze(None, secret).routing.topic, "sports_prepaid");
+    let named = with_private.analyze(None, "王强").routing;
+    assert!(
+        named.deciding_words.iter().all(|w| w != "王强"),
+        "{:?}",
+        named.deciding_words
+    );
+    let taught = train(Some(false));
+    assert_ne!(features(&taught), features(&without));
+    assert_eq!(taught.analyze(None, secret).routing.topic, "sports_prepaid");
 }

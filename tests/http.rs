@@ -1013,18 +1013,23 @@ async fn an_admin_retrains_the_router_while_the_server_runs() {
     // A word only those tickets hold (a name, in 海淀区) did not enter the
     // model: a 朝阳区 operator routing it gets what a word nobody wrote gets.
     let chaoyang = TestServer::client(&server.inner.token("operator", false, Some("朝阳区")).await);
-    let (_, asked) = post_json(
+    let (asked_status, asked) = post_json(
         &chaoyang,
         &format!("{base}/classify"),
         json!({"text": "龘靐齉"}),
     )
     .await;
-    let (_, unknown) = post_json(
+    let (unknown_status, unknown) = post_json(
         &chaoyang,
         &format!("{base}/classify"),
         json!({"text": "鱻灥厵"}),
     )
     .await;
+    assert_eq!(
+        (asked_status, unknown_status),
+        (200, 200),
+        "{asked} / {unknown}"
+    );
     assert_eq!(
         asked["routing"]["top"], unknown["routing"]["top"],
         "{asked} / {unknown}"

@@ -712,9 +712,11 @@ fn an_import_shows_no_caller_data_from_values_built_to_slip_out() {
 }
 
 /// A report path that would truncate the journal (or anything in the data
-/// directory), or the very file being imported, is refused before anything
-/// is opened: the journal and the input keep every byte, and the import
-/// runs once given a report path elsewhere.
+/// directory, directly, through `..`, a hard link or a symbolic link), the
+/// very file being imported, or any other file that is not an earlier
+/// report (a configuration) is refused before anything is truncated: each
+/// keeps every byte, and a link to a file not yet there does not create it.
+/// The import runs once given a fresh path, an earlier report or /dev/null.
 #[test]
 fn an_import_report_cannot_overwrite_the_journal_or_its_input() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -745,12 +747,26 @@ fn an_import_report_cannot_overwrite_the_journal_or_its_input() {
         .join("index")
         .join("..")
         .join(journal.file_name().unwrap_or_default());
-    for report in [
+    let config = dir.path().join("hotline.toml");
+    std::fs::write(&config, "[data]\ndir = \"/srv/hotline\"\n").unwrap_or_else(|e| panic!("{e}"));
+    let config_bytes = std::fs::read(&config).unwrap_or_default();
+    let mut refused_paths = vec![
         journal.clone(),
         through_dots,
         data.join("new-report.tsv"),
         rows.clone(),
-    ] {
+        config.clone(),
+    ];
+    #[cfg(unix)]
+    {
+        let hard = dir.path().join("journal-backup.log");
+        std::fs::hard_link(&journal, &hard).unwrap_or_else(|e| panic!("{e}"));
+        let dangling = dir.path().join("dangling.tsv");
+        std::os::unix::fs::symlink(data.join("planted.tsv"), &dangling)
+            .unwrap_or_else(|e| panic!("{e}"));
+        refused_paths.extend([hard, dangling]);
+    }
+    for report in refused_paths {
         let refused = hotline::import::run(
             &state,
             &hotline::import::ImportOptions {
@@ -774,6 +790,20 @@ fn an_import_report_cannot_overwrite_the_journal_or_its_input() {
         assert_eq!(std::fs::read(&rows).unwrap_or_default(), input_bytes);
     }
     assert!(!data.join("new-report.tsv").exists());
+    assert!(!data.join("planted.tsv").exists());
+    assert_eq!(std::fs::read(&config).unwrap_or_default(), config_bytes);
+    #[cfg(unix)]
+    {
+        let (to_null, _) = import_files(
+            &state,
+            vec![rows.clone()],
+            std::path::Path::new("/dev/null"),
+        );
+        assert_eq!(to_null.duplicates, 1);
+    }
+    let earlier = dir.path().join("first.tsv");
+    let (over_earlier, _) = import_files(&state, vec![rows.clone()], &earlier);
+    assert_eq!(over_earlier.duplicates, 1);
     let (again, _) = import_files(&state, vec![rows], &dir.path().join("second.tsv"));
     assert_eq!((again.imported, again.duplicates), (0, 1));
 }

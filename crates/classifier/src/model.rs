@@ -447,8 +447,15 @@ fn fit(
     // Document frequencies; BTreeMap keeps feature order independent of hashing.
     let mut word_df: BTreeMap<&str, u32> = BTreeMap::new();
     let mut bigram_df: BTreeMap<&str, u32> = BTreeMap::new();
-    // The terms of examples that are not private: only these become features.
-    let mut public = HashSet::new();
+    // Which terms become features is decided by the examples that are not
+    // private alone, words and bigrams apart (a ticket's two-letter name is
+    // no word because two public letters happen to stand side by side), and
+    // bigrams' threshold counted over them alone (a ticket must not lift a
+    // bigram seen once in the corpus over it). Private examples only add to
+    // the counts that weigh the features: the vocabulary is the one the
+    // public examples give on their own.
+    let mut public_words: HashSet<&str> = HashSet::new();
+    let mut public_bigram_df: BTreeMap<&str, u32> = BTreeMap::new();
     for &d in subset {
         let mut words = HashSet::new();
         let mut bigrams = HashSet::new();
@@ -465,7 +472,10 @@ fn fit(
             },
         );
         if !texts[d].private {
-            public.extend(words.iter().chain(&bigrams).copied());
+            public_words.extend(words.iter().copied());
+            for b in &bigrams {
+                *public_bigram_df.entry(b).or_default() += 1;
+            }
         }
         for w in words {
             *word_df.entry(w).or_default() += 1;
@@ -478,12 +488,12 @@ fn fit(
     let idf = |df: u32| ((n + 1.0) / (df as f32 + 1.0)).ln() + 1.0;
     let mut vocab = Vocabulary::default();
     vocab.title_repeat = params.title_repeat;
-    for (w, df) in word_df.iter().filter(|(w, _)| public.contains(*w)) {
+    for (w, df) in word_df.iter().filter(|(w, _)| public_words.contains(*w)) {
         // Each word once (a map's keys): `push` refuses only a repeat.
         let _ = vocab.push(w, false, idf(*df));
     }
-    for (b, df) in bigram_df.iter().filter(|(b, _)| public.contains(*b)) {
-        if *df >= params.min_bigram_df {
+    for (b, df) in &bigram_df {
+        if public_bigram_df.get(b).copied().unwrap_or(0) >= params.min_bigram_df {
             let _ = vocab.push(b, true, idf(*df));
         }
     }

@@ -305,12 +305,9 @@ pub struct ImportOptions {
 pub fn run(state: &AppState, opts: &ImportOptions) -> Result<ImportSummary> {
     let started = Instant::now();
     let mut summary = ImportSummary::default();
-    check_report_path(&opts.report, state.store.dir(), &opts.files)?;
-    let mut report = std::io::BufWriter::new(
-        private_file(&opts.report)
-            .with_context(|| format!("cannot write the report {}", opts.report.display()))?,
-    );
-    writeln!(report, "file\tline\tfield\treason")?;
+    let mut report =
+        std::io::BufWriter::new(open_report(&opts.report, state.store.dir(), &opts.files)?);
+    writeln!(report, "{REPORT_HEADER}")?;
     // Rows are counted once the store acknowledged them: durable, whatever
     // happens to the process next. The import kill test reads these lines.
     let progress = Progress::new(opts.quiet, opts.progress_every, "rows stored");
@@ -516,21 +513,83 @@ fn check_report_path(report: &Path, data_dir: &Path, files: &[PathBuf]) -> Resul
     Ok(())
 }
 
-/// A report file only its owner may read (it quotes rejected values, which
-/// may be callers' data): created 0600 on Unix, truncated if it exists.
-fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+/// The first line of every report: an existing file is overwritten only
+/// when it starts so (an earlier report), or is empty.
+const REPORT_HEADER: &str = "file\tline\tfield\treason";
+
+/// Opens the report, a file only its owner may read (it quotes rejected
+/// values, which may be callers' data): created 0600 on Unix, or an earlier
+/// report truncated. Anything else that exists is refused rather than
+/// truncated: a link (which the check of its folder cannot see through), a
+/// hard link to the journal, the configuration, a model.
+fn open_report(path: &Path, data_dir: &Path, files: &[PathBuf]) -> Result<std::fs::File> {
+    check_report_path(path, data_dir, files)?;
+    let shown = path.display();
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(path)?;
-    // An existing report keeps its mode through open: narrow it.
+    let checked = match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // O_EXCL: a link planted meanwhile makes this fail, not follow it.
+            options.create_new(true);
+            None
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot write the report {shown}")),
+        Ok(meta) if is_device(&meta) => None, // /dev/null: nothing to truncate
+        Ok(meta) => {
+            anyhow::ensure!(
+                meta.file_type().is_file(),
+                "the report {shown} exists and is not a plain file (a link or a folder); choose another path (--report)"
+            );
+            anyhow::ensure!(
+                starts_as_report(path)?,
+                "the report {shown} exists and is not an earlier report; choose another path (--report) or remove it first"
+            );
+            options.truncate(true);
+            Some(meta)
+        }
+    };
+    let file = options
+        .open(path)
+        .with_context(|| format!("cannot write the report {shown}"))?;
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
+    if let Some(meta) = checked {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let opened = file.metadata()?;
+        anyhow::ensure!(
+            (opened.dev(), opened.ino()) == (meta.dev(), meta.ino()),
+            "the report {shown} was replaced while it was opened; run the import again"
+        );
+        // An earlier report keeps its mode through open: narrow it.
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
+    #[cfg(not(unix))]
+    let _ = checked;
     Ok(file)
+}
+
+/// A character device such as /dev/null, which a report may be sent to.
+fn is_device(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileTypeExt::is_char_device(&meta.file_type())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
+}
+
+/// Whether an existing file is empty or begins with the report's header.
+fn starts_as_report(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(REPORT_HEADER.len());
+    std::fs::File::open(path)
+        .and_then(|f| f.take(REPORT_HEADER.len() as u64).read_to_end(&mut head))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(head.is_empty() || head == REPORT_HEADER.as_bytes())
 }
 
 /// A rejection's reason as a kind of damage: a quoted value and all that

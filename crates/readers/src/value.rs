@@ -310,10 +310,11 @@ pub(crate) fn clean(s: &str) -> Option<String> {
 
 /// Quotes a value for an error message, cut to 40 characters.
 ///
-/// A cut value loses the word the cut falls in (letters, digits and the
-/// signs written inside numbers and addresses): the message is masked after
-/// it is made, and a phone number or e-mail address cut in part is no longer
-/// recognised as one, so its first digits would be shown in clear.
+/// A cut value ends at its last Chinese character that is not a numeral:
+/// what stood after it (digits however written and separated, letters,
+/// signs) is left out. The message is masked after it is made, and a phone
+/// number or e-mail address cut in part is no longer recognised as one, so
+/// its first digits would be shown in clear.
 pub(crate) fn shorten(s: &str) -> String {
     const MAX: usize = 40;
     let s: String = s
@@ -324,7 +325,7 @@ pub(crate) fn shorten(s: &str) -> String {
     if s.chars().count() > MAX {
         let cut: String = s.chars().take(MAX).collect();
         let cut = cut.trim_end_matches(|c: char| {
-            c.is_alphanumeric() && !is_han(c) || "@._-+()（）－＋ 　".contains(c)
+            !is_han(c) || "〇一二三四五六七八九十零壹贰叁肆伍陆柒捌玖拾两幺".contains(c)
         });
         format!("{cut}…")
     } else {
@@ -332,7 +333,7 @@ pub(crate) fn shorten(s: &str) -> String {
     }
 }
 
-/// A Chinese character: a word of them is text, not an identifier.
+/// A Chinese character (a numeral among them may be part of a number).
 fn is_han(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{3134F}')
 }
@@ -459,6 +460,19 @@ mod tests {
         assert_eq!(shorten(&mail), format!("{}邮箱…", "满".repeat(35)));
         let wide = format!("{}电话１３８１２３４５６７８", "满".repeat(33));
         assert_eq!(shorten(&wide), format!("{}电话…", "满".repeat(33)));
+        for number in [
+            "138/1234/5678",
+            "138．1234．5678",
+            "138–1234–5678",
+            "一三八、一二三四、五六七八",
+        ] {
+            let value = format!("{}号码{number}", "满".repeat(32));
+            assert_eq!(
+                shorten(&value),
+                format!("{}号码…", "满".repeat(32)),
+                "{number}"
+            );
+        }
         assert_eq!(format_number(12345.0), "12345");
         assert_eq!(format_number(1.5), "1.5");
     }
