@@ -494,6 +494,69 @@ fn new_deadlines_rebuild_the_queue_on_open() {
     state.store.shutdown().unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// A district's queue walks only its own open tickets: its cost, and so
+/// the time a district-limited token can measure, owes nothing to how many
+/// tickets other districts have open (an attacker timed a district's queue
+/// at 0.45 ms, then 30 ms once 60,000 tickets were open elsewhere, with the
+/// same answer). Its answer is the city's queue filtered to the district,
+/// in the same order, with and without a deadline bound, and after a
+/// reopen; `verify` checks the district keys against a recount.
+#[test]
+fn a_districts_queue_walks_only_its_own_open_tickets() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = state_in(dir.path());
+    for i in 0..6 {
+        submit(&state, FUMES, t(1, 9, i), "general", "朝阳区");
+    }
+    for i in 0..40 {
+        submit(&state, FUMES, t(1, 8, i), "general", "海淀区");
+    }
+    let check = |state: &hotline::AppState| {
+        for due_within in [None, Some(chrono::Duration::hours(24))] {
+            let city = state
+                .store
+                .queue(
+                    &QueueQuery {
+                        due_within,
+                        ..all()
+                    },
+                    t(1, 10, 0),
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+            let own = state
+                .store
+                .queue(
+                    &QueueQuery {
+                        district: Some("朝阳区".into()),
+                        due_within,
+                        ..all()
+                    },
+                    t(1, 10, 0),
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+            let filtered: Vec<_> = city
+                .items
+                .iter()
+                .filter(|i| i.district.as_deref() == Some("朝阳区"))
+                .map(|i| i.id)
+                .collect();
+            assert_eq!(own.items.iter().map(|i| i.id).collect::<Vec<_>>(), filtered);
+            assert_eq!((own.total, own.keys_read), (6, 6), "{due_within:?}");
+        }
+    };
+    check(&state);
+    state.store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    drop(state);
+    let state = state_in(dir.path());
+    check(&state);
+    assert!(state
+        .store
+        .verify()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_ok());
+    state.store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}
+
 async fn get(http: &reqwest::Client, url: String) -> (u16, Value) {
     let r = http.get(url).send().await.unwrap_or_else(|e| panic!("{e}"));
     let status = r.status().as_u16();

@@ -23,9 +23,12 @@ pub(crate) const TEXT_HASH: u8 = b'h';
 pub(crate) const DECISION: u8 = b'o';
 /// The deadline queue: deadline · id → an open ticket's stage and holder (`queue`).
 pub(crate) const QUEUE: u8 = b'q';
+/// The same keys by district: district (length-prefixed) · deadline · id,
+/// so that a district's queue walks its own open tickets only (`queue`).
+pub(crate) const QUEUE_BY_DISTRICT: u8 = b'r';
 /// Open tickets per allowance · deadline hour · department (`queue_counts`).
 pub(crate) const QUEUE_BUCKET: u8 = b'b';
-/// The layout version and deadlines the `q`, `b` and `w` keys were computed with.
+/// The layout version and deadlines the `q`, `r`, `b` and `w` keys were computed with.
 pub(crate) const META_QUEUE_CONFIG: &[u8] = b"mqueue_config";
 /// Day · normalised address · id → a hash of the caller (`hotspots`).
 pub(crate) const ADDRESS: u8 = b'w';

@@ -53,6 +53,7 @@ impl Store {
         let mut recount: HashMap<CounterKey, Counts> = HashMap::new();
         let mut decisions: HashMap<Vec<u8>, DecisionCounts> = HashMap::new();
         let mut queue = std::collections::BTreeMap::new();
+        let mut district_queue = std::collections::BTreeMap::new();
         let mut addresses = std::collections::BTreeMap::new();
         let mut department_rows: HashMap<Vec<u8>, (CounterKey, Counts)> = HashMap::new();
         for item in self.inner.tree.scan_prefix([TICKET]) {
@@ -66,6 +67,7 @@ impl Store {
                         decisions.entry(dk).or_default().add(c);
                     }
                     if let Some(e) = crate::queue::entry(&t, &self.inner.config.deadlines) {
+                        district_queue.insert(e.district_key(), e.value());
                         queue.insert(e.key(), e.value());
                     }
                     if let Some((k, v)) = crate::hotspots::address_entry(&t) {
@@ -136,6 +138,12 @@ impl Store {
         report
             .queue_mismatches
             .extend(crate::queue_counts::check(&self.inner.tree, buckets)?);
+        let (_, twin_mismatches) = crate::queue::check(
+            &self.inner.tree,
+            crate::queue::QUEUE_BY_DISTRICT,
+            district_queue,
+        )?;
+        report.queue_mismatches.extend(twin_mismatches);
         let (_, address_mismatches) =
             crate::queue::check(&self.inner.tree, crate::hotspots::ADDRESS, addresses)?;
         report.queue_mismatches.extend(address_mismatches);

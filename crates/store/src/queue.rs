@@ -10,6 +10,11 @@
 //! ([`entry`]): the writer removes the old version's key and inserts the new
 //! one in the same atomic batch as the ticket (`store::apply`), and
 //! `hotline verify` compares the keys with a recount.
+//!
+//! Each key has a twin under `r` · district, with the same value, so that a
+//! query for one district walks that district's open tickets only: its cost
+//! (and so its time, which any district-limited token can measure) owes
+//! nothing to the other districts' backlog.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -25,7 +30,7 @@ use crate::queue_counts::{OpenCount, QUEUE_BUCKET};
 // The deadline settings the keys were computed with (JSON) are kept under
 // META_QUEUE_CONFIG: when the configuration changes, the keys are rebuilt
 // at the next opening.
-pub(crate) use crate::keys::{META_QUEUE_CONFIG, QUEUE};
+pub(crate) use crate::keys::{META_QUEUE_CONFIG, QUEUE, QUEUE_BY_DISTRICT};
 const VALUE_VERSION: u8 = 1;
 
 /// Which deadline a ticket is waiting on.
@@ -204,6 +209,33 @@ pub(crate) fn bound(t: NaiveDateTime) -> Vec<u8> {
     k
 }
 
+/// `r` · the district's length (u16) and bytes: where its twin keys start.
+fn district_prefix(district: &str) -> Vec<u8> {
+    let bytes = district.as_bytes();
+    let len = bytes.len().min(u16::MAX as usize);
+    let mut k = Vec::with_capacity(3 + len + 24);
+    k.push(QUEUE_BY_DISTRICT);
+    k.extend_from_slice(&(len as u16).to_be_bytes());
+    k.extend_from_slice(&bytes[..len]);
+    k
+}
+
+/// A district's twin of a queue key: its prefix, then the key without `q`.
+fn district_key(district: &str, key: &[u8]) -> Vec<u8> {
+    let mut k = district_prefix(district);
+    k.extend_from_slice(&key[1..]);
+    k
+}
+
+/// The queue key a district's twin stands for.
+fn primary_of(twin: &[u8]) -> Option<Vec<u8>> {
+    let at = twin.len().checked_sub(24)?;
+    let mut k = Vec::with_capacity(25);
+    k.push(QUEUE);
+    k.extend_from_slice(&twin[at..]);
+    Some(k)
+}
+
 fn put_str(v: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let len = bytes.len().min(u16::MAX as usize);
@@ -281,6 +313,11 @@ impl Entry {
         key_of(self.deadline, self.id)
     }
 
+    /// The twin key under the ticket's district (`r`).
+    pub fn district_key(&self) -> Vec<u8> {
+        district_key(&self.district, &self.key())
+    }
+
     pub fn value(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(64 + self.topic.len() + self.department.len());
         v.push(VALUE_VERSION);
@@ -356,17 +393,21 @@ pub(crate) fn update(
     crate::queue_counts::deltas(before.as_ref(), after.as_ref(), buckets);
     if let Some(b) = &before {
         batch.remove(b.key());
+        batch.remove(b.district_key());
     }
     if let Some(a) = &after {
-        batch.insert(a.key(), a.value());
+        let value = a.value();
+        batch.insert(a.district_key(), value.clone());
+        batch.insert(a.key(), value);
     }
 }
 
 /// What the derived keys (queue, addresses) follow: their layout's version
 /// and the deadlines, as stored under [`META_QUEUE_CONFIG`].
 pub(crate) fn config_stamp(deadlines: &Deadlines) -> Vec<u8> {
-    // v2: with the deadline buckets (`queue_counts`).
-    let mut stamp = b"v2 ".to_vec();
+    // v2: with the deadline buckets (`queue_counts`); v3: with the keys'
+    // twins by district (`r`).
+    let mut stamp = b"v3 ".to_vec();
     stamp.extend(serde_json::to_vec(deadlines).unwrap_or_default());
     stamp
 }
@@ -384,7 +425,12 @@ pub(crate) fn rebuild(
     let mut batch = sled::Batch::default();
     let mut n = 0u64;
     let mut entries = Vec::new();
-    for space in [QUEUE, crate::hotspots::ADDRESS, QUEUE_BUCKET] {
+    for space in [
+        QUEUE,
+        QUEUE_BY_DISTRICT,
+        crate::hotspots::ADDRESS,
+        QUEUE_BUCKET,
+    ] {
         for item in tree.scan_prefix([space]) {
             let (k, _) = item?;
             batch.remove(k);
@@ -399,6 +445,7 @@ pub(crate) fn rebuild(
         };
         if let Some(e) = entry(&t, deadlines) {
             batch.insert(e.key(), e.value());
+            batch.insert(e.district_key(), e.value());
             entries.push(e);
             n += 1;
         }
@@ -495,6 +542,10 @@ pub struct QueuePage {
     pub by_department: Vec<DepartmentBacklog>,
     /// The page, by time left (most overdue first).
     pub items: Vec<QueueItem>,
+    /// How many keys the query walked: its cost, for the tests that check a
+    /// district's query owes nothing to the other districts. Not shown.
+    #[serde(skip)]
+    pub keys_read: u64,
 }
 
 /// Walks the queue keys in deadline order: as far as `due_within` reaches,
@@ -526,11 +577,36 @@ pub(crate) fn query(
         (counts, departments) =
             crate::queue_counts::counts(tree, q.department.as_deref(), now, due_soon_fraction)?;
     }
-    for item in tree.range(vec![QUEUE]..end) {
+    // One district's query walks its own twin keys, in the same deadline
+    // order; the city's walks the `q` keys.
+    let walk = match &q.district {
+        Some(district) => {
+            let prefix = district_prefix(district);
+            let mut to = prefix.clone();
+            to.extend_from_slice(&end[1..]);
+            if end.len() == 1 {
+                // No deadline bound: to the end of the district's keys.
+                to = prefix.clone();
+                to.extend_from_slice(&[0xff; 25]);
+            }
+            tree.range(prefix..to)
+        }
+        None => tree.range(vec![QUEUE]..end),
+    };
+    let mut keys_read = 0u64;
+    for item in walk {
         if counted && items.len() >= q.per_page {
             break;
         }
         let (k, v) = item?;
+        keys_read += 1;
+        let k = match q.district {
+            Some(_) => match primary_of(&k) {
+                Some(primary) => sled::IVec::from(primary),
+                None => continue,
+            },
+            None => k,
+        };
         let Some(p) = peek(&k, &v) else {
             tracing::warn!("a deadline queue key cannot be decoded; `hotline verify` names it");
             continue;
@@ -602,6 +678,7 @@ pub(crate) fn query(
         counts,
         by_department,
         items,
+        keys_read,
     })
 }
 
@@ -612,7 +689,11 @@ pub(crate) fn check(
     space: u8,
     mut expected: BTreeMap<Vec<u8>, Vec<u8>>,
 ) -> crate::Result<(u64, Vec<String>)> {
-    let what = if space == QUEUE { "queue" } else { "address" };
+    let what = match space {
+        QUEUE => "queue",
+        QUEUE_BY_DISTRICT => "district queue",
+        _ => "address",
+    };
     let name = |k: &[u8]| match k
         .len()
         .checked_sub(16)
