@@ -227,12 +227,12 @@ fn district_key(district: &str, key: &[u8]) -> Vec<u8> {
     k
 }
 
-/// The queue key a district's twin stands for.
-fn primary_of(twin: &[u8]) -> Option<Vec<u8>> {
+/// The queue key a district's twin stands for (on the stack: the walk's
+/// loop does not allocate).
+fn primary_of(twin: &[u8]) -> Option<[u8; 25]> {
     let at = twin.len().checked_sub(24)?;
-    let mut k = Vec::with_capacity(25);
-    k.push(QUEUE);
-    k.extend_from_slice(&twin[at..]);
+    let mut k = [QUEUE; 25];
+    k[1..].copy_from_slice(&twin[at..]);
     Some(k)
 }
 
@@ -598,16 +598,25 @@ pub(crate) fn query(
         if counted && items.len() >= q.per_page {
             break;
         }
-        let (k, v) = item?;
+        let (stored, v) = item?;
         keys_read += 1;
-        let k = match q.district {
-            Some(_) => match primary_of(&k) {
-                Some(primary) => sled::IVec::from(primary),
-                None => continue,
+        let primary;
+        let k: &[u8] = match q.district {
+            Some(_) => match primary_of(&stored) {
+                Some(key) => {
+                    primary = key;
+                    &primary
+                }
+                None => {
+                    tracing::warn!(
+                        "a district queue key cannot be decoded; `hotline verify` names it"
+                    );
+                    continue;
+                }
             },
-            None => k,
+            None => &stored,
         };
-        let Some(p) = peek(&k, &v) else {
+        let Some(p) = peek(k, &v) else {
             tracing::warn!("a deadline queue key cannot be decoded; `hotline verify` names it");
             continue;
         };
@@ -635,7 +644,7 @@ pub(crate) fn query(
         }
         total += 1;
         if total as usize > skip && items.len() < q.per_page {
-            let Some(e) = Entry::decode(&k, &v) else {
+            let Some(e) = Entry::decode(k, &v) else {
                 continue;
             };
             let nonempty = |s: String| (!s.is_empty()).then_some(s);
@@ -726,7 +735,7 @@ pub(crate) fn check(
 
 #[cfg(test)]
 mod tests {
-    //! Deadlines by kind in the queue, under a fixed clock.
+    //! Deadlines by kind in the queue, under a fixed clock; the district twins of an older store.
 
     use super::*;
     use crate::counters::tests::consultations_within_a_day;
@@ -802,5 +811,75 @@ mod tests {
             same.iter().map(|(_, d, s)| (*d, *s)).collect::<Vec<_>>(),
             vec![(week, OnTime), (week, OnTime)]
         );
+    }
+
+    /// A store whose queue keys were laid out before the district twins
+    /// (stamp "v2 ", no `r` keys) gets them at its next opening, before any
+    /// query; `verify` then finds a twin removed, added under another
+    /// district, or changed.
+    #[test]
+    fn the_district_twins_are_built_for_an_older_store_and_checked_by_verify() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut ids = Vec::new();
+        for (text, district) in [
+            ("楼下饭店油烟", "朝阳区"),
+            ("小区电梯困人", "朝阳区"),
+            ("快递不送上门", "海淀区"),
+        ] {
+            let mut new = new_ticket(text, "");
+            new.district = Some(district.into());
+            ids.push(submit_one(&store, new).id);
+        }
+        let twins = |store: &Store| store.inner.tree.scan_prefix([QUEUE_BY_DISTRICT]).count();
+        assert_eq!(twins(&store), 3);
+        // As an older version left it.
+        let tree = store.inner.tree.clone();
+        for item in tree.scan_prefix([QUEUE_BY_DISTRICT]) {
+            let (k, _) = item.unwrap_or_else(|e| panic!("{e}"));
+            tree.remove(k).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let mut old = b"v2 ".to_vec();
+        old.extend(serde_json::to_vec(&store.inner.config.deadlines).unwrap_or_default());
+        tree.insert(META_QUEUE_CONFIG, old)
+            .unwrap_or_else(|e| panic!("{e}"));
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        drop((store, tree));
+        let store =
+            Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(twins(&store), 3);
+        let q = QueueQuery {
+            district: Some("朝阳区".into()),
+            page: 1,
+            per_page: 10,
+            ..QueueQuery::default()
+        };
+        let page = store.queue(&q, at(6, 10)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((page.total, page.keys_read), (2, 2));
+        assert!(store.verify().unwrap_or_else(|e| panic!("{e}")).is_ok());
+        // Damage: one twin removed, one copied under another district, one changed.
+        let tree = store.inner.tree.clone();
+        let all: Vec<(sled::IVec, sled::IVec)> = tree
+            .scan_prefix([QUEUE_BY_DISTRICT])
+            .map(|i| i.unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        tree.remove(&all[0].0).unwrap_or_else(|e| panic!("{e}"));
+        let stray = district_key("西城区", &primary_of(&all[1].0).unwrap_or_default());
+        tree.insert(stray, all[1].1.clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut changed = all[2].1.to_vec();
+        changed[1] ^= 1;
+        tree.insert(&all[2].0, changed)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
+        let found = report.queue_mismatches.join("\n");
+        for expected in ["is missing", "does not follow", "differs"] {
+            assert!(
+                found.contains("district queue key") && found.contains(expected),
+                "{expected}: {found}"
+            );
+        }
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
     }
 }
