@@ -258,6 +258,20 @@ fn a_model_file_with_impossible_values_is_refused() {
     assert!(Model::from_json(&file.to_string(), analyzer().taxonomy()).is_ok());
 }
 
+/// A router trained on `examples` with the configuration's sources and the
+/// default parameters.
+fn train_on(config: &hotline::config::Config, examples: &[Example]) -> Analyzer {
+    hotline::engine::with_sources(config, |sources| {
+        Ok(Analyzer::train(
+            sources,
+            examples,
+            &TrainParams::default(),
+            config.router.decision.clone(),
+        )?)
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
 /// Training again on the same inputs gives the prebuilt model's decisions:
 /// the artifact is what the command in its test message builds, not a blob
 /// from elsewhere.
@@ -265,15 +279,7 @@ fn a_model_file_with_impossible_values_is_refused() {
 fn training_again_reproduces_the_prebuilt_model() {
     let config = hotline::config::Config::load(None).unwrap_or_else(|e| panic!("{e}"));
     let examples = hotline::engine::builtin_examples().unwrap_or_else(|e| panic!("{e:#}"));
-    let trained = hotline::engine::with_sources(&config, |sources| {
-        Ok(Analyzer::train(
-            sources,
-            &examples,
-            &TrainParams::default(),
-            config.router.decision.clone(),
-        )?)
-    })
-    .unwrap_or_else(|e| panic!("{e:#}"));
+    let trained = train_on(&config, &examples);
     let mut config = config.clone();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     config.router.model = dir.path().join("default.json");
@@ -450,15 +456,7 @@ fn a_word_only_private_examples_hold_is_not_learnt() {
                 });
             }
         }
-        hotline::engine::with_sources(&config, |sources| {
-            Ok(Analyzer::train(
-                sources,
-                &examples,
-                &TrainParams::default(),
-                config.router.decision.clone(),
-            )?)
-        })
-        .unwrap_or_else(|e| panic!("{e:#}"))
+        train_on(&config, &examples)
     };
     // The terms (word or bigram), not their idf, which every example counts in.
     let features = |analyzer: &Analyzer| -> Vec<(String, bool)> {

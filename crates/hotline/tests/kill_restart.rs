@@ -29,6 +29,39 @@ fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// An HTTP client that gives up on a request after ten seconds.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `hotline serve` on a loopback port, its output discarded.
+fn serve_quietly(data: &Path, config: &Path, port: u16) -> Child {
+    hotline(data, config)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A token made by `hotline token create` with these flags: its secret.
+fn create_token(data: &Path, config: &Path, flags: &[&str]) -> String {
+    let created = hotline(data, config)
+        .args(["token", "create"])
+        .args(flags)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    String::from_utf8_lossy(&created.stdout).trim().to_owned()
+}
+
 async fn wait_healthy(http: &reqwest::Client, base: &str, child: &mut Child) {
     let started = Instant::now();
     loop {
@@ -558,30 +591,13 @@ async fn an_answered_search_is_in_the_audit_log_after_a_kill() {
     let data = dir.path().join("data");
     let config = dir.path().join("hotline.toml");
     std::fs::write(&config, "").unwrap_or_else(|e| panic!("{e}"));
-    let created = hotline(&data, &config)
-        .args(["token", "create", "--role", "admin", "--pii"])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let token = String::from_utf8_lossy(&created.stdout).trim().to_owned();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let token = create_token(&data, &config, &["--role", "admin", "--pii"]);
+    let http = client();
     let queries = ["油烟扰民", "电梯困人", "停车收费"];
     for query in queries {
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}/api/v1");
-        let mut child = hotline(&data, &config)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}"));
+        let mut child = serve_quietly(&data, &config, port);
         wait_healthy(&http, &base, &mut child).await;
         let answered = http
             .get(format!("{base}/search?q={query}"))
@@ -623,31 +639,10 @@ async fn a_token_answered_as_revoked_stays_revoked_after_a_kill() {
     let data = dir.path().join("data");
     let config = dir.path().join("hotline.toml");
     std::fs::write(&config, "").unwrap_or_else(|e| panic!("{e}"));
-    let create = |role: &str| {
-        let created = hotline(&data, &config)
-            .args(["token", "create", "--role", role])
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            created.status.success(),
-            "{}",
-            String::from_utf8_lossy(&created.stderr)
-        );
-        String::from_utf8_lossy(&created.stdout).trim().to_owned()
-    };
+    let create = |role: &str| create_token(&data, &config, &["--role", role]);
     let admin = create("admin");
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let serve = |port: u16| {
-        hotline(&data, &config)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
+    let http = client();
+    let serve = |port: u16| serve_quietly(&data, &config, port);
     let mut revoked = Vec::new();
     let mut created = Vec::new();
     for _ in 0..3 {

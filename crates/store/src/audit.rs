@@ -135,8 +135,7 @@ impl AuditLog {
         // killed within sled's flush interval (a second), nor in a power cut
         // (sled's flush does not fsync). One fsync per request that reads
         // personal data, searches or exports: a few milliseconds.
-        self.tree.flush()?;
-        crate::generation::sync_sled_log(&self.dir)?;
+        crate::generation::flush_durably(&self.tree, &self.dir)?;
         Ok(())
     }
 

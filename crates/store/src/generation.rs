@@ -79,16 +79,15 @@ pub(crate) fn sync_path(path: &Path) -> Result<()> {
         .map_err(Error::io_at(path))
 }
 
-/// fsyncs sled's log (`<data dir>/sled/db`), where a `flush` has written a
-/// change without making it durable (sled 0.34's flush does not fsync, see
-/// journal.rs). For the few records that do not go through the journal:
-/// tokens and the audit log, whose loss in a power cut would bring a revoked
-/// token back or drop the trace of a read of personal data.
-/// Its folder too, whose entry for the log a brand-new store has not yet
-/// made durable. (Values over a quarter of sled's segment go to
-/// `sled/blobs`, which this leaves out: tokens and audit entries are a few
-/// hundred bytes.)
-pub(crate) fn sync_sled_log(data_dir: &Path) -> Result<()> {
+/// Flushes `tree` and fsyncs sled's log (`<data dir>/sled/db`) and its
+/// folder: sled 0.34's flush writes but does not fsync (see journal.rs).
+/// For the few records that do not go through the journal, tokens and the
+/// audit log, whose loss in a power cut would bring a revoked token back or
+/// drop the trace of a read of personal data. (Values over a quarter of
+/// sled's segment go to `sled/blobs`, which this leaves out: tokens and
+/// audit entries are a few hundred bytes.)
+pub(crate) fn flush_durably(tree: &sled::Tree, data_dir: &Path) -> Result<()> {
+    tree.flush()?;
     let sled = data_dir.join("sled");
     sync_path(&sled.join("db"))?;
     sync_path(&sled)

@@ -444,8 +444,9 @@ pub(crate) fn rebuild(
             Err(e) => return Err(e),
         };
         if let Some(e) = entry(&t, deadlines) {
-            batch.insert(e.key(), e.value());
-            batch.insert(e.district_key(), e.value());
+            let value = e.value();
+            batch.insert(e.district_key(), value.clone());
+            batch.insert(e.key(), value);
             entries.push(e);
             n += 1;
         }
@@ -583,11 +584,10 @@ pub(crate) fn query(
         Some(district) => {
             let prefix = district_prefix(district);
             let mut to = prefix.clone();
-            to.extend_from_slice(&end[1..]);
-            if end.len() == 1 {
+            match &end[1..] {
                 // No deadline bound: to the end of the district's keys.
-                to = prefix.clone();
-                to.extend_from_slice(&[0xff; 25]);
+                [] => to.extend_from_slice(&[0xff; 25]),
+                deadline => to.extend_from_slice(deadline),
             }
             tree.range(prefix..to)
         }

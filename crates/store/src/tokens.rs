@@ -202,13 +202,6 @@ impl TokenStore {
         })
     }
 
-    /// Written through and fsynced: a token answered as created exists, and
-    /// one answered as revoked stays revoked, after a power cut too.
-    fn durable(&self) -> Result<()> {
-        self.tree.flush()?;
-        crate::generation::sync_sled_log(&self.dir)
-    }
-
     /// Creates a token and returns its record and its secret, which is not
     /// stored and cannot be shown again. Forbidden when the token would grant
     /// more than `by` holds.
@@ -252,7 +245,9 @@ impl TokenStore {
         batch.insert(key(RECORD, record.id.as_bytes()), json);
         batch.insert(key(HASH, &hash(&secret)), record.id.as_bytes().to_vec());
         self.tree.apply_batch(batch)?;
-        self.durable()?;
+        // Written through and fsynced: answered as done, it stays done
+        // after a power cut too.
+        crate::generation::flush_durably(&self.tree, &self.dir)?;
         Ok((record, secret))
     }
 
@@ -297,7 +292,7 @@ impl TokenStore {
             verified.generation += 1;
             verified.by_hash.retain(|_, r| r.id != id);
             self.tree.insert(&k, json)?;
-            self.durable()?;
+            crate::generation::flush_durably(&self.tree, &self.dir)?;
         }
         Ok(Some(record))
     }
