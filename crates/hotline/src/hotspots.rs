@@ -292,11 +292,11 @@ pub fn detect(store: &Store, q: &HotspotQuery) -> hotline_store::Result<Hotspots
     });
 
     let mut clusters = Vec::new();
-    for group in store.address_groups(window_from, q.date, MIN_CALLERS)? {
+    let groups = store.address_groups(window_from, q.date, MIN_CALLERS, q.district.as_deref())?;
+    for group in groups.groups {
         let tickets: Vec<Ticket> = group
             .tickets
             .into_iter()
-            .filter(|t| q.district.is_none() || t.district == q.district)
             .filter(|t| q.topic.as_ref().is_none_or(|s| *s == t.topic.slug))
             .collect();
         clusters.extend(clusters_at(&group.address, &tickets));

@@ -2,14 +2,16 @@
 //! and topic (the counters' full view, so the cost follows the days read,
 //! not the tickets stored), and the recent tickets of each address.
 //!
-//! Addresses: sled keeps one key per ticket with an address, `w` · day of
-//! receipt · normalised address · 0 · id, whose value is a 64-bit
-//! hash of the caller (never the number itself; 0 for an unknown caller).
-//! Like the queue keys, it is a pure function of the ticket, written in the
-//! ticket's batch and recounted by `verify`. A query for the last days
-//! reads only those days' keys.
+//! Addresses: sled keeps one key per ticket with an address, `w` · district
+//! (length-prefixed, empty when unknown) · day of receipt · normalised
+//! address · 0 · id, whose value is a 64-bit hash of the caller (never the
+//! number itself; 0 for an unknown caller). Like the queue keys, it is a
+//! pure function of the ticket, written in the ticket's batch and recounted
+//! by `verify`. A district's query for the last days reads only its own keys
+//! of those days, so a district-limited reader cannot time other districts'
+//! addresses; the city's query reads each district's days in turn.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
 use uuid::Uuid;
@@ -17,7 +19,7 @@ use uuid::Uuid;
 use crate::counters::{day_number, Column, CounterKey, Counts};
 use crate::error::Result;
 pub(crate) use crate::keys::ADDRESS;
-use crate::keys::{key, COUNTER, TICKET};
+use crate::keys::{after_prefix, district_prefix, key, split_district, COUNTER, TICKET};
 use crate::location::read_ticket;
 use crate::model::Ticket;
 use crate::repeats::caller_key;
@@ -35,11 +37,22 @@ pub struct PlaceDay {
     pub received: i64,
 }
 
-/// The recent tickets of one address, from at least `min_callers` callers.
+/// The recent tickets of one address of one district, from at least
+/// `min_callers` callers.
 #[derive(Debug, Clone)]
 pub struct AddressGroup {
+    /// Empty for tickets without a district.
+    pub district: String,
     pub address: String,
     pub tickets: Vec<Ticket>,
+}
+
+/// The address groups of a query, and how many address keys it read (the
+/// tests' measure that a district reads its own keys only).
+#[derive(Debug, Clone, Default)]
+pub struct AddressGroups {
+    pub groups: Vec<AddressGroup>,
+    pub keys_read: u64,
 }
 
 /// The address as a place: full-width letters and digits folded, spaces and
@@ -114,9 +127,9 @@ fn caller_hash(ticket: &Ticket) -> u64 {
 /// The ticket's address key and value, if it has a dated receipt and an address.
 pub(crate) fn address_entry(ticket: &Ticket) -> Option<(Vec<u8>, Vec<u8>)> {
     let day = ticket.day()?;
-    let address = normalise_address(ticket.address.as_deref()?, ticket.district.as_deref())?;
-    let mut k = Vec::with_capacity(22 + address.len());
-    k.push(ADDRESS);
+    let district = ticket.district.as_deref();
+    let address = normalise_address(ticket.address.as_deref()?, district)?;
+    let mut k = district_prefix(ADDRESS, district.unwrap_or_default());
     k.extend_from_slice(&day_number(day).to_be_bytes());
     k.extend_from_slice(address.as_bytes());
     k.push(0);
@@ -139,15 +152,47 @@ pub(crate) fn update(batch: &mut sled::Batch, old: Option<&Ticket>, new: &Ticket
     }
 }
 
-fn decode(k: &[u8]) -> Option<(String, Uuid)> {
-    let rest = k.get(5..)?;
+/// The address and id of an address key (after its district and day).
+fn decode(k: &[u8]) -> Option<(&str, Uuid)> {
+    let (_, rest) = split_district(k)?;
+    let rest = rest.get(4..)?;
     let split = rest.len().checked_sub(17)?;
     if rest.get(split) != Some(&0) {
         return None;
     }
-    let address = String::from_utf8(rest[..split].to_vec()).ok()?;
+    let address = std::str::from_utf8(&rest[..split]).ok()?;
     let id = Uuid::from_slice(&rest[split + 1..]).ok()?;
     Some((address, id))
+}
+
+/// The ids and distinct callers of each district's address.
+type Addresses = BTreeMap<(String, String), (Vec<Uuid>, HashSet<u64>)>;
+
+/// Reads one district's address keys in `range` (its days) into `into`.
+fn read_days(
+    tree: &sled::Tree,
+    district: &str,
+    range: std::ops::Range<Vec<u8>>,
+    into: &mut Addresses,
+    keys_read: &mut u64,
+) -> Result<()> {
+    for item in tree.range(range) {
+        let (k, v) = item?;
+        *keys_read += 1;
+        let Some((address, id)) = decode(&k) else {
+            tracing::warn!("address key cannot be decoded; skipped (verify names it)");
+            continue;
+        };
+        let caller = v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
+        let entry = into
+            .entry((district.to_owned(), address.to_owned()))
+            .or_default();
+        entry.0.push(id);
+        if caller != 0 {
+            entry.1.insert(caller);
+        }
+    }
+    Ok(())
 }
 
 impl Store {
@@ -189,32 +234,69 @@ impl Store {
             .collect())
     }
 
-    /// The tickets received from `from` to `to` at each address that
-    /// `min_callers` different known callers named, oldest first. Reads the
-    /// address keys of those days, then only the tickets of such addresses.
+    /// The tickets received from `from` to `to` at each address of
+    /// `district` (every district's when None) that `min_callers` different
+    /// known callers named, oldest first, by district and address. Reads
+    /// the address keys of those days in that district (in each district in
+    /// turn, for the city), then only the tickets of such addresses.
     pub fn address_groups(
         &self,
         from: NaiveDate,
         to: NaiveDate,
         min_callers: usize,
-    ) -> Result<Vec<AddressGroup>> {
-        let start = [&[ADDRESS][..], &day_number(from).to_be_bytes()].concat();
-        let end = [&[ADDRESS][..], &(day_number(to) + 1).to_be_bytes()].concat();
-        let mut by_address: HashMap<String, (Vec<Uuid>, HashSet<u64>)> = HashMap::new();
-        for item in self.inner.tree.range(start..end) {
-            let (k, v) = item?;
-            let Some((address, id)) = decode(&k) else {
-                continue;
-            };
-            let caller = v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
-            let entry = by_address.entry(address).or_default();
-            entry.0.push(id);
-            if caller != 0 {
-                entry.1.insert(caller);
+        district: Option<&str>,
+    ) -> Result<AddressGroups> {
+        let days = |prefix: &[u8]| {
+            let start = [prefix, &day_number(from).to_be_bytes()].concat();
+            let end = [prefix, &(day_number(to) + 1).to_be_bytes()].concat();
+            (start, end)
+        };
+        let mut keys_read = 0u64;
+        let mut by_address = Addresses::new();
+        match district {
+            Some(d) => {
+                let (start, end) = days(&district_prefix(ADDRESS, d));
+                read_days(
+                    &self.inner.tree,
+                    d,
+                    start..end,
+                    &mut by_address,
+                    &mut keys_read,
+                )?;
+            }
+            None => {
+                // Skip from one district's keys to the next: one seek per
+                // district, then only the days asked for.
+                let mut cursor = vec![ADDRESS];
+                let space_end = vec![ADDRESS + 1];
+                while let Some(item) = self.inner.tree.range(cursor..space_end.clone()).next() {
+                    let (k, _) = item?;
+                    keys_read += 1;
+                    let Some((name, _)) = split_district(&k) else {
+                        tracing::warn!("address key cannot be decoded; skipped (verify names it)");
+                        cursor = k.to_vec();
+                        cursor.push(0);
+                        continue;
+                    };
+                    let name = name.to_owned();
+                    let prefix = district_prefix(ADDRESS, &name);
+                    let (start, end) = days(&prefix);
+                    read_days(
+                        &self.inner.tree,
+                        &name,
+                        start..end,
+                        &mut by_address,
+                        &mut keys_read,
+                    )?;
+                    match after_prefix(&prefix) {
+                        Some(next) => cursor = next,
+                        None => break,
+                    }
+                }
             }
         }
         let mut groups = Vec::new();
-        for (address, (ids, callers)) in by_address {
+        for ((district, address), (ids, callers)) in by_address {
             if callers.len() < min_callers {
                 continue;
             }
@@ -231,16 +313,123 @@ impl Store {
                 }
             }
             tickets.sort_by_key(|t| (t.received_at, t.id));
-            groups.push(AddressGroup { address, tickets });
+            groups.push(AddressGroup {
+                district,
+                address,
+                tickets,
+            });
         }
-        groups.sort_by(|a, b| a.address.cmp(&b.address));
-        Ok(groups)
+        Ok(AddressGroups { groups, keys_read })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{normalise_address, normalise_masked_address};
+    use super::{normalise_address, normalise_masked_address, ADDRESS};
+    use crate::keys::{split_district, META_QUEUE_CONFIG};
+    use crate::testing::{new_ticket, submit_one};
+    use crate::{Store, StoreConfig};
+    use chrono::NaiveDate;
+
+    /// A store whose address keys were laid out before they were kept by
+    /// district (stamp "v3 ", `w` · day · address · id) has them moved
+    /// under their district at its next opening, before any query: a
+    /// district's query then reads its own keys of the window only, and
+    /// the same address in two districts is two places.
+    #[test]
+    fn an_older_stores_address_keys_move_under_their_district() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut n = 0;
+        for (district, callers, day) in [
+            ("朝阳区", 3, 6),
+            ("海淀区", 3, 6),
+            ("海淀区", 2, 6),
+            ("海淀区", 5, 1),
+        ] {
+            for _ in 0..callers {
+                n += 1;
+                let mut new = new_ticket(&format!("学院路小区12号楼电梯坏了{n}"), "");
+                new.district = Some(district.into());
+                new.address = Some(format!("北京市{district}学院路小区12号楼"));
+                new.caller_phone = Some(format!("139{n:08}"));
+                new.received_at =
+                    NaiveDate::from_ymd_opt(2024, 5, day).and_then(|d| d.and_hms_opt(9, 0, 0));
+                submit_one(&store, new);
+            }
+        }
+        // As an older version left them: the day first, no district.
+        let tree = store.inner.tree.clone();
+        let keys: Vec<(sled::IVec, sled::IVec)> = tree
+            .scan_prefix([ADDRESS])
+            .map(|i| i.unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        assert_eq!(keys.len(), 13);
+        for (k, v) in keys {
+            let (_, rest) = split_district(&k).unwrap_or_else(|| panic!("{k:?}"));
+            tree.remove(&k).unwrap_or_else(|e| panic!("{e}"));
+            tree.insert([&[ADDRESS][..], rest].concat(), v)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let mut old = b"v3 ".to_vec();
+        old.extend(serde_json::to_vec(&store.inner.config.deadlines).unwrap_or_default());
+        tree.insert(META_QUEUE_CONFIG, old)
+            .unwrap_or_else(|e| panic!("{e}"));
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        drop((store, tree));
+
+        let store =
+            Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        let day = |d| NaiveDate::from_ymd_opt(2024, 5, d).unwrap_or_default();
+        let haidian = store
+            .address_groups(day(4), day(6), 3, Some("海淀区"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Five keys of 海淀's window: not 朝阳's three, not 海淀's day 1.
+        assert_eq!(haidian.keys_read, 5);
+        let places: Vec<(&str, &str, usize)> = haidian
+            .groups
+            .iter()
+            .map(|g| (g.district.as_str(), g.address.as_str(), g.tickets.len()))
+            .collect();
+        assert_eq!(places, vec![("海淀区", "学院路小区12号楼", 5)]);
+        let city = store
+            .address_groups(day(4), day(6), 3, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let places: Vec<(&str, usize)> = city
+            .groups
+            .iter()
+            .map(|g| (g.district.as_str(), g.tickets.len()))
+            .collect();
+        assert_eq!(places, vec![("朝阳区", 3), ("海淀区", 5)]);
+        // One seek per district, then its window's keys.
+        assert_eq!(city.keys_read, 2 + 3 + 5);
+        assert!(store.verify().unwrap_or_else(|e| panic!("{e}")).is_ok());
+        // A key moved under another district is named by verify.
+        let tree = store.inner.tree.clone();
+        let (k, v) = tree
+            .scan_prefix([ADDRESS])
+            .next()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| panic!("no address key"));
+        let (_, rest) = split_district(&k).unwrap_or_else(|| panic!("{k:?}"));
+        tree.remove(&k).unwrap_or_else(|e| panic!("{e}"));
+        tree.insert(
+            [
+                crate::keys::district_prefix(ADDRESS, "西城区").as_slice(),
+                rest,
+            ]
+            .concat(),
+            v,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
+        let found = report.queue_mismatches.join("\n");
+        for expected in ["is missing", "does not follow"] {
+            assert!(found.contains(expected), "{expected}: {found}");
+        }
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    }
 
     #[test]
     fn addresses_are_one_place_however_written() {

@@ -30,7 +30,8 @@ pub(crate) const QUEUE_BY_DISTRICT: u8 = b'r';
 pub(crate) const QUEUE_BUCKET: u8 = b'b';
 /// The layout version and deadlines the `q`, `r`, `b` and `w` keys were computed with.
 pub(crate) const META_QUEUE_CONFIG: &[u8] = b"mqueue_config";
-/// Day · normalised address · id → a hash of the caller (`hotspots`).
+/// District (length-prefixed) · day · normalised address · id → a hash of
+/// the caller (`hotspots`), so that a district's query reads its own keys.
 pub(crate) const ADDRESS: u8 = b'w';
 /// Counter rows per holding department, per day and per month (`departments`).
 pub(crate) const DEPT_DAY: u8 = b'e';
@@ -60,6 +61,40 @@ pub(crate) fn key(space: u8, rest: &[u8]) -> Vec<u8> {
     k.push(space);
     k.extend_from_slice(rest);
     k
+}
+
+/// `space` · the district's length (u16) and bytes: where a district's keys
+/// start in the spaces kept by district (`r`, `w`). The length keeps one
+/// district's keys apart from those of a longer name it begins.
+pub(crate) fn district_prefix(space: u8, district: &str) -> Vec<u8> {
+    let bytes = district.as_bytes();
+    let len = bytes.len().min(u16::MAX as usize);
+    let mut k = Vec::with_capacity(3 + len + 32);
+    k.push(space);
+    k.extend_from_slice(&(len as u16).to_be_bytes());
+    k.extend_from_slice(&bytes[..len]);
+    k
+}
+
+/// The district a key of a space kept by district begins with, and the
+/// rest of the key after it.
+pub(crate) fn split_district(k: &[u8]) -> Option<(&str, &[u8])> {
+    let len = usize::from(u16::from_be_bytes(k.get(1..3)?.try_into().ok()?));
+    let district = std::str::from_utf8(k.get(3..3 + len)?).ok()?;
+    Some((district, &k[3 + len..]))
+}
+
+/// The first key after every key that starts with `prefix` (None when
+/// nothing can follow it).
+pub(crate) fn after_prefix(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut k = prefix.to_vec();
+    while let Some(last) = k.pop() {
+        if last < u8::MAX {
+            k.push(last + 1);
+            return Some(k);
+        }
+    }
+    None
 }
 
 pub(crate) fn indexed_key(space: u8, value: &str, id: Uuid) -> Vec<u8> {

@@ -47,7 +47,9 @@ pub use config::StoreConfig;
 pub use counters::{contribution, Column, CounterKey, Counts, Deadlines, KindDeadlines};
 pub use decisions::DecisionRow;
 pub use error::{Error, Result};
-pub use hotspots::{normalise_address, normalise_masked_address, AddressGroup, PlaceDay};
+pub use hotspots::{
+    normalise_address, normalise_masked_address, AddressGroup, AddressGroups, PlaceDay,
+};
 pub use index::IndexQuery;
 pub use journal::{Damage, DamageKind};
 pub use maintenance::VerifyReport;

@@ -211,13 +211,7 @@ pub(crate) fn bound(t: NaiveDateTime) -> Vec<u8> {
 
 /// `r` · the district's length (u16) and bytes: where its twin keys start.
 fn district_prefix(district: &str) -> Vec<u8> {
-    let bytes = district.as_bytes();
-    let len = bytes.len().min(u16::MAX as usize);
-    let mut k = Vec::with_capacity(3 + len + 24);
-    k.push(QUEUE_BY_DISTRICT);
-    k.extend_from_slice(&(len as u16).to_be_bytes());
-    k.extend_from_slice(&bytes[..len]);
-    k
+    crate::keys::district_prefix(QUEUE_BY_DISTRICT, district)
 }
 
 /// A district's twin of a queue key: its prefix, then the key without `q`.
@@ -406,8 +400,8 @@ pub(crate) fn update(
 /// and the deadlines, as stored under [`META_QUEUE_CONFIG`].
 pub(crate) fn config_stamp(deadlines: &Deadlines) -> Vec<u8> {
     // v2: with the deadline buckets (`queue_counts`); v3: with the keys'
-    // twins by district (`r`).
-    let mut stamp = b"v3 ".to_vec();
+    // twins by district (`r`); v4: the address keys under their district.
+    let mut stamp = b"v4 ".to_vec();
     stamp.extend(serde_json::to_vec(deadlines).unwrap_or_default());
     stamp
 }
