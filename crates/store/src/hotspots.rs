@@ -335,10 +335,18 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::{normalise_address, normalise_masked_address, ADDRESS};
-    use crate::keys::{split_district, META_QUEUE_CONFIG};
+    use crate::keys::{district_prefix, split_district, META_QUEUE_CONFIG};
     use crate::testing::{new_ticket, submit_one};
     use crate::{Store, StoreConfig};
     use chrono::NaiveDate;
+
+    /// Moves an address key from under its district to under `prefix`.
+    fn move_key(tree: &sled::Tree, k: &[u8], v: sled::IVec, prefix: &[u8]) {
+        let (_, rest) = split_district(k).unwrap_or_else(|| panic!("{k:?}"));
+        tree.remove(k).unwrap_or_else(|e| panic!("{e}"));
+        tree.insert([prefix, rest].concat(), v)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
 
     /// A store whose address keys were laid out before they were kept by
     /// district (stamp "v3 ", `w` · day · address · id) has them moved
@@ -376,10 +384,7 @@ mod tests {
             .collect();
         assert_eq!(keys.len(), 13);
         for (k, v) in keys {
-            let (_, rest) = split_district(&k).unwrap_or_else(|| panic!("{k:?}"));
-            tree.remove(&k).unwrap_or_else(|e| panic!("{e}"));
-            tree.insert([&[ADDRESS][..], rest].concat(), v)
-                .unwrap_or_else(|e| panic!("{e}"));
+            move_key(&tree, &k, v, &[ADDRESS]);
         }
         let mut old = b"v3 ".to_vec();
         old.extend(serde_json::to_vec(&store.inner.config.deadlines).unwrap_or_default());
@@ -421,17 +426,7 @@ mod tests {
             .next()
             .and_then(Result::ok)
             .unwrap_or_else(|| panic!("no address key"));
-        let (_, rest) = split_district(&k).unwrap_or_else(|| panic!("{k:?}"));
-        tree.remove(&k).unwrap_or_else(|e| panic!("{e}"));
-        tree.insert(
-            [
-                crate::keys::district_prefix(ADDRESS, "西城区").as_slice(),
-                rest,
-            ]
-            .concat(),
-            v,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        move_key(&tree, &k, v, &district_prefix(ADDRESS, "西城区"));
         let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
         let found = report.queue_mismatches.join("\n");
         for expected in ["is missing", "does not follow"] {
@@ -439,19 +434,9 @@ mod tests {
         }
         // Nor does the moved key show its ticket to the district it now
         // sits under, even with every one of 朝阳's keys moved there.
-        for item in tree.scan_prefix(crate::keys::district_prefix(ADDRESS, "朝阳区")) {
+        for item in tree.scan_prefix(district_prefix(ADDRESS, "朝阳区")) {
             let (k, v) = item.unwrap_or_else(|e| panic!("{e}"));
-            let (_, rest) = split_district(&k).unwrap_or_else(|| panic!("{k:?}"));
-            tree.remove(&k).unwrap_or_else(|e| panic!("{e}"));
-            tree.insert(
-                [
-                    crate::keys::district_prefix(ADDRESS, "西城区").as_slice(),
-                    rest,
-                ]
-                .concat(),
-                v,
-            )
-            .unwrap_or_else(|e| panic!("{e}"));
+            move_key(&tree, &k, v, &district_prefix(ADDRESS, "西城区"));
         }
         let xicheng = store
             .address_groups(day(4), day(6), 1, Some("西城区"))
