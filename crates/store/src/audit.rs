@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::store::Store;
+use crate::watermark::{Family, Watermark};
 
 /// What was done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +106,7 @@ pub struct AuditLog {
     tree: sled::Tree,
     /// The data directory, to make each entry durable before the answer.
     dir: std::sync::Arc<std::path::Path>,
+    watermark: std::sync::Arc<Watermark>,
 }
 
 impl AuditLog {
@@ -113,6 +115,7 @@ impl AuditLog {
         Ok(AuditLog {
             tree: store.db().open_tree("audit")?,
             dir: std::sync::Arc::from(store.dir()),
+            watermark: store.inner.watermark.clone(),
         })
     }
 
@@ -129,14 +132,15 @@ impl AuditLog {
             })?;
             batch.insert(Uuid::now_v7().as_bytes().to_vec(), json);
         }
-        self.tree.apply_batch(batch)?;
         // Written through and fsynced before the answer goes out: a read of
         // personal data must not vanish from the log because the process was
         // killed within sled's flush interval (a second), nor in a power cut
-        // (sled's flush does not fsync). One fsync per request that reads
+        // (sled's flush does not fsync), nor unseen when sled's log is
+        // damaged (the watermark). Two fsyncs per request that reads
         // personal data, searches or exports: a few milliseconds.
-        crate::generation::flush_durably(&self.tree, &self.dir)?;
-        Ok(())
+        self.watermark.change(Family::Audit, &self.dir, || {
+            Ok(self.tree.apply_batch(batch)?)
+        })
     }
 
     /// The newest `limit` entries, newest first.

@@ -39,6 +39,7 @@ mod store;
 mod testing;
 mod tokens;
 mod views;
+mod watermark;
 mod writer;
 
 pub use audit::{AuditAction, AuditEntry, AuditLog};

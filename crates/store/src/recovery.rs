@@ -50,6 +50,9 @@ impl Store {
         refuse_lost_sled(dir)?;
         let db = open_sled(&dir.join("sled"))?;
         let tree = db.open_tree("hotline")?;
+        // Before anything is written: sled must not have lost a token's
+        // revocation or an audit entry that was answered as done.
+        let watermark = Arc::new(crate::watermark::Watermark::open(&db, dir)?);
 
         if let Some(g) = tree.get(META_SALVAGE)? {
             return Err(Error::Conflict(format!(
@@ -245,6 +248,7 @@ impl Store {
                 index,
                 journal: journal_reader,
                 config,
+                watermark,
                 requests: Mutex::new(Some(tx)),
                 threads: Mutex::new(vec![writer_thread, owner.handle]),
             }),

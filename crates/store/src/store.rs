@@ -90,6 +90,8 @@ pub(crate) struct Inner {
     pub(crate) index: SearchIndex,
     pub(crate) journal: JournalReader,
     pub(crate) config: StoreConfig,
+    /// The lock and mark of every token and audit change (`watermark`).
+    pub(crate) watermark: Arc<crate::watermark::Watermark>,
     pub(crate) requests: Mutex<Option<Sender<Request>>>,
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
 }

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::store::Store;
+use crate::watermark::{Family, Watermark};
 
 const RECORD: u8 = b'i';
 const HASH: u8 = b'h';
@@ -160,6 +161,7 @@ pub struct TokenStore {
     verified: Arc<RwLock<Verified>>,
     /// The data directory, to make each change durable before it is answered.
     dir: Arc<std::path::Path>,
+    watermark: Arc<Watermark>,
 }
 
 /// Tokens verified in this process, by hash, so that every request after a
@@ -199,6 +201,7 @@ impl TokenStore {
             tree: store.db().open_tree("tokens")?,
             verified: Arc::default(),
             dir: Arc::from(store.dir()),
+            watermark: store.inner.watermark.clone(),
         })
     }
 
@@ -244,10 +247,12 @@ impl TokenStore {
         let mut batch = sled::Batch::default();
         batch.insert(key(RECORD, record.id.as_bytes()), json);
         batch.insert(key(HASH, &hash(&secret)), record.id.as_bytes().to_vec());
-        self.tree.apply_batch(batch)?;
-        // Written through and fsynced: answered as done, it stays done
-        // after a power cut too.
-        crate::generation::flush_durably(&self.tree, &self.dir)?;
+        // Written through and fsynced, and counted in the watermark:
+        // answered as done, it stays done after a power cut, and sled
+        // losing it is found at the next opening.
+        self.watermark.change(Family::Tokens, &self.dir, || {
+            Ok(self.tree.apply_batch(batch)?)
+        })?;
         Ok((record, secret))
     }
 
@@ -291,8 +296,10 @@ impl TokenStore {
             let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
             verified.generation += 1;
             verified.by_hash.retain(|_, r| r.id != id);
-            self.tree.insert(&k, json)?;
-            crate::generation::flush_durably(&self.tree, &self.dir)?;
+            self.watermark.change(Family::Tokens, &self.dir, || {
+                self.tree.insert(&k, json)?;
+                Ok(())
+            })?;
         }
         Ok(Some(record))
     }
