@@ -308,6 +308,25 @@ async fn the_audit_log_is_limited_to_the_readers_district_and_masked_without_pii
     assert!(!text.contains(PHONE), "{audit}");
     assert!(!text.contains("12345678"), "{audit}");
     assert!(text.contains("138****5678"), "{audit}");
+    // The searches were made by the admin with pii, a token this admin's
+    // token list hides: the log does not name it either (an attacker's
+    // finding at stop 33: its id and name were shown).
+    let actors: Vec<(&Value, &str)> = audit["entries"]
+        .as_array()
+        .map(|es| {
+            es.iter()
+                .filter(|e| e["action"] == "search")
+                .map(|e| (&e["token_id"], e["token_name"].as_str().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(!actors.is_empty(), "{audit}");
+    assert!(
+        actors
+            .iter()
+            .all(|(id, name)| id.is_null() && *name == hotline::auth::BEYOND_LIMITS),
+        "{audit}"
+    );
 
     // An admin of every district without pii (defect 13): every entry, the
     // search terms of searches and exports masked.

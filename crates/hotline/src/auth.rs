@@ -133,14 +133,24 @@ impl Caller {
                 .is_none_or(|own| entry.district.as_deref() == Some(own))
     }
 
-    /// An audit entry as this caller reads it: masked without `pii`.
-    pub fn audit_view(&self, mut entry: AuditEntry) -> AuditEntry {
+    /// An audit entry as this caller reads it: masked without `pii`, and
+    /// without the id and name of the token that acted when that token is
+    /// beyond the caller's limits (`actor_covered` false): the token list
+    /// hides such a token, so the log must not name it either.
+    pub fn audit_view(&self, mut entry: AuditEntry, actor_covered: bool) -> AuditEntry {
         if !self.pii() {
             crate::pii::mask_audit(&mut entry);
+        }
+        if !actor_covered {
+            entry.token_id = None;
+            entry.token_name = BEYOND_LIMITS.to_owned();
         }
         entry
     }
 }
+
+/// The name an audit entry shows for a token beyond its reader's limits.
+pub const BEYOND_LIMITS: &str = "(a token beyond your limits)";
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();

@@ -51,10 +51,27 @@ pub(super) async fn audit(
     };
     let entries = tokio::task::spawn_blocking(move || -> ApiResult<_> {
         let entries = state.audit.recent_where(limit, |e| caller.may_read(e))?;
-        Ok(entries
-            .into_iter()
-            .map(|e| caller.audit_view(e))
-            .collect::<Vec<_>>())
+        let mut covered = std::collections::HashMap::new();
+        let mut views = Vec::with_capacity(entries.len());
+        for e in entries {
+            // The command line (no token) is named as such to every reader.
+            let actor_covered = match e.token_id {
+                None => true,
+                Some(id) => match covered.get(&id) {
+                    Some(&c) => c,
+                    None => {
+                        let c = state
+                            .tokens
+                            .get(id)?
+                            .is_some_and(|t| caller.issuer().covers(t.pii, t.district.as_deref()));
+                        covered.insert(id, c);
+                        c
+                    }
+                },
+            };
+            views.push(caller.audit_view(e, actor_covered));
+        }
+        Ok(views)
     })
     .await??;
     Ok(Json(AuditView { entries }))
