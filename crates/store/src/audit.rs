@@ -136,7 +136,7 @@ impl AuditLog {
         // personal data must not vanish from the log because the process was
         // killed within sled's flush interval (a second), nor in a power cut
         // (sled's flush does not fsync), nor unseen when sled's log is
-        // damaged (the watermark). Two fsyncs per request that reads
+        // damaged (the watermark). Three syncs per request that reads
         // personal data, searches or exports: a few milliseconds.
         self.watermark.change(Family::Audit, &self.dir, || {
             Ok(self.tree.apply_batch(batch)?)

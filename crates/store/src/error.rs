@@ -54,7 +54,7 @@ fn sled_message(e: &sled::Error) -> String {
         sled::Error::Corruption { at, .. } => {
             let at = at.map_or_else(|| "an unknown place".to_owned(), |at| format!("{at:?}"));
             format!(
-                "the sled database (the data directory's `sled`) is damaged at {at}. The tickets are safe in the journal: restore `sled` from a backup, or move it aside and create it empty (`mkdir sled`) to rebuild the tickets from the journal (the API tokens and the audit log, which only sled holds, are then lost)"
+                "the sled database (the data directory's `sled`) is damaged at {at}. The tickets are safe in the journal: restore `sled` from a backup (with the `watermark` file of the same backup), or move it aside and create it empty (`mkdir sled`) to rebuild the tickets from the journal (the API tokens and the audit log, which only sled holds, are then lost)"
             )
         }
         e => format!("storage: {e}"),

@@ -271,7 +271,7 @@ fn refuse_lost_sled(dir: &Path) -> Result<()> {
         Some((journal, len)) => Err(Error::Corrupt {
             key: sled.display().to_string(),
             message: format!(
-                "missing, while the journal {} holds {len} bytes of tickets: the API tokens and the audit log were only there. Restore it from a backup; to rebuild the tickets from the journal alone, knowing that tokens and audit log are lost, create it empty (`mkdir {}`) and open the store again",
+                "missing, while the journal {} holds {len} bytes of tickets: the API tokens and the audit log were only there. Restore it from a backup (with the `watermark` file of the same backup); to rebuild the tickets from the journal alone, knowing that tokens and audit log are lost, create it empty (`mkdir {}`) and open the store again",
                 journal.display(),
                 sled.display()
             ),

@@ -293,13 +293,17 @@ impl TokenStore {
                 key: format!("tokens/{id}"),
                 message: e.to_string(),
             })?;
-            let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
-            verified.generation += 1;
-            verified.by_hash.retain(|_, r| r.id != id);
+            // Durable first, then out of the cache: the cache's lock is not
+            // held while the change waits its turn behind audit writes, and
+            // a verification that read the token before the change cannot
+            // cache it after (the generation moves on).
             self.watermark.change(Family::Tokens, &self.dir, || {
                 self.tree.insert(&k, json)?;
                 Ok(())
             })?;
+            let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+            verified.generation += 1;
+            verified.by_hash.retain(|_, r| r.id != id);
         }
         Ok(Some(record))
     }

@@ -148,18 +148,22 @@ impl Watermark {
             Err(e) => return Err(Error::io_at(&path)(e)),
         };
         let fresh_sled = db.open_tree("tokens")?.is_empty() && db.open_tree("audit")?.is_empty();
-        let (seq, counts) = match bytes.as_deref().map(newest) {
-            Some(Some((seq, marked))) if !fresh_sled => {
+        let newest_in_file = bytes.as_deref().map(newest);
+        // The file's sequence goes on from its newest slot whatever happens
+        // below, so that no older slot can ever read as the newest again.
+        let file_seq = newest_in_file.flatten().map_or(0, |(seq, _)| seq);
+        let counts = match newest_in_file {
+            Some(Some((_, marked))) if !fresh_sled => {
                 if in_sled.tokens < marked.tokens || in_sled.audit < marked.audit {
                     return Err(Error::Corrupt {
                         key: format!("{} (API tokens and audit log)", dir.join("sled").display()),
                         message: format!(
-                            "sled holds {} token change(s) and {} audit batch(es), but {} records that {} and {} were made durable: sled lost its last changes (a damaged log), so a revoked token could be live again and audit entries are missing. Restore the data directory from a backup. To open it anyway, remove {} and then revoke and reissue every token",
+                            "sled holds {} token change(s) and {} audit batch(es), but {} records that {} and {} were made durable: sled lost its last changes (a damaged log, or a `sled` restored from a backup without its `watermark`), so a revoked token could be live again and audit entries are missing. Restore the data directory (`sled` and `watermark` together) from a backup. To open it anyway, remove {} and then revoke and reissue every token",
                             in_sled.tokens, in_sled.audit, path.display(), marked.tokens, marked.audit, path.display()
                         ),
                     });
                 }
-                (seq, in_sled)
+                in_sled
             }
             Some(None) if !fresh_sled => {
                 return Err(Error::Corrupt {
@@ -176,36 +180,50 @@ impl Watermark {
                         "sled holds no API token and no audit entry: watermark started again"
                     );
                 }
-                (0, Counts::default())
+                Counts::default()
             }
             // No file: a store written before the mark, or a file removed
-            // on purpose (as the refusal above advises).
-            _ => (0, in_sled),
-        };
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(Error::io_at(&path))?;
-        let mark = Watermark {
-            tree,
-            path,
-            state: Mutex::new(State { file, counts, seq }),
+            // on purpose (as the refusal above advises). Armed again from
+            // what sled holds; said, since a file lost by the file system
+            // turned the check off until now.
+            _ => {
+                if in_sled != Counts::default() {
+                    tracing::warn!(path = %path.display(), "watermark file missing while sled counts token and audit changes: armed again from sled");
+                }
+                in_sled
+            }
         };
         if fresh_sled {
             let mut batch = sled::Batch::default();
             batch.remove(Family::Tokens.key());
             batch.remove(Family::Audit.key());
-            mark.tree.apply_batch(batch)?;
+            tree.apply_batch(batch)?;
+            crate::generation::flush_durably(&tree, dir)?;
         }
-        {
-            let mut state = mark.state.lock().unwrap_or_else(|e| e.into_inner());
-            mark.write(&mut state)?;
-        }
+        // Both slots written afresh, to a file put in place whole (a
+        // temporary file, fsynced, renamed), so that a kill while it is made
+        // leaves the old file or the new one, never an empty or torn one.
+        let seq = file_seq + 2;
+        let staged = dir.join(format!("{FILE}.new"));
+        let io = Error::io_at(&staged);
+        std::fs::write(
+            &staged,
+            [encode(seq - 1, counts), encode(seq, counts)].concat(),
+        )
+        .map_err(io)?;
+        File::open(&staged).and_then(|f| f.sync_all()).map_err(io)?;
+        std::fs::rename(&staged, &path).map_err(io)?;
         crate::generation::sync_path(dir)?;
-        Ok(mark)
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(Error::io_at(&path))?;
+        Ok(Watermark {
+            tree,
+            path,
+            state: Mutex::new(State { file, counts, seq }),
+        })
     }
 
     /// Makes one change of `family` durable: `apply` writes it to sled,
@@ -308,6 +326,51 @@ mod tests {
             !revoked(&tokens),
             "the damage this test makes did not undo the revocation"
         );
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn create(tokens: &TokenStore, name: &str) {
+        let new = NewToken {
+            name: name.into(),
+            role: Role::Operator,
+            pii: false,
+            district: None,
+        };
+        tokens
+            .create(new, Issuer::Local)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// No false refusal where a kill may land: a sled made anew by hand (as
+    /// the sled damage message advises), then a change whose file write a
+    /// kill prevented (the file as it was before the change). The file's
+    /// older slots, from before sled was made anew, must not read as newer.
+    #[test]
+    fn a_sled_made_anew_then_a_kill_before_the_files_write_opens() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let (store, tokens) = open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        for name in ["a", "b", "c"] {
+            create(&tokens, name);
+        }
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        drop((store, tokens));
+        let sled = dir.path().join("sled");
+        std::fs::rename(&sled, dir.path().join("sled.aside")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir(&sled).unwrap_or_else(|e| panic!("{e}"));
+        let (store, tokens) = open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let before = std::fs::read(dir.path().join(FILE)).unwrap_or_else(|e| panic!("{e}"));
+        create(&tokens, "d");
+        store.shutdown().unwrap_or_else(|e| panic!("{e}"));
+        drop((store, tokens));
+        std::fs::write(dir.path().join(FILE), before).unwrap_or_else(|e| panic!("{e}"));
+        let (store, tokens) = open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<String> = tokens
+            .list(Issuer::Local)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(names, vec!["d".to_owned()]);
         store.shutdown().unwrap_or_else(|e| panic!("{e}"));
     }
 
