@@ -104,8 +104,7 @@ impl AuditEntry {
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     tree: sled::Tree,
-    /// The data directory, to make each entry durable before the answer.
-    dir: std::sync::Arc<std::path::Path>,
+    /// Makes each entry durable, and counted, before the answer.
     watermark: std::sync::Arc<Watermark>,
 }
 
@@ -114,7 +113,6 @@ impl AuditLog {
     pub fn open(store: &Store) -> Result<AuditLog> {
         Ok(AuditLog {
             tree: store.db().open_tree("audit")?,
-            dir: std::sync::Arc::from(store.dir()),
             watermark: store.inner.watermark.clone(),
         })
     }
@@ -138,9 +136,8 @@ impl AuditLog {
         // (sled's flush does not fsync), nor unseen when sled's log is
         // damaged (the watermark). Three syncs per request that reads
         // personal data, searches or exports: a few milliseconds.
-        self.watermark.change(Family::Audit, &self.dir, || {
-            Ok(self.tree.apply_batch(batch)?)
-        })
+        self.watermark
+            .change(Family::Audit, || Ok(self.tree.apply_batch(batch)?))
     }
 
     /// The newest `limit` entries, newest first.

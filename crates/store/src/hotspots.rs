@@ -335,8 +335,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::{normalise_address, normalise_masked_address, ADDRESS};
-    use crate::keys::{district_prefix, split_district, META_QUEUE_CONFIG};
-    use crate::testing::{new_ticket, submit_one};
+    use crate::keys::{district_prefix, split_district};
+    use crate::testing::{new_ticket, stamp_queue_layout, submit_one};
     use crate::{Store, StoreConfig};
     use chrono::NaiveDate;
 
@@ -386,10 +386,7 @@ mod tests {
         for (k, v) in keys {
             move_key(&tree, &k, v, &[ADDRESS]);
         }
-        let mut old = b"v3 ".to_vec();
-        old.extend(serde_json::to_vec(&store.inner.config.deadlines).unwrap_or_default());
-        tree.insert(META_QUEUE_CONFIG, old)
-            .unwrap_or_else(|e| panic!("{e}"));
+        stamp_queue_layout(&store, 3);
         store.shutdown().unwrap_or_else(|e| panic!("{e}"));
         drop((store, tree));
 

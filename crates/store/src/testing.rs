@@ -8,6 +8,18 @@ use crate::model::{EventBody, Kind, NewTicket, Ticket, TopicAssignment, TopicSou
 use crate::store::{NewEvent, Store, Submitted};
 use crate::writer::accepted;
 
+/// Stamps `store`'s queue and address keys as laid out by layout `version`
+/// (an older store, whose keys the next opening rebuilds).
+pub(crate) fn stamp_queue_layout(store: &Store, version: u8) {
+    let mut old = format!("v{version} ").into_bytes();
+    old.extend(serde_json::to_vec(&store.inner.config.deadlines).unwrap_or_default());
+    store
+        .inner
+        .tree
+        .insert(crate::keys::META_QUEUE_CONFIG, old)
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
 pub(crate) fn new_ticket(text: &str, words: &str) -> NewTicket {
     NewTicket {
         external_id: Some(format!("ext-{text}")),

@@ -159,8 +159,7 @@ pub struct NewToken {
 pub struct TokenStore {
     tree: sled::Tree,
     verified: Arc<RwLock<Verified>>,
-    /// The data directory, to make each change durable before it is answered.
-    dir: Arc<std::path::Path>,
+    /// Makes each change durable, and counted, before it is answered.
     watermark: Arc<Watermark>,
 }
 
@@ -200,7 +199,6 @@ impl TokenStore {
         Ok(TokenStore {
             tree: store.db().open_tree("tokens")?,
             verified: Arc::default(),
-            dir: Arc::from(store.dir()),
             watermark: store.inner.watermark.clone(),
         })
     }
@@ -250,9 +248,8 @@ impl TokenStore {
         // Written through and fsynced, and counted in the watermark:
         // answered as done, it stays done after a power cut, and sled
         // losing it is found at the next opening.
-        self.watermark.change(Family::Tokens, &self.dir, || {
-            Ok(self.tree.apply_batch(batch)?)
-        })?;
+        self.watermark
+            .change(Family::Tokens, || Ok(self.tree.apply_batch(batch)?))?;
         Ok((record, secret))
     }
 
@@ -297,7 +294,7 @@ impl TokenStore {
             // held while the change waits its turn behind audit writes, and
             // a verification that read the token before the change cannot
             // cache it after (the generation moves on).
-            self.watermark.change(Family::Tokens, &self.dir, || {
+            self.watermark.change(Family::Tokens, || {
                 self.tree.insert(&k, json)?;
                 Ok(())
             })?;

@@ -75,6 +75,8 @@ struct State {
 /// The lock every token and audit change takes, and the mark it keeps.
 pub(crate) struct Watermark {
     tree: sled::Tree,
+    /// The data directory (sled's log is fsynced under it) and the file.
+    dir: PathBuf,
     path: PathBuf,
     state: Mutex<State>,
 }
@@ -221,6 +223,7 @@ impl Watermark {
             .map_err(Error::io_at(&path))?;
         Ok(Watermark {
             tree,
+            dir: dir.to_owned(),
             path,
             state: Mutex::new(State { file, counts, seq }),
         })
@@ -229,17 +232,12 @@ impl Watermark {
     /// Makes one change of `family` durable: `apply` writes it to sled,
     /// then its counter follows in sled, sled's log is fsynced, and the
     /// file is written. Changes of both families are serialised here.
-    pub(crate) fn change<T>(
-        &self,
-        family: Family,
-        data_dir: &Path,
-        apply: impl FnOnce() -> Result<T>,
-    ) -> Result<T> {
+    pub(crate) fn change<T>(&self, family: Family, apply: impl FnOnce() -> Result<T>) -> Result<T> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let out = apply()?;
         let n = state.counts.get(family) + 1;
         self.tree.insert(family.key(), &n.to_be_bytes())?;
-        crate::generation::flush_durably(&self.tree, data_dir)?;
+        crate::generation::flush_durably(&self.tree, &self.dir)?;
         state.counts.set(family, n);
         self.write(&mut state)?;
         Ok(out)

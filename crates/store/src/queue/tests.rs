@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::counters::tests::consultations_within_a_day;
-use crate::testing::{new_ticket, submit_one};
+use crate::testing::{new_ticket, stamp_queue_layout, submit_one};
 use crate::{NewEvent, Store, StoreConfig};
 use chrono::NaiveDate;
 
@@ -102,10 +102,7 @@ fn the_district_twins_are_built_for_an_older_store_and_checked_by_verify() {
         let (k, _) = item.unwrap_or_else(|e| panic!("{e}"));
         tree.remove(k).unwrap_or_else(|e| panic!("{e}"));
     }
-    let mut old = b"v2 ".to_vec();
-    old.extend(serde_json::to_vec(&store.inner.config.deadlines).unwrap_or_default());
-    tree.insert(META_QUEUE_CONFIG, old)
-        .unwrap_or_else(|e| panic!("{e}"));
+    stamp_queue_layout(&store, 2);
     store.shutdown().unwrap_or_else(|e| panic!("{e}"));
     drop((store, tree));
     let store = Store::open(dir.path(), StoreConfig::default()).unwrap_or_else(|e| panic!("{e}"));
